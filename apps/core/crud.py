@@ -1,0 +1,78 @@
+"""One way to expose a configuration model over the API: list (filters, pagination), detail,
+create, partial update and delete; reads for every role, writes for admins only.
+
+The endpoints stay thin: parse with the given schemas, check the role, call one service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from apps.core.errors import ServiceValidationError
+from apps.core.roles import Role, require_role
+from apps.secrets.schemas import secret_inputs
+
+
+@dataclass(frozen=True)
+class CrudSpec:
+    model: type[Model]
+    out: type[Schema]
+    create_in: type[Schema]
+    patch_in: type[Schema]
+    filters: type[Schema]
+    select: Callable[..., QuerySet]
+    create: Callable[..., Model]
+    update: Callable[..., Model]
+    delete: Callable[..., None]
+    secret_fields: tuple[str, ...] = ()
+
+
+def plain_values(payload: Schema, *, exclude: tuple[str, ...], include_defaults: bool) -> dict[str, Any]:
+    values = payload.model_dump(exclude_unset=not include_defaults, exclude=set(exclude))
+    for field, value in values.items():
+        if value is None:
+            raise ServiceValidationError(field, "may not be null")
+    return values
+
+
+def crud_router(spec: CrudSpec, *, tags: list[str]) -> Router:
+    router = Router(tags=tags)
+    name = spec.model._meta.model_name
+
+    @router.get("", response=list[spec.out], url_name=f"{name}_list")
+    @paginate(LimitOffsetPagination)
+    def list_rows(request: HttpRequest, filters: Query[spec.filters]):  # type: ignore[valid-type]
+        return spec.select(**filters.dict())
+
+    @router.get("/{row_id}", response=spec.out, url_name=f"{name}_detail")
+    def get_row(request: HttpRequest, row_id: int):
+        return get_object_or_404(spec.select(), pk=row_id)
+
+    @router.post("", response={201: spec.out}, url_name=f"{name}_create")
+    def create_row(request: HttpRequest, payload: spec.create_in):  # type: ignore[valid-type]
+        require_role(request, Role.ADMIN)
+        fields = plain_values(payload, exclude=spec.secret_fields, include_defaults=True)
+        return 201, spec.create(**fields, secrets=secret_inputs(payload, spec.secret_fields))
+
+    @router.patch("/{row_id}", response=spec.out, url_name=f"{name}_update")
+    def update_row(request: HttpRequest, row_id: int, payload: spec.patch_in):  # type: ignore[valid-type]
+        require_role(request, Role.ADMIN)
+        row = get_object_or_404(spec.model, pk=row_id)
+        changes = plain_values(payload, exclude=spec.secret_fields, include_defaults=False)
+        return spec.update(row, changes=changes, secrets=secret_inputs(payload, spec.secret_fields))
+
+    @router.delete("/{row_id}", response={204: None}, url_name=f"{name}_delete")
+    def delete_row(request: HttpRequest, row_id: int):
+        require_role(request, Role.ADMIN)
+        spec.delete(get_object_or_404(spec.model, pk=row_id))
+        return 204, None
+
+    return router

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from apps.market.models import SPOT_EXCHANGES, ExchangeId
+from apps.secrets.models import Secret
+
+MAX_LEVERAGE = 125
+
+
+class ExchangeAccount(models.Model):
+    class Mode(models.TextChoices):
+        PAPER = "paper", "Paper (simulated, no orders leave TradeOps)"
+        TESTNET = "testnet", "Testnet (exchange sandbox)"
+        LIVE = "live", "Live (real money)"
+
+    class MarginMode(models.TextChoices):
+        ISOLATED = "isolated", "Isolated"
+        CROSS = "cross", "Cross"
+
+    SECRET_FIELDS = ("api_key", "api_secret", "passphrase")
+
+    name = models.CharField(max_length=100, unique=True)
+    exchange = models.CharField(max_length=20, choices=ExchangeId.choices)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.PAPER)
+    api_key = models.OneToOneField(Secret, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    api_secret = models.OneToOneField(Secret, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    passphrase = models.OneToOneField(Secret, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    paper_starting_balance = models.DecimalField(
+        max_digits=20, decimal_places=8, default=10_000, help_text="Quote currency (USDT) for paper accounts."
+    )
+    default_leverage = models.PositiveSmallIntegerField(default=1)
+    margin_mode = models.CharField(max_length=8, choices=MarginMode.choices, default=MarginMode.ISOLATED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_leverage__gte=1) & Q(default_leverage__lte=MAX_LEVERAGE),
+                name="exchange_account_leverage_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(exchange__in=SPOT_EXCHANGES) | Q(default_leverage=1),
+                name="exchange_account_spot_has_no_leverage",
+            ),
+            models.CheckConstraint(
+                condition=Q(paper_starting_balance__gt=0), name="exchange_account_paper_balance_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_exchange_display()}, {self.mode})"

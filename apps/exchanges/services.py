@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from apps.core.errors import ServiceValidationError
+from apps.exchanges.models import ExchangeAccount
+from apps.market.models import SPOT_EXCHANGES
+from apps.secrets.services import (
+    UNCHANGED,
+    SecretInput,
+    secret_fields_delete,
+    secret_fields_save,
+    secret_will_be_set,
+)
+
+EDITABLE_FIELDS = ("name", "exchange", "mode", "paper_starting_balance", "default_leverage", "margin_mode")
+
+
+def exchange_account_validate(account: ExchangeAccount, secrets: Mapping[str, SecretInput]) -> None:
+    if account.exchange in SPOT_EXCHANGES and account.default_leverage != 1:
+        raise ServiceValidationError("default_leverage", "spot accounts trade without leverage; use 1")
+    if account.mode != ExchangeAccount.Mode.PAPER:
+        for field in ("api_key", "api_secret"):
+            if not secret_will_be_set(instance=account, field=field, value=secrets.get(field, UNCHANGED)):
+                raise ServiceValidationError(field, f"{account.mode} accounts need an API key and secret")
+    duplicate = ExchangeAccount.objects.filter(name=account.name).exclude(pk=account.pk).exists()
+    if duplicate:
+        raise ServiceValidationError("name", f"an exchange account named {account.name!r} already exists")
+
+
+@transaction.atomic
+def exchange_account_create(
+    *,
+    name: str,
+    exchange: str,
+    mode: str = ExchangeAccount.Mode.PAPER,
+    paper_starting_balance: Decimal = Decimal("10000"),
+    default_leverage: int = 1,
+    margin_mode: str = ExchangeAccount.MarginMode.ISOLATED,
+    secrets: Mapping[str, SecretInput] | None = None,
+) -> ExchangeAccount:
+    account = ExchangeAccount(
+        name=name,
+        exchange=exchange,
+        mode=mode,
+        paper_starting_balance=paper_starting_balance,
+        default_leverage=default_leverage,
+        margin_mode=margin_mode,
+    )
+    secrets = dict(secrets or {})
+    exchange_account_validate(account, secrets)
+    return secret_fields_save(instance=account, values=secrets)
+
+
+@transaction.atomic
+def exchange_account_update(
+    *, account: ExchangeAccount, changes: Mapping[str, Any], secrets: Mapping[str, SecretInput] | None = None
+) -> ExchangeAccount:
+    account = ExchangeAccount.objects.select_for_update().get(pk=account.pk)
+    for field, value in changes.items():
+        if field not in EDITABLE_FIELDS:
+            raise ServiceValidationError(field, "is not an editable field")
+        setattr(account, field, value)
+    secrets = dict(secrets or {})
+    exchange_account_validate(account, secrets)
+    return secret_fields_save(instance=account, values=secrets)
+
+
+@transaction.atomic
+def exchange_account_delete(*, account: ExchangeAccount) -> None:
+    secret_fields_delete(instance=account, fields=ExchangeAccount.SECRET_FIELDS)

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from apps.market.timeframes import TIMEFRAME_MS
+
+PRICE_DIGITS = {"max_digits": 30, "decimal_places": 12}
+
+
+class ExchangeId(models.TextChoices):
+    BINANCEUSDM = "binanceusdm", "Binance USDT-M perpetuals"
+    GATE = "gate", "Gate USDT perpetuals"
+    BINANCE = "binance", "Binance spot"
+
+
+SPOT_EXCHANGES = (ExchangeId.BINANCE,)
+
+
+Timeframe = models.TextChoices("Timeframe", [(tf, tf) for tf in TIMEFRAME_MS])
+
+
+class Market(models.Model):
+    class Type(models.TextChoices):
+        SPOT = "spot", "Spot"
+        SWAP = "swap", "Perpetual swap"
+
+    exchange = models.CharField(max_length=20, choices=ExchangeId.choices)
+    symbol = models.CharField(max_length=64, help_text="Unified ccxt symbol, e.g. BTC/USDT:USDT or BTC/USDT.")
+    base = models.CharField(max_length=20)
+    quote = models.CharField(max_length=20)
+    type = models.CharField(max_length=8, choices=Type.choices)
+    price_precision = models.DecimalField(help_text="Tick size.", **PRICE_DIGITS)
+    amount_precision = models.DecimalField(help_text="Amount step size.", **PRICE_DIGITS)
+    min_amount = models.DecimalField(default=0, **PRICE_DIGITS)
+    min_notional = models.DecimalField(default=0, **PRICE_DIGITS)
+    active = models.BooleanField(default=True)
+    notes = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["exchange", "symbol"]
+        constraints = [
+            models.UniqueConstraint(fields=["exchange", "symbol"], name="market_unique_exchange_symbol"),
+            models.CheckConstraint(
+                condition=Q(price_precision__gt=0) & Q(amount_precision__gt=0),
+                name="market_precision_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_amount__gte=0) & Q(min_notional__gte=0), name="market_minimums_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=(Q(exchange__in=SPOT_EXCHANGES) & Q(type="spot"))
+                | (~Q(exchange__in=SPOT_EXCHANGES) & Q(type="swap")),
+                name="market_type_matches_exchange",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} on {self.get_exchange_display()}"
+
+
+class Candle(models.Model):
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="candles")
+    timeframe = models.CharField(max_length=4, choices=Timeframe.choices)
+    open_time = models.DateTimeField(help_text="UTC open time of the bar.")
+    open = models.DecimalField(**PRICE_DIGITS)
+    high = models.DecimalField(**PRICE_DIGITS)
+    low = models.DecimalField(**PRICE_DIGITS)
+    close = models.DecimalField(**PRICE_DIGITS)
+    volume = models.DecimalField(max_digits=38, decimal_places=12)
+
+    class Meta:
+        ordering = ["market", "timeframe", "open_time"]
+        constraints = [
+            # Also the index for range reads: (market, timeframe, open_time BETWEEN ...).
+            models.UniqueConstraint(fields=["market", "timeframe", "open_time"], name="candle_unique_bar"),
+            models.CheckConstraint(
+                condition=Q(low__lte=F("high")) & Q(low__gt=0) & Q(volume__gte=0), name="candle_ohlcv_consistent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market.symbol} {self.timeframe} {self.open_time:%Y-%m-%d %H:%M}"
+
+
+class CandleImport(models.Model):
+    """Where a market's candles came from: one row per import, fetch or demo load."""
+
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="imports")
+    timeframe = models.CharField(max_length=4, choices=Timeframe.choices)
+    source = models.CharField(max_length=500)
+    format = models.CharField(max_length=32)
+    rows = models.PositiveIntegerField()
+    first_open_time = models.DateTimeField()
+    last_open_time = models.DateTimeField()
+    gap_count = models.PositiveIntegerField()
+    synthetic = models.BooleanField(default=False, help_text="Seeded synthetic series, not market data.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.market.symbol} {self.timeframe} from {self.source}"

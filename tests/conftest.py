@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.factories import UserFactory
+
+
+def shared_data_path(*parts: str) -> Path:
+    """A file under ../shared/data, or a skip naming what is missing."""
+    path = Path(settings.SHARED_DATA_DIR, *parts)
+    if not path.exists():
+        pytest.skip(f"needs {path} (the real data set in ../shared/data); it is absent on this machine")
+    return path
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("needs REDIS_URL (a real Redis); unset, so the Redis-backed path is not exercised here")
+    return url
+
+
+@pytest.fixture
+def viewer(db):
+    return UserFactory(role="viewer")
+
+
+@pytest.fixture
+def operator(db):
+    return UserFactory(role="operator")
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(role="admin")
+
+
+@pytest.fixture
+def outsider(db):
+    """Logged in, but holds no role."""
+    return UserFactory(role=None)

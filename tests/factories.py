@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from apps.market.models import ExchangeId, Market
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("correct horse battery staple")
+    is_staff = True
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+        """UserFactory(role="operator") puts the user in that role's group; no role: an outsider."""
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+
+
+class MarketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Market
+        django_get_or_create = ("exchange", "symbol")
+
+    exchange = ExchangeId.BINANCEUSDM
+    symbol = "BTC/USDT:USDT"
+    base = "BTC"
+    quote = "USDT"
+    type = Market.Type.SWAP
+    price_precision = Decimal("0.1")
+    amount_precision = Decimal("0.001")
+    min_amount = Decimal("0.001")
+    min_notional = Decimal("100")

@@ -1,0 +1,40 @@
+"""The one NinjaAPI, mounted at /api/v1/. Each app contributes a Router from apps/<app>/api.py."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import ValidationError
+from ninja.security import django_auth
+
+from apps.ai.api import router as ai_router
+from apps.core.errors import ServiceValidationError
+from apps.exchanges.api import router as exchanges_router
+from apps.market.api import router as market_router
+
+api = NinjaAPI(
+    title="TradeOps API",
+    version="1",
+    urls_namespace="api",
+    auth=django_auth,
+    docs_decorator=login_required,
+)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    # pydantic echoes the rejected input in each error; that input may be an API key, so the
+    # answer names the field and the reason only.
+    errors = [{"loc": list(error.get("loc", ())), "msg": error.get("msg", "invalid")} for error in exc.errors]
+    return api.create_response(request, {"detail": errors}, status=422)
+
+
+@api.exception_handler(ServiceValidationError)
+def service_validation_error(request: HttpRequest, exc: ServiceValidationError) -> HttpResponse:
+    return api.create_response(request, {"detail": [{"loc": ["body", exc.field], "msg": exc.message}]}, status=422)
+
+
+api.add_router("/exchange-accounts", exchanges_router)
+api.add_router("/model-configs", ai_router)
+api.add_router("/markets", market_router)

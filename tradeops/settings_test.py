@@ -1,0 +1,22 @@
+"""Settings for pytest: fresh random keys per run (never the developer's .env), synchronous
+django-q2, fast password hashing. DATABASE_URL and REDIS_URL still choose the services."""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.fernet import Fernet
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-" + Fernet.generate_key().decode() + Fernet.generate_key().decode())
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
+os.environ.setdefault("DEBUG", "false")
+
+from tradeops.settings import *  # noqa: F403
+from tradeops.settings import Q_CLUSTER
+
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

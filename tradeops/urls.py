@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from tradeops.api import api
+
+admin.site.site_header = "TradeOps administration"
+admin.site.site_title = "TradeOps"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("markets/", include("apps.market.urls")),
+    path("exchanges/", include("apps.exchanges.urls")),
+    path("", include("apps.core.urls")),
+]

@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
-from ninja.security import django_auth
 
 from apps.ai.api import router as ai_router
+from apps.core.auth import RoleSessionAuth
 from apps.core.errors import ServiceValidationError
 from apps.exchanges.api import router as exchanges_router
 from apps.market.api import router as market_router
@@ -17,7 +17,7 @@ api = NinjaAPI(
     title="TradeOps API",
     version="1",
     urls_namespace="api",
-    auth=django_auth,
+    auth=RoleSessionAuth(),
     docs_decorator=login_required,
 )
 

@@ -4,8 +4,8 @@ create, partial update and delete; reads for every role, writes for admins only.
 The endpoints stay thin: parse with the given schemas, check the role, call one service.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: ninja reads the endpoint annotations at runtime,
+# and they name this function's local `spec`, which a string annotation could not resolve.
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any

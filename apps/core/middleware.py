@@ -1,21 +1,35 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Callable
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
+from apps.core.roles import user_role
+
 API_PREFIX = "/api/"
+ADMIN_PREFIX = "/admin/"
+ROLELESS_ALLOWED = frozenset({"login", "logout"})
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
-    """Every page needs a login. The API answers 401 itself (ninja's session auth) instead of
-    redirecting a script to an HTML login form."""
+    """Every page needs a login and a role (viewer at least).
+
+    The API answers 401/403 itself (tradeops.api's auth) instead of redirecting a script to an
+    HTML form, and the admin site checks its own model permissions.
+    """
 
     def process_view(
         self, request: HttpRequest, view_func: Callable, view_args: Any, view_kwargs: Any
     ) -> HttpResponse | None:
-        if request.path.startswith(API_PREFIX):
+        if request.path.startswith((API_PREFIX, ADMIN_PREFIX)):
             return None
-        return super().process_view(request, view_func, view_args, view_kwargs)
+        redirect = super().process_view(request, view_func, view_args, view_kwargs)
+        if redirect is not None:
+            return redirect
+        match = request.resolver_match
+        exempt = match is not None and match.url_name in ROLELESS_ALLOWED
+        if request.user.is_authenticated and not exempt and user_role(request.user) is None:
+            raise PermissionDenied("Your user has no role yet. Ask an administrator to add you to a role group.")
+        return None

@@ -65,6 +65,9 @@ class WriteOnlySecretsAdminMixin:
         return [*(super().get_exclude(request, obj) or ()), *self.secret_fields]  # type: ignore[misc]
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type:
+        # The admin passes the fieldsets' names as `fields`; the secret boxes are form-only fields.
+        if kwargs.get("fields"):
+            kwargs["fields"] = [name for name in kwargs["fields"] if not self._is_secret_form_field(name)]
         base = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
         extra: dict[str, forms.Field] = {}
         for field in self.secret_fields:

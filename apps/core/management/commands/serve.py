@@ -1,0 +1,63 @@
+"""Run the web server (daphne) and the worker (django-q2 qcluster) together; Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+POLL_SECONDS = 0.5
+STOP_GRACE_SECONDS = 15
+
+
+class Command(BaseCommand):
+    help = "Start daphne and the qcluster worker; stop both on Ctrl-C or when either exits."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+        manage = str(settings.BASE_DIR / "manage.py")
+        commands = {
+            "web": [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "tradeops.asgi:application"],
+            "worker": [sys.executable, manage, "qcluster"],
+        }
+        processes = {name: subprocess.Popen(argv) for name, argv in commands.items()}
+        stopping = False
+
+        def request_stop(signum: int, _frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        self.stdout.write(self.style.SUCCESS(f"TradeOps is running at http://{host}:{port}/ (Ctrl-C stops it)"))
+        exited = None
+        while not stopping and exited is None:
+            time.sleep(POLL_SECONDS)
+            exited = next((name for name, process in processes.items() if process.poll() is not None), None)
+        if exited:
+            self.stderr.write(f"The {exited} process exited (code {processes[exited].returncode}); stopping the rest.")
+        self._stop(processes)
+        if exited:
+            raise SystemExit(1)
+
+    def _stop(self, processes: dict[str, subprocess.Popen]) -> None:
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for name, process in processes.items():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"The {name} process did not stop in time; killing it.")
+                process.kill()
+                process.wait()
+        self.stdout.write("Stopped web server and worker.")

@@ -55,7 +55,9 @@ def test_bad_configs_get_422_naming_the_field(api, fields: dict, bad_field: str)
 def test_local_models_need_no_key(api) -> None:
     response = create(api, provider="llama_cpp", model="/models/tiny.gguf", api_key=None)
     assert response.status_code == 201
-    compatible = create(api, name="lan", provider="openai_compatible", base_url="http://127.0.0.1:8080/v1", api_key=None)
+    compatible = create(
+        api, name="lan", provider="openai_compatible", base_url="http://127.0.0.1:8080/v1", api_key=None
+    )
     assert compatible.status_code == 201
 
 

@@ -16,10 +16,5 @@ from tradeops.settings import Q_CLUSTER
 
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
-# Serve static files straight from the finders: tests run without collectstatic.
+# Tests run without collectstatic; autorefresh serves files straight from the finders.
 WHITENOISE_AUTOREFRESH = True
-WHITENOISE_USE_FINDERS = True

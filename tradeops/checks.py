@@ -39,6 +39,12 @@ def shannon_bits_per_symbol(symbols: bytes | str) -> float:
     return -sum(n / total * math.log2(n / total) for n in counts.values())
 
 
+def distinct_steps(codes: bytes | list[int]) -> int:
+    """Different differences between neighbours: few for runs ("abcd…", bytes 0..31) and
+    repeated blocks, which a frequency count alone cannot tell from random text."""
+    return len({b - a for a, b in zip(codes, codes[1:], strict=False)})
+
+
 def secret_key_problems(value: str | None) -> list[str]:
     name = "DJANGO_SECRET_KEY"
     if not value:
@@ -51,6 +57,7 @@ def secret_key_problems(value: str | None) -> list[str]:
         any(ch.isspace() for ch in value)
         or len(set(value)) < SECRET_KEY_MIN_DISTINCT
         or shannon_bits_per_symbol(value) < SECRET_KEY_MIN_BITS_PER_CHAR
+        or distinct_steps([ord(ch) for ch in value]) < SECRET_KEY_MIN_DISTINCT
     ):
         return [f"{name} has too little entropy (repeated or patterned characters). {KEYGEN_HINT}"]
     return []
@@ -78,7 +85,7 @@ def _fernet_key_problems(label: str, key: str) -> list[str]:
         raw = b""
     if len(raw) != 32:
         return [f"{label} is not a Fernet key (32 bytes, url-safe base64, 44 characters). {KEYGEN_HINT}"]
-    if len(set(raw)) < FERNET_KEY_MIN_DISTINCT_BYTES:
+    if len(set(raw)) < FERNET_KEY_MIN_DISTINCT_BYTES or distinct_steps(raw) < FERNET_KEY_MIN_DISTINCT_BYTES:
         return [f"{label} has too little entropy (repeated bytes). {KEYGEN_HINT}"]
     return []
 

@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from apps.core.errors import ServiceValidationError
@@ -60,7 +60,7 @@ def crud_router(spec: CrudSpec, *, tags: list[str]) -> Router:
     def create_row(request: HttpRequest, payload: spec.create_in):  # type: ignore[valid-type]
         require_role(request, Role.ADMIN)
         fields = plain_values(payload, exclude=spec.secret_fields, include_defaults=True)
-        return 201, spec.create(**fields, secrets=secret_inputs(payload, spec.secret_fields))
+        return Status(201, spec.create(**fields, secrets=secret_inputs(payload, spec.secret_fields)))
 
     @router.patch("/{row_id}", response=spec.out, url_name=f"{name}_update")
     def update_row(request: HttpRequest, row_id: int, payload: spec.patch_in):  # type: ignore[valid-type]
@@ -73,6 +73,6 @@ def crud_router(spec: CrudSpec, *, tags: list[str]) -> Router:
     def delete_row(request: HttpRequest, row_id: int):
         require_role(request, Role.ADMIN)
         spec.delete(get_object_or_404(spec.model, pk=row_id))
-        return 204, None
+        return Status(204, None)
 
     return router

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -66,7 +67,11 @@ class WriteOnlySecretsAdminMixin:
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type:
         # The admin passes the fieldsets' names as `fields`; the secret boxes are form-only fields.
-        if kwargs.get("fields"):
+        # Callers that pass none (django-simple-history's version view) would make ModelAdmin
+        # read the same names from get_fieldsets, so filter those too.
+        if "fields" not in kwargs:
+            kwargs["fields"] = flatten_fieldsets(self.get_fieldsets(request, obj))
+        if kwargs["fields"]:
             kwargs["fields"] = [name for name in kwargs["fields"] if not self._is_secret_form_field(name)]
         base = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
         extra: dict[str, forms.Field] = {}

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
+from functools import lru_cache
 
-from cryptography.fernet import InvalidToken, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from encrypted_model_fields.fields import get_crypter
 
@@ -19,6 +21,12 @@ FINGERPRINT_LENGTH = 8
 
 class SecretDecryptionError(Exception):
     """The configured FIELD_ENCRYPTION_KEY list does not contain the key a value was sealed with."""
+
+
+MISSING_KEY_MESSAGE = (
+    "a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEY; "
+    "the key it was encrypted with is missing from the list"
+)
 
 
 _crypters: dict[tuple[str, ...], MultiFernet] = {}
@@ -41,10 +49,29 @@ def decrypt(token: str) -> str:
     try:
         return current_crypter().decrypt(token.encode("ascii")).decode("utf-8")
     except InvalidToken:
-        raise SecretDecryptionError(
-            "a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEY; "
-            "the key it was encrypted with is missing from the list"
-        ) from None
+        raise SecretDecryptionError(MISSING_KEY_MESSAGE) from None
+
+
+def reencrypt(token: str) -> str:
+    """The same value sealed under the first configured key; the clear value stays inside cryptography."""
+    try:
+        return current_crypter().rotate(token.encode("ascii")).decode("ascii")
+    except InvalidToken:
+        raise SecretDecryptionError(MISSING_KEY_MESSAGE) from None
+
+
+@lru_cache(maxsize=8)
+def _crypter_for(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in keys])
+
+
+def opens_with(token: str, keys: Sequence[str]) -> bool:
+    """Whether `keys` alone decrypt `token` (the clear value is discarded): rotation's proof step."""
+    try:
+        _crypter_for(tuple(keys)).decrypt(token.encode("ascii"))
+    except InvalidToken:
+        return False
+    return True
 
 
 def fingerprint(value: str) -> str:

@@ -34,11 +34,19 @@ def redact_text(text: str) -> str:
     return text
 
 
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:
+        # A bad format string must not turn a log call into a crash of the caller (logging
+        # itself only reports it at emit time), and its arguments may hold a value.
+        return f"{record.msg} {record.args!r}"
+
+
 def _redact_record(record: logging.LogRecord) -> None:
     if not _values:
         return
-    message = record.getMessage()
-    record.msg, record.args = redact_text(message), None
+    record.msg, record.args = redact_text(_message(record)), None
     if record.exc_info and record.exc_info[1] is not None:
         formatted = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
         # Formatters print exc_text when set; dropping exc_info keeps the raw exception

@@ -1,0 +1,86 @@
+"""Strategy specs: validation errors name the exact path and reason; presets are valid."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.strategies.presets import PRESETS, preset_names, preset_spec, preset_spec_data
+from apps.strategies.spec import validate_spec
+
+
+def spec_with(**overrides) -> dict:
+    base = {
+        "indicators": [{"id": "ema_200", "kind": "ema", "period": 200}, {"id": "rsi_14", "kind": "rsi", "period": 14}],
+        "entry": {"long": {"all": [{"left": "close", "op": ">", "right": "ema_200"}]}},
+        "markets": ["BTC/USDT:USDT"],
+    }
+    return {**base, **overrides}
+
+
+def errors_of(data: dict) -> list[str]:
+    spec, errors = validate_spec(data)
+    assert spec is None
+    return [str(error) for error in errors]
+
+
+def test_the_issue_example_names_path_and_reason() -> None:
+    data = spec_with(
+        entry={
+            "long": {
+                "all": [{"left": "rsi_14", "op": "<", "right": 30}, {"left": "close", "op": ">", "right": "ema_201"}]
+            }
+        }
+    )
+    assert errors_of(data) == ["entry.long.all[1].right: unknown indicator 'ema_201'"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"indicators": [{"id": "r", "kind": "rsi", "period": 1}]}, "indicators[0].period: Input should be greater"),
+        (
+            {"indicators": [{"id": "m", "kind": "macd", "fast": 30}]},
+            "indicators[0]: fast (30) must be shorter than slow",
+        ),
+        ({"indicators": [{"id": "x", "kind": "vwap"}]}, "indicators[0]: Input tag 'vwap'"),
+        ({"entry": {"long": {"left": "close", "op": "=>", "right": 1}}}, "entry.long.op: Input should be '<'"),
+        ({"entry": {"long": {"any": []}}}, "entry.long.any: List should have at least 1 item"),
+        ({"entry": {"long": {"left": 3, "op": "<", "right": "close"}}}, "entry.long: the left side must name a series"),
+        ({"entry": {}}, "entry: needs a long or a short rule"),
+        ({"markets": []}, "markets: List should have at least 1 item"),
+        ({"timeframe": "7m"}, "timeframe: Input should be '1m'"),
+        ({"cooldown_bars": -1}, "cooldown_bars: Input should be greater than or equal to 0"),
+        ({"surprise": 1}, "surprise: Extra inputs are not permitted"),
+        ({"indicators": [{"id": "close", "kind": "sma", "period": 3}]}, "indicators[0].id: duplicate or reserved id"),
+    ],
+)
+def test_invalid_specs_are_explained(overrides: dict, expected: str) -> None:
+    errors = errors_of(spec_with(**overrides))
+    assert any(error.startswith(expected) for error in errors), errors
+
+
+def test_multi_output_indicators_expose_named_series() -> None:
+    data = spec_with(
+        indicators=[{"id": "bb", "kind": "bbands", "period": 20}, {"id": "m", "kind": "macd"}],
+        entry={
+            "long": {
+                "all": [{"left": "close", "op": "<", "right": "bb.lower"}, {"left": "m.hist", "op": ">", "right": 0}]
+            }
+        },
+    )
+    spec, errors = validate_spec(data)
+    assert errors == []
+    assert {"bb.upper", "bb.middle", "bb.lower", "m.macd", "m.signal", "m.hist"} <= spec.series_names()
+    assert spec.longest_lookback() == 33
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_is_a_valid_spec(name: str) -> None:
+    spec, errors = validate_spec(preset_spec_data(name))
+    assert errors == [] and spec is not None
+    assert PRESETS[name]["description"]
+
+
+def test_unknown_preset_lists_the_choices() -> None:
+    with pytest.raises(KeyError, match="rsi_mean_reversion"):
+        preset_spec("rsi_reversal")

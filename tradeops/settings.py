@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "apps.market",
     "apps.exchanges",
     "apps.ai",
+    "apps.strategies",
+    "apps.signals",
+    "apps.backtests",
 ]
 
 MIDDLEWARE = [

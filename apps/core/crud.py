@@ -47,29 +47,29 @@ def crud_router(spec: CrudSpec, *, tags: list[str]) -> Router:
     router = Router(tags=tags)
     name = spec.model._meta.model_name
 
-    @router.get("", response=list[spec.out], url_name=f"{name}_list")
+    @router.get("", response=list[spec.out], url_name=f"{name}_list", operation_id=f"{name}_list")
     @paginate(LimitOffsetPagination)
     def list_rows(request: HttpRequest, filters: Query[spec.filters]):  # type: ignore[valid-type]
         return spec.select(**filters.dict())
 
-    @router.get("/{row_id}", response=spec.out, url_name=f"{name}_detail")
+    @router.get("/{row_id}", response=spec.out, url_name=f"{name}_detail", operation_id=f"{name}_detail")
     def get_row(request: HttpRequest, row_id: int):
         return get_object_or_404(spec.select(), pk=row_id)
 
-    @router.post("", response={201: spec.out}, url_name=f"{name}_create")
+    @router.post("", response={201: spec.out}, url_name=f"{name}_create", operation_id=f"{name}_create")
     def create_row(request: HttpRequest, payload: spec.create_in):  # type: ignore[valid-type]
         require_role(request, Role.ADMIN)
         fields = plain_values(payload, exclude=spec.secret_fields, include_defaults=True)
         return Status(201, spec.create(**fields, secrets=secret_inputs(payload, spec.secret_fields)))
 
-    @router.patch("/{row_id}", response=spec.out, url_name=f"{name}_update")
+    @router.patch("/{row_id}", response=spec.out, url_name=f"{name}_update", operation_id=f"{name}_update")
     def update_row(request: HttpRequest, row_id: int, payload: spec.patch_in):  # type: ignore[valid-type]
         require_role(request, Role.ADMIN)
         row = get_object_or_404(spec.model, pk=row_id)
         changes = plain_values(payload, exclude=spec.secret_fields, include_defaults=False)
         return spec.update(row, changes=changes, secrets=secret_inputs(payload, spec.secret_fields))
 
-    @router.delete("/{row_id}", response={204: None}, url_name=f"{name}_delete")
+    @router.delete("/{row_id}", response={204: None}, url_name=f"{name}_delete", operation_id=f"{name}_delete")
     def delete_row(request: HttpRequest, row_id: int):
         require_role(request, Role.ADMIN)
         spec.delete(get_object_or_404(spec.model, pk=row_id))

@@ -66,7 +66,9 @@ class Market(models.Model):
 
 
 class Candle(models.Model):
-    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="candles")
+    # No index of its own: the unique (market, timeframe, open_time) index serves market
+    # lookups, and one index fewer to maintain makes bulk imports markedly faster.
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="candles", db_index=False)
     timeframe = models.CharField(max_length=4, choices=Timeframe.choices)
     open_time = models.DateTimeField(help_text="UTC open time of the bar.")
     open = models.DecimalField(**PRICE_DIGITS)

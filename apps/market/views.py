@@ -1,10 +1,32 @@
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from apps.market import selectors
+from apps.market.models import ExchangeId
+
+PAGE_SIZE = 25
+
 
 @require_GET
 def coverage(request: HttpRequest) -> HttpResponse:
-    return render(request, "market/coverage.html", {})
+    markets = selectors.market_list(
+        exchange=request.GET.get("exchange") or None,
+        search=request.GET.get("q") or None,
+        ordering=request.GET.get("ordering", "symbol"),
+    )
+    page = Paginator(markets, PAGE_SIZE).get_page(request.GET.get("page"))
+    coverage_by_market = selectors.market_coverage(market_ids=[market.pk for market in page])
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    context = {
+        "page": page,
+        "rows": [(market, coverage_by_market.get(market.pk, [])) for market in page],
+        "exchanges": ExchangeId.choices,
+        "filter_query": filters.urlencode(),
+    }
+    template = "market/_coverage_table.html" if request.htmx else "market/coverage.html"
+    return render(request, template, context)

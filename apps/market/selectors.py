@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from apps.market.candles_io import ms_to_datetime
+from apps.market.models import Candle, CandleImport, Market
+from apps.market.timeframes import TIMEFRAME_MS
+
+ORDERINGS = ("symbol", "-symbol", "exchange", "-exchange", "updated_at", "-updated_at")
+# Seconds since the epoch as an integer; the one expression the coverage query cannot write
+# portably (SQLite stores datetimes as text, PostgreSQL as timestamptz).
+EPOCH_SECONDS_SQL = {
+    "sqlite": "CAST(strftime('%%s', {column}) AS INTEGER)",
+    "postgresql": "CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)",
+}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What is stored for one market and timeframe, and where the latest import came from."""
+
+    market_id: int
+    timeframe: str
+    first_open_time: datetime
+    last_open_time: datetime
+    bars: int
+    gaps: int
+    source: str | None
+    synthetic: bool
+
+    @property
+    def source_name(self) -> str | None:
+        """The file name of a path, for display."""
+        return self.source.rsplit("/", 1)[-1] if self.source else None
+
+
+def market_list(
+    *,
+    exchange: str | None = None,
+    type: str | None = None,
+    active: bool | None = None,
+    search: str | None = None,
+    ordering: str = "symbol",
+) -> QuerySet[Market]:
+    markets = Market.objects.all()
+    if exchange:
+        markets = markets.filter(exchange=exchange)
+    if type:
+        markets = markets.filter(type=type)
+    if active is not None:
+        markets = markets.filter(active=active)
+    if search:
+        markets = markets.filter(Q(symbol__icontains=search) | Q(base__icontains=search))
+    primary = ordering if ordering in ORDERINGS else "symbol"
+    return markets.order_by(primary, "exchange", "symbol")
+
+
+def market_get(*, exchange: str, symbol: str) -> Market | None:
+    return Market.objects.filter(exchange=exchange, symbol=symbol).first()
+
+
+def market_symbols(*, exchange: str) -> list[str]:
+    return list(Market.objects.filter(exchange=exchange).order_by("symbol").values_list("symbol", flat=True))
+
+
+def market_coverage(*, market_ids: Iterable[int]) -> dict[int, list[Coverage]]:
+    """Per market id: one Coverage per stored timeframe, shortest timeframe first.
+
+    A gap is a hole between two consecutive bars (LAG over the unique index), counted in SQL so
+    that no candle leaves the database.
+    """
+    ids = list(market_ids)
+    if not ids:
+        return {}
+    rows = _coverage_rows(ids)
+    latest: dict[tuple[int, str], CandleImport] = {}
+    for record in CandleImport.objects.filter(market_id__in=ids).order_by("created_at", "id"):
+        latest[(record.market_id, record.timeframe)] = record
+    coverage: dict[int, list[Coverage]] = defaultdict(list)
+    for market_id, timeframe, bars, first, last, gaps in rows:
+        record = latest.get((market_id, timeframe))
+        coverage[market_id].append(
+            Coverage(
+                market_id=market_id,
+                timeframe=timeframe,
+                first_open_time=ms_to_datetime(first * 1000),
+                last_open_time=ms_to_datetime(last * 1000),
+                bars=bars,
+                gaps=int(gaps),
+                source=record.source if record else None,
+                synthetic=record.synthetic if record else False,
+            )
+        )
+    order = list(TIMEFRAME_MS)
+    for entries in coverage.values():
+        entries.sort(key=lambda entry: order.index(entry.timeframe))
+    return dict(coverage)
+
+
+def _coverage_rows(market_ids: list[int]) -> list[tuple]:
+    quote = connection.ops.quote_name
+    table = quote(Candle._meta.db_table)
+    market = quote(Candle._meta.get_field("market").column)
+    timeframe = quote(Candle._meta.get_field("timeframe").column)
+    open_time = quote(Candle._meta.get_field("open_time").column)
+    epoch = EPOCH_SECONDS_SQL[connection.vendor].format(column=open_time)
+    seconds = " ".join(f"WHEN '{name}' THEN {ms // 1000}" for name, ms in TIMEFRAME_MS.items())
+    sql = f"""
+        SELECT market_id, timeframe, COUNT(*), MIN(t), MAX(t),
+               SUM(CASE WHEN t - previous > CASE timeframe {seconds} END THEN 1 ELSE 0 END)
+        FROM (
+            SELECT {market} AS market_id, {timeframe} AS timeframe, {epoch} AS t,
+                   LAG({epoch}) OVER (PARTITION BY {market}, {timeframe} ORDER BY {open_time}) AS previous
+            FROM {table}
+            WHERE {market} IN ({", ".join(["%s"] * len(market_ids))})
+        ) AS bars
+        GROUP BY market_id, timeframe
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, market_ids)
+        return cursor.fetchall()

@@ -13,29 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from apps.market.arrays import CandleArrays
 from apps.strategies import indicators as ind
 from apps.strategies.spec import ATR, EMA, MACD, RSI, SMA, BBands, Indicator, StrategySpec
 from apps.strategies.triggers import Triggers, triggers
 
 NEUTRAL_SENTIMENT = 0.0
-
-
-@dataclass(frozen=True)
-class CandleArrays:
-    """Candles as columns: open time in epoch milliseconds (UTC) and float64 prices."""
-
-    open_time: np.ndarray
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.open_time)
-
-    def column(self, name: str) -> np.ndarray:
-        return getattr(self, name)
 
 
 @dataclass(frozen=True)

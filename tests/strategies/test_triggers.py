@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
+from apps.market.arrays import CandleArrays
 from apps.strategies.presets import preset_names, preset_spec
-from apps.strategies.series import Bar, CandleArrays, StreamingEvaluator, compute_triggers
+from apps.strategies.series import Bar, StreamingEvaluator, compute_triggers
 from apps.strategies.spec import StrategySpec
 from apps.strategies.triggers import evaluate
 from tests.conftest import shared_data_path

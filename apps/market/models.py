@@ -111,3 +111,23 @@ class CandleImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.market.symbol} {self.timeframe} from {self.source}"
+
+
+class CandleSeriesStats(models.Model):
+    """Coverage of one market and timeframe, kept current by the services that write candles,
+    so pages read one row instead of scanning every candle."""
+
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="series_stats")
+    timeframe = models.CharField(max_length=4, choices=Timeframe.choices)
+    first_open_time = models.DateTimeField()
+    last_open_time = models.DateTimeField()
+    bars = models.PositiveIntegerField()
+    gaps = models.PositiveIntegerField(help_text="Holes between consecutive bars.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["market", "timeframe"]
+        constraints = [models.UniqueConstraint(fields=["market", "timeframe"], name="candle_series_stats_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.market.symbol} {self.timeframe}: {self.bars} bars, {self.gaps} gaps"

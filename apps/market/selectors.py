@@ -10,12 +10,11 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from apps.market.arrays import CandleArrays
-from apps.market.candles_io import ms_to_datetime
-from apps.market.models import Candle, CandleImport, Market
+from apps.market.models import Candle, CandleImport, CandleSeriesStats, Market
 from apps.market.timeframes import TIMEFRAME_MS
 
 ORDERINGS = ("symbol", "-symbol", "exchange", "-exchange", "updated_at", "-updated_at")
-# Seconds since the epoch as an integer; the one expression the coverage query cannot write
+# Seconds since the epoch as an integer; the one expression these raw queries cannot write
 # portably (SQLite stores datetimes as text, PostgreSQL as timestamptz).
 EPOCH_SECONDS_SQL = {
     "sqlite": "CAST(strftime('%%s', {column}) AS INTEGER)",
@@ -72,29 +71,24 @@ def market_symbols(*, exchange: str) -> list[str]:
 
 
 def market_coverage(*, market_ids: Iterable[int]) -> dict[int, list[Coverage]]:
-    """Per market id: one Coverage per stored timeframe, shortest timeframe first.
-
-    A gap is a hole between two consecutive bars (LAG over the unique index), counted in SQL so
-    that no candle leaves the database.
-    """
+    """Per market id: one Coverage per stored timeframe, shortest timeframe first."""
     ids = list(market_ids)
     if not ids:
         return {}
-    rows = _coverage_rows(ids)
     latest: dict[tuple[int, str], CandleImport] = {}
     for record in CandleImport.objects.filter(market_id__in=ids).order_by("created_at", "id"):
         latest[(record.market_id, record.timeframe)] = record
     coverage: dict[int, list[Coverage]] = defaultdict(list)
-    for market_id, timeframe, bars, first, last, gaps in rows:
-        record = latest.get((market_id, timeframe))
-        coverage[market_id].append(
+    for stats in CandleSeriesStats.objects.filter(market_id__in=ids):
+        record = latest.get((stats.market_id, stats.timeframe))
+        coverage[stats.market_id].append(
             Coverage(
-                market_id=market_id,
-                timeframe=timeframe,
-                first_open_time=ms_to_datetime(first * 1000),
-                last_open_time=ms_to_datetime(last * 1000),
-                bars=bars,
-                gaps=int(gaps),
+                market_id=stats.market_id,
+                timeframe=stats.timeframe,
+                first_open_time=stats.first_open_time,
+                last_open_time=stats.last_open_time,
+                bars=stats.bars,
+                gaps=stats.gaps,
                 source=record.source if record else None,
                 synthetic=record.synthetic if record else False,
             )
@@ -103,30 +97,6 @@ def market_coverage(*, market_ids: Iterable[int]) -> dict[int, list[Coverage]]:
     for entries in coverage.values():
         entries.sort(key=lambda entry: order.index(entry.timeframe))
     return dict(coverage)
-
-
-def _coverage_rows(market_ids: list[int]) -> list[tuple]:
-    quote = connection.ops.quote_name
-    table = quote(Candle._meta.db_table)
-    market = quote(Candle._meta.get_field("market").column)
-    timeframe = quote(Candle._meta.get_field("timeframe").column)
-    open_time = quote(Candle._meta.get_field("open_time").column)
-    epoch = EPOCH_SECONDS_SQL[connection.vendor].format(column=open_time)
-    seconds = " ".join(f"WHEN '{name}' THEN {ms // 1000}" for name, ms in TIMEFRAME_MS.items())
-    sql = f"""
-        SELECT market_id, timeframe, COUNT(*), MIN(t), MAX(t),
-               SUM(CASE WHEN t - previous > CASE timeframe {seconds} END THEN 1 ELSE 0 END)
-        FROM (
-            SELECT {market} AS market_id, {timeframe} AS timeframe, {epoch} AS t,
-                   LAG({epoch}) OVER (PARTITION BY {market}, {timeframe} ORDER BY {open_time}) AS previous
-            FROM {table}
-            WHERE {market} IN ({", ".join(["%s"] * len(market_ids))})
-        ) AS bars
-        GROUP BY market_id, timeframe
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, market_ids)
-        return cursor.fetchall()
 
 
 def candle_arrays(

@@ -12,8 +12,9 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
 from apps.core.errors import ServiceValidationError
-from apps.market.candles_io import CandleSeries, Gap, find_gaps, ms_to_datetime
-from apps.market.models import SPOT_EXCHANGES, Candle, CandleImport, Market
+from apps.market.candles_io import CandleSeries, Gap, datetime_to_ms, find_gaps, ms_to_datetime
+from apps.market.models import SPOT_EXCHANGES, Candle, CandleImport, CandleSeriesStats, Market
+from apps.market.selectors import EPOCH_SECONDS_SQL
 from apps.market.timeframes import timeframe_ms
 
 EDITABLE_FIELDS = (
@@ -166,6 +167,7 @@ def candle_series_import(
         synthetic=synthetic,
         created_by=created_by,
     )
+    candle_stats_refresh(market=market, timeframe=timeframe)
     return CandleImportResult(record=record, gaps=gaps, created=created, changed=written - created)
 
 
@@ -173,8 +175,55 @@ def candle_series_import(
 def candle_series_delete(*, market: Market, timeframe: str) -> int:
     """Remove one timeframe's candles of a market, with their import records."""
     CandleImport.objects.filter(market=market, timeframe=timeframe).delete()
+    CandleSeriesStats.objects.filter(market=market, timeframe=timeframe).delete()
     deleted, _by_model = Candle.objects.filter(market=market, timeframe=timeframe).delete()
     return deleted
+
+
+@transaction.atomic
+def candle_stats_refresh(*, market: Market, timeframe: str) -> CandleSeriesStats | None:
+    """Recount one series' coverage from its candles (after an import rewrote any part of it)."""
+    epoch = EPOCH_SECONDS_SQL[connection.vendor].format(column="open_time")
+    sql = f"""
+        SELECT COUNT(*), MIN(t), MAX(t), SUM(CASE WHEN t - previous > %s THEN 1 ELSE 0 END)
+        FROM (
+            SELECT {epoch} AS t, LAG({epoch}) OVER (ORDER BY open_time) AS previous
+            FROM {Candle._meta.db_table} WHERE market_id = %s AND timeframe = %s
+        ) AS bars
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timeframe_ms(timeframe) // 1000, market.pk, timeframe])
+        bars, first, last, gaps = cursor.fetchone()
+    if not bars:
+        CandleSeriesStats.objects.filter(market=market, timeframe=timeframe).delete()
+        return None
+    stats, _created = CandleSeriesStats.objects.update_or_create(
+        market=market,
+        timeframe=timeframe,
+        defaults={
+            "first_open_time": ms_to_datetime(first * 1000),
+            "last_open_time": ms_to_datetime(last * 1000),
+            "bars": bars,
+            "gaps": int(gaps or 0),
+        },
+    )
+    return stats
+
+
+@transaction.atomic
+def candle_stats_extend(*, market: Market, timeframe: str, open_time_ms: np.ndarray) -> CandleSeriesStats | None:
+    """Account for bars just appended after the series' last bar without rescanning it; any
+    other shape of write (a bar inside the range, no stats yet) falls back to a full refresh."""
+    stats = CandleSeriesStats.objects.select_for_update().filter(market=market, timeframe=timeframe).first()
+    times = np.asarray(open_time_ms, dtype=np.int64)
+    if stats is None or len(times) == 0 or times[0] <= datetime_to_ms(stats.last_open_time):
+        return candle_stats_refresh(market=market, timeframe=timeframe)
+    joined = np.concatenate(([datetime_to_ms(stats.last_open_time)], times))
+    stats.bars += len(times)
+    stats.gaps += len(find_gaps(joined, timeframe_ms=timeframe_ms(timeframe)))
+    stats.last_open_time = ms_to_datetime(int(times[-1]))
+    stats.save(update_fields=["bars", "gaps", "last_open_time", "updated_at"])
+    return stats
 
 
 def _columns(names: tuple[str, ...]) -> list[str]:

@@ -26,7 +26,9 @@ class ModelConfig(models.Model):
     provider = models.CharField(max_length=20, choices=Provider.choices)
     model = models.CharField(max_length=300, help_text="Model name, or the GGUF file path for llama.cpp.")
     base_url = models.URLField(blank=True, help_text="Required for OpenAI-compatible endpoints.")
-    api_key = models.OneToOneField(Secret, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    api_key = models.OneToOneField(
+        Secret, verbose_name="API key", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     temperature = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0.20"))
     max_tokens = models.PositiveIntegerField(default=1024)
     timeout_seconds = models.PositiveIntegerField(default=60)

@@ -25,8 +25,12 @@ class ExchangeAccount(models.Model):
     name = models.CharField(max_length=100, unique=True)
     exchange = models.CharField(max_length=20, choices=ExchangeId.choices)
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.PAPER)
-    api_key = models.OneToOneField(Secret, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    api_secret = models.OneToOneField(Secret, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    api_key = models.OneToOneField(
+        Secret, verbose_name="API key", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    api_secret = models.OneToOneField(
+        Secret, verbose_name="API secret", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     passphrase = models.OneToOneField(Secret, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     paper_starting_balance = models.DecimalField(
         max_digits=20, decimal_places=8, default=10_000, help_text="Quote currency (USDT) for paper accounts."

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from apps.core.errors import ServiceValidationError
 from apps.secrets.services import UNCHANGED, SecretInput, secret_fields_save, secret_status
@@ -76,21 +77,28 @@ class WriteOnlySecretsAdminMixin:
         base = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
         extra: dict[str, forms.Field] = {}
         for field in self.secret_fields:
+            current = getattr(obj, field, None)
             extra[field] = forms.CharField(
+                label=capfirst(self.model._meta.get_field(field).verbose_name),
                 required=False,
                 strip=True,
                 widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-                help_text=f"{_status_text(getattr(obj, field, None))} Leave blank to keep it. "
+                help_text=f"{_status_text(current)} Leave blank to keep it. "
                 "A stored value can be replaced, never read back.",
             )
-            extra[f"{field}{CLEAR_SUFFIX}"] = forms.BooleanField(required=False, label=f"Remove {field}")
+            if current is not None:
+                extra[f"{field}{CLEAR_SUFFIX}"] = forms.BooleanField(required=False, label=f"Remove the stored {field}")
         extra["_post_clean"] = _post_clean_with(self.validate, self.secret_fields)
         return type(f"{base.__name__}WithSecrets", (base,), extra)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
         fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
         plain = [name for name in fieldsets[0][1]["fields"] if not self._is_secret_form_field(name)]
-        secret_names = [name for field in self.secret_fields for name in (field, f"{field}{CLEAR_SUFFIX}")]
+        secret_names: list[str] = []
+        for field in self.secret_fields:
+            secret_names.append(field)
+            if getattr(obj, f"{field}_id", None) is not None:
+                secret_names.append(f"{field}{CLEAR_SUFFIX}")
         return [(None, {"fields": plain}), ("Credentials (write-only)", {"fields": secret_names})]
 
     def _is_secret_form_field(self, name: str) -> bool:

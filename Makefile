@@ -50,5 +50,8 @@ format: $(VENV)/.dev
 
 llm: $(VENV)/.llm
 
+# Benchmarks print tables. BENCH_DATABASE_URL=postgres://... adds PostgreSQL to the database ones.
+BENCH_DB_ARGS := $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL),)
 bench: $(VENV)/.dev
-	$(PY) bench/run_all.py
+	$(PY) bench/bench_indicators.py
+	$(PY) bench/bench_import_candles.py $(BENCH_DB_ARGS)

@@ -12,6 +12,7 @@ from apps.core.auth import RoleSessionAuth
 from apps.core.errors import ServiceValidationError
 from apps.exchanges.api import router as exchanges_router
 from apps.market.api import router as market_router
+from apps.strategies.api import router as strategies_router
 
 api = NinjaAPI(
     title="TradeOps API",
@@ -38,3 +39,4 @@ def service_validation_error(request: HttpRequest, exc: ServiceValidationError) 
 api.add_router("/exchange-accounts", exchanges_router)
 api.add_router("/model-configs", ai_router)
 api.add_router("/markets", market_router)
+api.add_router("/strategies", strategies_router)

@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("markets/", include("apps.market.urls")),
     path("exchanges/", include("apps.exchanges.urls")),
+    path("strategies/", include("apps.strategies.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -15,7 +15,7 @@ from apps.core.roles import Role
 
 PROJECT_APP_PREFIX = "apps."
 # "app_label.model" names operators may change (traders, orders, plans arrive later).
-OPERATOR_EDITABLE_MODELS: frozenset[str] = frozenset()
+OPERATOR_EDITABLE_MODELS: frozenset[str] = frozenset({"strategies.strategy"})
 
 
 def _project_app_configs() -> list[AppConfig]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from apps.strategies.spec import StrategySpec
@@ -80,7 +81,9 @@ def preset_spec_data(name: str, *, timeframe: str = "1h", markets: list[str] | N
         preset = PRESETS[name]
     except KeyError:
         raise KeyError(f"unknown preset {name!r}; choose one of: {', '.join(preset_names())}") from None
-    return {**preset["spec"], "timeframe": timeframe, "markets": markets or DEFAULT_MARKETS}
+    # A deep copy: callers may edit the result, and PRESETS must stay as written.
+    markets = list(DEFAULT_MARKETS) if markets is None else list(markets)
+    return {**copy.deepcopy(preset["spec"]), "timeframe": timeframe, "markets": markets}
 
 
 def preset_spec(name: str, *, timeframe: str = "1h", markets: list[str] | None = None) -> StrategySpec:

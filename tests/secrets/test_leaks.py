@@ -201,6 +201,8 @@ def test_pages(owned: Owned, superuser_client: Client) -> None:
     for path in page_paths():
         for headers in ({}, {"HX-Request": "true"}):
             response = superuser_client.get(path, headers=headers)
+            if response.status_code == 405:
+                continue  # a POST-only action has no page to leak from
             assert response.status_code == 200, path
             assert_hidden(owned, response.content)
             if path == "/exchanges/" and isinstance(owned.row, ExchangeAccount):

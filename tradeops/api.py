@@ -12,6 +12,7 @@ from apps.core.auth import RoleSessionAuth
 from apps.core.errors import ServiceValidationError
 from apps.exchanges.api import router as exchanges_router
 from apps.market.api import router as market_router
+from apps.signals.api import router as signals_router
 from apps.strategies.api import router as strategies_router
 
 api = NinjaAPI(
@@ -40,3 +41,4 @@ api.add_router("/exchange-accounts", exchanges_router)
 api.add_router("/model-configs", ai_router)
 api.add_router("/markets", market_router)
 api.add_router("/strategies", strategies_router)
+api.add_router("/signals", signals_router)

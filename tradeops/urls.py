@@ -14,5 +14,6 @@ urlpatterns = [
     path("markets/", include("apps.market.urls")),
     path("exchanges/", include("apps.exchanges.urls")),
     path("strategies/", include("apps.strategies.urls")),
+    path("signals/", include("apps.signals.urls")),
     path("", include("apps.core.urls")),
 ]

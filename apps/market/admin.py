@@ -6,11 +6,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.forms.models import construct_instance
-from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.core.errors import ServiceValidationError
-from apps.market.models import Candle, CandleImport, Market
+from apps.market.models import Candle, CandleImport, Market, MarketFeed
 from apps.market.services import EDITABLE_FIELDS, market_validate
 
 
@@ -56,19 +56,6 @@ class MarketAdmin(SimpleHistoryAdmin):
     ordering = ("exchange", "symbol")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Candles and import records are written by import commands only."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Candle)
 class CandleAdmin(ReadOnlyAdmin):
     list_display = ("market", "timeframe", "open_time", "open", "high", "low", "close", "volume")
@@ -96,3 +83,10 @@ class CandleImportAdmin(ReadOnlyAdmin):
     list_filter = ("synthetic", "timeframe", "format", "market")
     search_fields = ("market__symbol", "source")
     list_select_related = ("market", "created_by")
+
+
+@admin.register(MarketFeed)
+class MarketFeedAdmin(ReadOnlyAdmin):
+    list_display = ("market", "timeframe", "source", "horizon", "exhausted_at", "updated_at")
+    list_filter = ("source", "timeframe")
+    list_select_related = ("market",)

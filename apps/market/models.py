@@ -131,3 +131,33 @@ class CandleSeriesStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.market.symbol} {self.timeframe}: {self.bars} bars, {self.gaps} gaps"
+
+
+class MarketFeed(models.Model):
+    """The live edge of one market and timeframe: the newest closed candle the live evaluation may see.
+
+    Candles up to `horizon` are "the past" for live use; later stored candles are not there yet.
+    The replay source (apps.market.replay) moves the horizon through stored history; an exchange
+    source will append fetched candles and move it to the newest one. The backtester ignores it.
+    """
+
+    class Source(models.TextChoices):
+        REPLAY = "replay", "Replay of stored candles"
+        EXCHANGE = "exchange", "Exchange (ccxt)"
+
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="feeds")
+    timeframe = models.CharField(max_length=4, choices=Timeframe.choices)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    horizon = models.DateTimeField(null=True, blank=True, help_text="Open time of the newest released candle (UTC).")
+    exhausted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a replay ran out of stored candles; it then stays at its last bar."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["market", "timeframe"]
+        constraints = [models.UniqueConstraint(fields=["market", "timeframe"], name="market_feed_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.market.symbol} {self.timeframe} ({self.source})"

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db.models import Count, Q, QuerySet
+from pydantic import ValidationError
+
+from apps.market.models import Market, MarketFeed
+from apps.signals.models import EvaluationCursor, Signal
+from apps.strategies.models import Strategy
+from apps.strategies.spec import StrategySpec
+
+ORDERINGS = ("-candle_open_time", "candle_open_time", "-created_at", "created_at")
+
+
+def signal_list(
+    *,
+    strategy: int | None = None,
+    market: int | None = None,
+    timeframe: str | None = None,
+    direction: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    ordering: str = "-candle_open_time",
+) -> QuerySet[Signal]:
+    """Signals whose candle opened in [since, until), newest first unless `ordering` says otherwise."""
+    signals = Signal.objects.select_related("strategy", "market")
+    if strategy:
+        signals = signals.filter(strategy_id=strategy)
+    if market:
+        signals = signals.filter(market_id=market)
+    if timeframe:
+        signals = signals.filter(timeframe=timeframe)
+    if direction:
+        signals = signals.filter(direction=direction)
+    if status:
+        signals = signals.filter(status=status)
+    if since is not None:
+        signals = signals.filter(candle_open_time__gte=_utc(since))
+    if until is not None:
+        signals = signals.filter(candle_open_time__lt=_utc(until))
+    primary = ordering if ordering in ORDERINGS else "-candle_open_time"
+    # The id breaks ties (two markets, one candle time) so that pages do not overlap.
+    return signals.order_by(primary, "-id" if primary.startswith("-") else "id")
+
+
+def _utc(moment: datetime) -> datetime:
+    """Candle times are UTC; a time given without an offset means UTC too."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True)
+class StrategySignalCounts:
+    strategy_id: int
+    strategy_name: str
+    emitted: int
+    suppressed: int
+
+    @property
+    def total(self) -> int:
+        return self.emitted + self.suppressed
+
+
+def signal_counts(*, signals: QuerySet[Signal]) -> list[StrategySignalCounts]:
+    """Emitted and suppressed signals per strategy among `signals`, busiest strategy first."""
+    rows = (
+        signals.order_by()
+        .values("strategy_id", "strategy__name")
+        .annotate(
+            emitted=Count("id", filter=Q(status=Signal.Status.EMITTED)),
+            suppressed=Count("id", filter=Q(status=Signal.Status.SUPPRESSED)),
+        )
+    )
+    counts = [
+        StrategySignalCounts(row["strategy_id"], row["strategy__name"], row["emitted"], row["suppressed"])
+        for row in rows
+    ]
+    return sorted(counts, key=lambda entry: (-entry.total, entry.strategy_name))
+
+
+def strategy_spec_or_none(strategy: Strategy) -> StrategySpec | None:
+    """The strategy's rules, or None for a stored spec that no longer validates (it is not evaluated)."""
+    try:
+        return strategy.parsed_spec()
+    except ValidationError:
+        return None
+
+
+def strategies_using(*, market: Market, timeframe: str) -> list[Strategy]:
+    """Enabled strategies whose spec names this market's symbol and this timeframe."""
+    using = []
+    # In Python rather than SQL: JSON list containment is spelled differently on SQLite and
+    # PostgreSQL, and a desk has a handful of strategies.
+    for strategy in Strategy.objects.filter(enabled=True).order_by("pk"):
+        spec = strategy_spec_or_none(strategy)
+        if spec is not None and spec.timeframe == timeframe and market.symbol in spec.markets:
+            using.append(strategy)
+    return using
+
+
+def feed_horizon(*, market: Market, timeframe: str) -> datetime | None:
+    """Open time of the newest candle released to live use on this market and timeframe."""
+    return (
+        MarketFeed.objects.filter(market=market, timeframe=timeframe).values_list("horizon", flat=True).first() or None
+    )
+
+
+def market_feed_list() -> QuerySet[MarketFeed]:
+    return MarketFeed.objects.select_related("market").order_by("market__symbol", "market__exchange", "timeframe")
+
+
+def evaluation_cursor_list(*, strategy: Strategy | None = None) -> QuerySet[EvaluationCursor]:
+    cursors = EvaluationCursor.objects.select_related("strategy", "market")
+    if strategy is not None:
+        cursors = cursors.filter(strategy=strategy)
+    return cursors.order_by("strategy__name", "market__symbol", "timeframe")

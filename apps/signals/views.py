@@ -1,0 +1,85 @@
+"""Signal pages: every role reads (the login middleware already requires one); nothing here writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, render
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.http import require_GET
+
+from apps.market.models import Market, Timeframe
+from apps.signals import selectors
+from apps.signals.models import Signal
+from apps.strategies.models import Strategy
+
+PAGE_SIZE = 50
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _moment(value: str | None) -> datetime | None:
+    """A datetime-local or date field's text, read as UTC; None when blank or unreadable."""
+    if not value:
+        return None
+    try:
+        moment = parse_datetime(value)
+        if moment is None and (day := parse_date(value)) is not None:
+            moment = datetime(day.year, day.month, day.day)
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _choice(value: str | None, choices: Any) -> str | None:
+    return value if value in choices.values else None
+
+
+def signal_filters(query: QueryDict) -> dict[str, Any]:
+    """The list filters from a query string; a value that does not parse is ignored, not an error."""
+    return {
+        "strategy": _int_or_none(query.get("strategy")),
+        "market": _int_or_none(query.get("market")),
+        "timeframe": _choice(query.get("timeframe"), Timeframe),
+        "direction": _choice(query.get("direction"), Signal.Direction),
+        "status": _choice(query.get("status"), Signal.Status),
+        "since": _moment(query.get("since")),
+        "until": _moment(query.get("until")),
+    }
+
+
+@require_GET
+def signal_list(request: HttpRequest) -> HttpResponse:
+    filters = signal_filters(request.GET)
+    page = Paginator(selectors.signal_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    # Counted without the status filter, so that both columns stay meaningful.
+    counts = selectors.signal_counts(signals=selectors.signal_list(**{**filters, "status": None}))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "counts": counts,
+        "filter_query": query.urlencode(),
+        "strategies": Strategy.objects.order_by("name").only("pk", "name"),
+        "markets": Market.objects.order_by("symbol", "exchange").only("pk", "symbol", "exchange"),
+        "timeframes": Timeframe.values,
+        "directions": Signal.Direction.choices,
+        "statuses": Signal.Status.choices,
+        "feeds": selectors.market_feed_list(),
+    }
+    template = "signals/_signal_results.html" if request.htmx else "signals/signal_list.html"
+    return render(request, template, context)
+
+
+@require_GET
+def signal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    signal = get_object_or_404(Signal.objects.select_related("strategy", "market"), pk=pk)
+    inputs = sorted(signal.inputs.items()) if isinstance(signal.inputs, dict) else []
+    return render(request, "signals/signal_detail.html", {"signal": signal, "inputs": inputs})

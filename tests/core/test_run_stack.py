@@ -69,6 +69,7 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path) -> None
     assert serve.returncode == 0, output
     assert f"running at http://127.0.0.1:{port}/" in output
     assert "Stopped web server and worker." in output
+    assert "did not stop in time" not in output
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
 

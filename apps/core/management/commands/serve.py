@@ -28,7 +28,9 @@ class Command(BaseCommand):
             "web": [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "tradeops.asgi:application"],
             "worker": [sys.executable, manage, "qcluster"],
         }
-        processes = {name: subprocess.Popen(argv) for name, argv in commands.items()}
+        # Own sessions: a terminal's Ctrl-C reaches only this supervisor, which then stops the
+        # children with SIGTERM (daphne takes ~10 s to act on SIGINT, ~2 s on SIGTERM).
+        processes = {name: subprocess.Popen(argv, start_new_session=True) for name, argv in commands.items()}
         stopping = False
 
         def request_stop(signum: int, _frame: object) -> None:
@@ -51,7 +53,7 @@ class Command(BaseCommand):
     def _stop(self, processes: dict[str, subprocess.Popen]) -> None:
         for process in processes.values():
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+                process.terminate()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for name, process in processes.items():
             try:

@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
 from apps.ai.api import router as ai_router
+from apps.backtests.api import router as backtests_router
 from apps.core.auth import RoleSessionAuth
 from apps.core.errors import ServiceValidationError
 from apps.exchanges.api import router as exchanges_router
@@ -42,3 +43,4 @@ api.add_router("/model-configs", ai_router)
 api.add_router("/markets", market_router)
 api.add_router("/strategies", strategies_router)
 api.add_router("/signals", signals_router)
+api.add_router("/backtests", backtests_router)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("markets/", include("apps.market.urls")),
     path("exchanges/", include("apps.exchanges.urls")),
     path("strategies/", include("apps.strategies.urls")),
+    path("backtests/", include("apps.backtests.urls")),
     path("signals/", include("apps.signals.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -1,0 +1,53 @@
+"""Backtest runs in the admin: a read-only record (runs come from `manage.py backtest`); admins
+may delete a row, which leaves its files on disk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from apps.backtests.models import BacktestRun
+
+
+@admin.register(BacktestRun)
+class BacktestRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "strategy_name",
+        "strategy_source",
+        "symbol",
+        "exchange",
+        "timeframe",
+        "period_start",
+        "period_end",
+        "total_return",
+        "sharpe",
+        "max_drawdown",
+        "trade_count",
+        "created_by",
+        "created_at",
+    )
+    list_filter = ("strategy_source", "timeframe", "exchange", "created_at")
+    search_fields = ("strategy_name", "symbol")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    list_select_related = ("created_by",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields] + ["page"]
+
+    @admin.display(description="Page")
+    def page(self, obj: BacktestRun) -> str:
+        url = reverse("backtests:detail", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Viewing stays allowed (view permission); nothing on a run is editable.
+        return False

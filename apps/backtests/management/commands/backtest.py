@@ -1,0 +1,292 @@
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
+from django.utils.text import slugify
+from tqdm import tqdm
+
+from apps.backtests import grid, selectors, services
+from apps.backtests.engine import BacktestParams
+from apps.backtests.metrics import METRICS, format_metric
+from apps.backtests.models import BacktestRun
+from apps.core.errors import ServiceValidationError
+from apps.market import selectors as market_selectors
+from apps.market.models import ExchangeId, Market
+from apps.market.timeframes import TIMEFRAME_MS, timeframe_ms
+from apps.strategies.models import Strategy
+from apps.strategies.presets import PRESETS, preset_names, preset_spec_data
+from apps.strategies.spec import StrategySpec, validate_spec
+
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+DEFAULT_OUT_ROOT = Path(settings.BASE_DIR) / "var" / "backtests"
+GRID_FILE = "grid.csv"
+GRID_COLUMNS = (
+    "total_return",
+    "cagr",
+    "max_drawdown",
+    "sharpe",
+    "sortino",
+    "win_rate",
+    "profit_factor",
+    "exposure",
+    "trade_count",
+    "fees_paid",
+)
+NAMES_SHOWN = 20
+
+
+def _moment(text: str) -> tuple[datetime, bool]:
+    """ISO date or date-time, naive meaning UTC; the flag says whether only a date was given."""
+    try:
+        if len(text) == len("YYYY-MM-DD"):
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC), True
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{text!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)") from None
+    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)), False
+
+
+class Command(BaseCommand):
+    help = (
+        "Backtest a strategy (a preset, a stored strategy or a spec file) over stored candles: writes trades.csv, "
+        "equity.csv, metrics.json and report.html to --out and records a BacktestRun. With --grid, sweeps "
+        "parameters on every core and prints a table instead (grid runs are not recorded)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument(
+            "--strategy",
+            metavar="NAME",
+            help=f"a preset ({', '.join(preset_names())}) or a stored strategy's name (the stored one wins a tie)",
+        )
+        source.add_argument("--spec", type=Path, metavar="FILE", help="a JSON strategy spec file")
+        parser.add_argument("--symbol", required=True, help="ccxt unified symbol, e.g. BTC/USDT:USDT")
+        parser.add_argument("--exchange", default=ExchangeId.BINANCEUSDM, choices=ExchangeId.values)
+        parser.add_argument(
+            "--timeframe", choices=list(TIMEFRAME_MS), help="default: the spec's timeframe (1h for a preset)"
+        )
+        parser.add_argument(
+            "--from", dest="start", metavar="DATE", help="first bar, inclusive (default: the first stored bar)"
+        )
+        parser.add_argument(
+            "--to",
+            dest="end",
+            metavar="DATE",
+            help="last bar, inclusive: a date means through that whole day (default: the last stored bar)",
+        )
+        parser.add_argument("--cash", type=float, default=10_000.0, help="initial cash (default 10000)")
+        parser.add_argument("--fee-bps", type=float, default=4.0, help="fee per side, bps of notional (default 4)")
+        parser.add_argument("--slippage-bps", type=float, default=2.0, help="per fill, bps of price (default 2)")
+        parser.add_argument("--size-pct", type=float, default=100.0, help="percent of equity per entry, (0, 100]")
+        parser.add_argument("--sl-pct", type=float, help="stop-loss distance from the entry fill, percent")
+        parser.add_argument("--tp-pct", type=float, help="take-profit distance from the entry fill, percent")
+        parser.add_argument("--out", type=Path, help="output directory (default: var/backtests/<time>-<strategy>)")
+        parser.add_argument(
+            "--grid",
+            nargs="+",
+            metavar="KEY=V1,V2",
+            help="sweep the Cartesian product, e.g. rsi_14.lower=20,25,30 sl_pct=1,2,3",
+        )
+        parser.add_argument("--sort-by", default="sharpe", choices=grid.SORT_METRICS, help="grid order (best first)")
+        parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="grid worker processes")
+        parser.add_argument("--top", type=int, help="print only the best N grid rows")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        spec, name, source, strategy = self._strategy(options)
+        timeframe = options["timeframe"] or spec.timeframe
+        if timeframe != spec.timeframe:
+            if source != BacktestRun.Source.PRESET:
+                self.stdout.write(f"note: the spec's timeframe is {spec.timeframe}; running on {timeframe}.")
+            spec = spec.model_copy(update={"timeframe": timeframe})
+        market = market_selectors.market_get(exchange=options["exchange"], symbol=options["symbol"])
+        if market is None:
+            raise CommandError(self._unknown_market(options["exchange"], options["symbol"]))
+        start, end = self._period(options)
+        params = BacktestParams(
+            cash=options["cash"],
+            fee_bps=options["fee_bps"],
+            slippage_bps=options["slippage_bps"],
+            size_pct=options["size_pct"],
+            sl_pct=options["sl_pct"],
+            tp_pct=options["tp_pct"],
+        )
+        problems = params.problems()
+        if problems:
+            raise CommandError("bad options:\n  " + "\n  ".join(problems))
+        if options["grid"]:
+            self._grid(options, spec=spec, market=market, timeframe=timeframe, start=start, end=end, params=params)
+            return
+        out = options["out"] or self._default_out(name, market.symbol, timeframe)
+        try:
+            outcome = services.backtest_execute(
+                spec=spec,
+                market=market,
+                timeframe=timeframe,
+                params=params,
+                out_dir=out,
+                strategy_name=name,
+                strategy_source=source,
+                strategy=strategy,
+                start=start,
+                end=end,
+            )
+        except ServiceValidationError as exc:
+            raise CommandError(exc.message) from None
+        self._summary(outcome)
+
+    # ------------------------------------------------------------------ inputs
+
+    def _strategy(self, options: dict[str, Any]) -> tuple[StrategySpec, str, str, Strategy | None]:
+        if options["spec"] is not None:
+            path: Path = options["spec"]
+            if not path.is_file():
+                raise CommandError(f"{path} is not a file")
+            try:
+                data = json.loads(path.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise CommandError(f"{path.name} is not JSON: {exc}") from None
+            return self._validated(data, f"the spec in {path.name}"), path.stem, BacktestRun.Source.FILE, None
+        name: str = options["strategy"]
+        stored = selectors.strategy_by_name(name=name)
+        if stored is not None:
+            spec = self._validated(stored.spec, f"stored strategy {name!r}")
+            return spec, name, BacktestRun.Source.STORED, stored
+        if name in PRESETS:
+            data = preset_spec_data(name, timeframe=options["timeframe"] or "1h", markets=[options["symbol"]])
+            return self._validated(data, f"preset {name!r}"), name, BacktestRun.Source.PRESET, None
+        stored_names = list(Strategy.objects.order_by("name").values_list("name", flat=True)[:NAMES_SHOWN])
+        raise CommandError(
+            f"unknown strategy {name!r}: not a preset ({', '.join(preset_names())}) nor a stored strategy "
+            f"({', '.join(stored_names) or 'none stored'}). Or pass --spec FILE."
+        )
+
+    @staticmethod
+    def _validated(data: Any, what: str) -> StrategySpec:
+        spec, errors = validate_spec(data)
+        if spec is None:
+            raise CommandError(f"{what} is invalid:\n  " + "\n  ".join(str(error) for error in errors))
+        return spec
+
+    @staticmethod
+    def _period(options: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+        start = _moment(options["start"])[0] if options["start"] else None
+        end = None
+        if options["end"]:
+            moment, whole_day = _moment(options["end"])
+            # Bars are read as open_time < end: the day after, or just past the given instant.
+            end = moment + (timedelta(days=1) if whole_day else timedelta(microseconds=1))
+        if start is not None and end is not None and end <= start:
+            raise CommandError(f"--to ({options['end']}) is before --from ({options['start']})")
+        return start, end
+
+    @staticmethod
+    def _unknown_market(exchange: str, symbol: str) -> str:
+        known = market_selectors.market_symbols(exchange=exchange)
+        return f"no market {symbol} on {exchange} (known there: {', '.join(known) if known else 'none yet'})."
+
+    @staticmethod
+    def _default_out(name: str, symbol: str, timeframe: str) -> Path:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        base = DEFAULT_OUT_ROOT / f"{stamp}-{slugify(name)}-{slugify(symbol)}-{timeframe}"
+        candidate, suffix = base, 2
+        while candidate.exists():
+            candidate, suffix = base.with_name(f"{base.name}-{suffix}"), suffix + 1
+        return candidate
+
+    # ------------------------------------------------------------------ output
+
+    def _summary(self, outcome: services.BacktestOutcome) -> None:
+        run = outcome.run
+        self.stdout.write(
+            f"{run.strategy_name} ({run.get_strategy_source_display().lower()}) on {run.symbol} {run.exchange} "
+            f"{run.timeframe}, {run.period_start:{TIME_FORMAT}} to {run.period_end:{TIME_FORMAT}} UTC, "
+            f"{run.bars:,} bars"
+        )
+        width = max(len(label) for label, _kind in METRICS.values())
+        for key, (label, _kind) in METRICS.items():
+            self.stdout.write(f"  {label:<{width}}  {format_metric(key, outcome.metrics.get(key))}")
+        if outcome.metrics["open_trade"]:
+            self.stdout.write("  (the last trade is still open: marked to the last close, no exit fee)")
+        paths = outcome.paths
+        names = ", ".join(path.name for path in (paths.report, paths.trades, paths.equity, paths.metrics))
+        self.stdout.write(f"Files in {paths.directory}: {names}")
+        self.stdout.write(
+            f"Recorded as BacktestRun #{run.pk} ({reverse('backtests:detail', args=[run.pk])}) "
+            f"in {run.duration_seconds:.2f} s."
+        )
+
+    def _grid(
+        self,
+        options: dict[str, Any],
+        *,
+        spec: StrategySpec,
+        market: Market,
+        timeframe: str,
+        start: datetime | None,
+        end: datetime | None,
+        params: BacktestParams,
+    ) -> None:
+        try:
+            axes = grid.parse_grid(options["grid"], spec)
+        except grid.GridError as exc:
+            raise CommandError(str(exc)) from None
+        candles = market_selectors.candle_arrays(market=market, timeframe=timeframe, start=start, end=end)
+        if len(candles) < services.MIN_BARS:
+            raise CommandError(f"fewer than {services.MIN_BARS} {timeframe} candles for {market.symbol} in the period")
+        # The workers are forked with the open database connection. They never use it and leave
+        # through os._exit (multiprocessing's fork start), so it is neither used nor closed twice;
+        # closing it here instead would break a caller's transaction.
+        count = len(grid.combinations(axes))
+        processes = max(1, min(options["processes"], count))
+        self.stdout.write(f"{count} combinations over {len(candles):,} bars on {processes} processes")
+        with tqdm(total=count, desc="grid", unit=" runs", file=sys.stderr, disable=options["verbosity"] == 0) as bar:
+            try:
+                rows = grid.run_grid(
+                    spec=spec,
+                    candles=candles,
+                    params=params,
+                    axes=axes,
+                    timeframe_ms=timeframe_ms(timeframe),
+                    processes=processes,
+                    progress=bar.update,
+                )
+            except grid.GridError as exc:
+                raise CommandError(str(exc)) from None
+        ranked = grid.sort_rows(rows, options["sort_by"])
+        self._grid_table(ranked[: options["top"]] if options["top"] else ranked, list(axes), options["sort_by"])
+        if options["out"]:
+            path = self._grid_csv(options["out"], ranked, list(axes))
+            self.stdout.write(f"All {len(ranked)} rows in {path}")
+
+    def _grid_table(self, rows: list[grid.GridRow], keys: list[str], sort_by: str) -> None:
+        headers = [*keys, *(METRICS[name][0] for name in GRID_COLUMNS)]
+        lines = [
+            [str(row.values[key]) for key in keys]
+            + [format_metric(name, row.metrics.get(name)) for name in GRID_COLUMNS]
+            for row in rows
+        ]
+        widths = [max(len(line[i]) for line in (headers, *lines)) for i in range(len(headers))]
+        self.stdout.write(f"sorted by {sort_by}, best first")
+        for line in (headers, *lines):
+            self.stdout.write("  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)))
+
+    @staticmethod
+    def _grid_csv(directory: Path, rows: list[grid.GridRow], keys: list[str]) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / GRID_FILE
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([*keys, *METRICS])
+            for row in rows:
+                writer.writerow([*(row.values[key] for key in keys), *(row.metrics.get(name) for name in METRICS)])
+        return path.resolve()

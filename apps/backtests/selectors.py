@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db.models import F, Q, QuerySet
+
+from apps.backtests.models import BacktestRun
+from apps.strategies.models import Strategy
+
+ORDERINGS = (
+    "-created_at",
+    "created_at",
+    "-total_return",
+    "total_return",
+    "-sharpe",
+    "sharpe",
+    "-max_drawdown",
+    "max_drawdown",
+    "-trade_count",
+    "trade_count",
+    "strategy_name",
+    "-strategy_name",
+)
+OUTPUT_KINDS = {
+    "report": "HTML report",
+    "trades": "Trades (CSV)",
+    "equity": "Equity curve (CSV)",
+    "metrics": "Metrics (JSON)",
+}
+
+
+def backtest_run_list(
+    *,
+    search: str | None = None,
+    timeframe: str | None = None,
+    exchange: str | None = None,
+    source: str | None = None,
+    ordering: str = "-created_at",
+) -> QuerySet[BacktestRun]:
+    runs = BacktestRun.objects.select_related("created_by")
+    if search:
+        runs = runs.filter(Q(strategy_name__icontains=search) | Q(symbol__icontains=search))
+    if timeframe:
+        runs = runs.filter(timeframe=timeframe)
+    if exchange:
+        runs = runs.filter(exchange=exchange)
+    if source:
+        runs = runs.filter(strategy_source=source)
+    primary = ordering if ordering in ORDERINGS else "-created_at"
+    # Undefined metrics (None) go last either way, and the id keeps pages stable on ties.
+    column = F(primary.lstrip("-"))
+    order = column.desc(nulls_last=True) if primary.startswith("-") else column.asc(nulls_last=True)
+    return runs.order_by(order, "-id")
+
+
+def backtest_run_get(*, pk: int) -> BacktestRun | None:
+    return BacktestRun.objects.select_related("created_by", "market", "strategy").filter(pk=pk).first()
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    kind: str
+    label: str
+    name: str
+    available: bool
+
+
+def backtest_run_files(*, run: BacktestRun) -> list[OutputFile]:
+    """The run's stored output paths, and whether each file is still on disk."""
+    files = []
+    for kind, label in OUTPUT_KINDS.items():
+        path = Path(run.output_path(kind))
+        files.append(OutputFile(kind=kind, label=label, name=path.name, available=path.is_file()))
+    return files
+
+
+def strategy_by_name(*, name: str) -> Strategy | None:
+    return Strategy.objects.filter(name=name).first()

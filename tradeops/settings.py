@@ -35,7 +35,6 @@ if _problems:
     raise ImproperlyConfigured("TradeOps refuses to start:\n  - " + "\n  - ".join(_problems))
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -8,18 +9,27 @@ from datetime import datetime
 import numpy as np
 from django.db import connection
 from django.db.models import Q, QuerySet
+from psycopg import sql as pg_sql
 
-from apps.market.arrays import CandleArrays
+from apps.market.arrays import COLUMNS, CandleArrays
 from apps.market.models import Candle, CandleImport, CandleSeriesStats, Market
 from apps.market.timeframes import TIMEFRAME_MS
 
 ORDERINGS = ("symbol", "-symbol", "exchange", "-exchange", "updated_at", "-updated_at")
 # Seconds since the epoch as an integer; the one expression these raw queries cannot write
 # portably (SQLite stores datetimes as text, PostgreSQL as timestamptz).
+# unixepoch() (SQLite 3.38+) is about a third faster than strftime('%s') over a year of bars.
 EPOCH_SECONDS_SQL = {
-    "sqlite": "CAST(strftime('%%s', {column}) AS INTEGER)",
+    "sqlite": "unixepoch({column})",
     "postgresql": "CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)",
 }
+# One row of a binary COPY of (bigint, 5 x float8): a field count, then a length and a value
+# per field, all big-endian. Reading it with numpy avoids a Python object per value.
+_COPY_ROW = np.dtype(
+    [("fields", ">i2"), ("time_length", ">i4"), ("open_time", ">i8")]
+    + [item for name in COLUMNS[1:] for item in ((f"{name}_length", ">i4"), (name, ">f8"))]
+)
+_COPY_HEADER = 19  # signature (11), flags (4), header extension length (4)
 
 
 @dataclass(frozen=True)
@@ -104,13 +114,13 @@ def candle_arrays(
 ) -> CandleArrays:
     """Stored candles in [start, end) as numpy columns, oldest first.
 
-    One raw query with the conversion done by the database (epoch milliseconds, float8), because
-    building a Decimal and a datetime per value would dominate a backtest over a year of bars.
+    The database converts open times to epoch milliseconds and prices to float8, because a
+    Decimal and a datetime per value would dominate a backtest over a year of bars.
     """
     vendor = connection.vendor
     epoch_ms = EPOCH_SECONDS_SQL[vendor].format(column="open_time") + " * 1000"
     price = "CAST({} AS DOUBLE PRECISION)" if vendor == "postgresql" else "{}"
-    columns = ", ".join(price.format(name) for name in ("open", "high", "low", "close", "volume"))
+    columns = ", ".join(price.format(name) for name in COLUMNS[1:])
     sql = f"SELECT {epoch_ms}, {columns} FROM {Candle._meta.db_table} WHERE market_id = %s AND timeframe = %s"
     params: list[object] = [market.pk, timeframe]
     if start is not None:
@@ -119,7 +129,23 @@ def candle_arrays(
     if end is not None:
         sql += " AND open_time < %s"
         params.append(connection.ops.adapt_datetimefield_value(end))
+    sql += " ORDER BY open_time"
+    if vendor == "postgresql":
+        return _copy_arrays(sql, params)
     with connection.cursor() as cursor:
-        cursor.execute(sql + " ORDER BY open_time", params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return CandleArrays.from_rows(np.array(rows, dtype=np.float64) if rows else np.empty((0, 6)))
+    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64, count=len(rows) * len(COLUMNS))
+    return CandleArrays.from_rows(flat)
+
+
+def _copy_arrays(sql: str, params: list[object]) -> CandleArrays:
+    with connection.cursor() as cursor:
+        statement = pg_sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(
+            pg_sql.SQL(sql.replace("%s", "{}")).format(*(pg_sql.Literal(value) for value in params))
+        )
+        with cursor.cursor.copy(statement) as copy:
+            data = b"".join(copy)
+    offset = _COPY_HEADER + int.from_bytes(data[15:_COPY_HEADER], "big")
+    rows = np.frombuffer(data, _COPY_ROW, count=(len(data) - offset - 2) // _COPY_ROW.itemsize, offset=offset)
+    return CandleArrays(rows["open_time"].astype(np.int64), *(rows[name].astype(np.float64) for name in COLUMNS[1:]))

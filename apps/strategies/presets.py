@@ -20,21 +20,16 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
     },
     "ema_trend": {
-        "description": "EMA 50/200 trend: long when EMA(50) crosses above EMA(200), short when it crosses below; "
-        "each side exits on the opposite cross.",
+        "description": "EMA 50/200 trend: long when EMA(50) crosses above EMA(200), exit when it crosses back "
+        "below. Long only: with a short side, every cross would fire one side's entry together with the "
+        "other side's exit, and an exit outranks an entry on the same bar.",
         "spec": {
             "indicators": [
                 {"id": "ema_50", "kind": "ema", "period": 50},
                 {"id": "ema_200", "kind": "ema", "period": 200},
             ],
-            "entry": {
-                "long": {"left": "ema_50", "op": "crosses_above", "right": "ema_200"},
-                "short": {"left": "ema_50", "op": "crosses_below", "right": "ema_200"},
-            },
-            "exit": {
-                "long": {"left": "ema_50", "op": "crosses_below", "right": "ema_200"},
-                "short": {"left": "ema_50", "op": "crosses_above", "right": "ema_200"},
-            },
+            "entry": {"long": {"left": "ema_50", "op": "crosses_above", "right": "ema_200"}},
+            "exit": {"long": {"left": "ema_50", "op": "crosses_below", "right": "ema_200"}},
         },
     },
     "bollinger_breakout": {

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 
+from apps.market.arrays import CandleArrays
+from apps.strategies.decisions import LONG, SHORT, bar_directions
 from apps.strategies.presets import PRESETS, preset_names, preset_spec, preset_spec_data
+from apps.strategies.series import compute_triggers
 from apps.strategies.spec import validate_spec
+from tests.conftest import shared_data_path
 
 
 def spec_with(**overrides) -> dict:
@@ -84,3 +91,12 @@ def test_every_preset_is_a_valid_spec(name: str) -> None:
 def test_unknown_preset_lists_the_choices() -> None:
     with pytest.raises(KeyError, match="rsi_mean_reversion"):
         preset_spec("rsi_reversal")
+
+
+@pytest.mark.parametrize("name", ["rsi_mean_reversion", "ema_trend", "bollinger_breakout"])
+def test_trading_presets_can_enter_on_real_candles(name: str) -> None:
+    """A preset whose entries always coincide with an exit would never trade (exit wins a bar).
+    Reference: the real Binance BTCUSDT 1h candles, 2017-2022."""
+    rows = np.array(json.loads(shared_data_path("ohlcv", "binance_BTCUSDT_1h_2017-2022.freqtrade.json").read_text()))
+    directions = bar_directions(compute_triggers(preset_spec(name), CandleArrays.from_rows(rows)))
+    assert np.isin(directions, (LONG, SHORT)).sum() > 0

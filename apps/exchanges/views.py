@@ -21,6 +21,13 @@ def account_list(request: HttpRequest) -> HttpResponse:
         ordering=request.GET.get("ordering", "name"),
     )
     page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "exchanges": ExchangeId.choices, "modes": ExchangeAccount.Mode.choices}
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    context = {
+        "page": page,
+        "filter_query": filters.urlencode(),
+        "exchanges": ExchangeId.choices,
+        "modes": ExchangeAccount.Mode.choices,
+    }
     template = "exchanges/_account_table.html" if request.htmx else "exchanges/account_list.html"
     return render(request, template, context)

@@ -214,17 +214,8 @@ def run_child(tmp: str, database_url: str, rows: int) -> dict:
 def run_command_child(*, rows: int, out_root: Path) -> dict:
     """In the child: migrate a fresh database, store the candles, time the command."""
     import numpy as np
-    from cryptography.fernet import Fernet
 
-    # Like tradeops/settings_test.py: throwaway keys, so the bench never needs the developer's .env.
-    os.environ.setdefault(
-        "DJANGO_SECRET_KEY", "bench-" + Fernet.generate_key().decode() + Fernet.generate_key().decode()
-    )
-    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tradeops.settings"
-    import django
-
-    django.setup()
+    import_bench.setup_django()
     from django.core.management import call_command
     from django.db import connection
 

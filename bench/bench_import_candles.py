@@ -114,11 +114,11 @@ def throwaway_postgres(url: str) -> Iterator[str]:
             conn.execute(drop)
 
 
-def run_import(candles: Path) -> dict:
-    """In the child process: migrate a fresh database, then time the command twice."""
+def setup_django() -> None:
+    """Set Django up in a benchmark's child process with throwaway keys, like
+    tradeops/settings_test.py, so a benchmark never needs the developer's .env."""
     from cryptography.fernet import Fernet
 
-    # Like tradeops/settings_test.py: throwaway keys, so the bench never needs the developer's .env.
     os.environ.setdefault(
         "DJANGO_SECRET_KEY", "bench-" + Fernet.generate_key().decode() + Fernet.generate_key().decode()
     )
@@ -127,6 +127,11 @@ def run_import(candles: Path) -> dict:
     import django
 
     django.setup()
+
+
+def run_import(candles: Path) -> dict:
+    """In the child process: migrate a fresh database, then time the command twice."""
+    setup_django()
     from django.core.management import call_command
 
     from apps.market.models import Candle

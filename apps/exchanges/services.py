@@ -7,8 +7,11 @@ from typing import Any
 from django.db import transaction
 
 from apps.core.errors import ServiceValidationError
+from apps.exchanges.adapters.base import MarketRules
 from apps.exchanges.models import ExchangeAccount
-from apps.market.models import SPOT_EXCHANGES
+from apps.market import services as market_services
+from apps.market.models import SPOT_EXCHANGES, Market
+from apps.market.selectors import market_get
 from apps.secrets.services import (
     UNCHANGED,
     SecretInput,
@@ -73,3 +76,21 @@ def exchange_account_update(
 @transaction.atomic
 def exchange_account_delete(*, account: ExchangeAccount) -> None:
     secret_fields_delete(instance=account, fields=ExchangeAccount.SECRET_FIELDS)
+
+
+@transaction.atomic
+def market_sync_from_exchange(*, exchange: str, rules: MarketRules) -> Market:
+    """Create the Market for `rules` (from an adapter's load_markets), or update its precision and minimums."""
+    values = {
+        "price_precision": rules.tick,
+        "amount_precision": rules.step,
+        "min_amount": rules.min_amount,
+        "min_notional": rules.min_notional,
+    }
+    market = market_get(exchange=exchange, symbol=rules.symbol)
+    if market is None:
+        return market_services.market_create(
+            exchange=exchange, symbol=rules.symbol, base=rules.base, quote=rules.quote, type=rules.type, **values
+        )
+    changed = {field: value for field, value in values.items() if getattr(market, field) != value}
+    return market_services.market_update(market=market, changes=changed) if changed else market

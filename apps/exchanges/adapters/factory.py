@@ -1,0 +1,71 @@
+"""Build the adapter for an ExchangeAccount. The one place outside apps.secrets that reveals exchange keys.
+
+paper   -> PaperAdapter (no keys, nothing leaves TradeOps)
+testnet -> CcxtAdapter in ccxt sandbox mode (the exchange's testnet endpoints)
+live    -> CcxtAdapter on the real endpoints
+
+Keys are revealed here, once, at construction, and handed straight to the ccxt client.
+
+Tests point ccxt at the local emulator with :func:`override_client` (a context manager setting a module-level
+hook that receives the ccxt client after construction); production code never sets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import ccxt
+
+from apps.exchanges.adapters.base import ExchangeAdapter
+from apps.exchanges.adapters.ccxt_adapter import CcxtAdapter
+from apps.exchanges.adapters.retry import RetryPolicy
+from apps.exchanges.models import ExchangeAccount
+from apps.secrets.models import Secret
+from apps.secrets.services import secret_reveal
+
+ClientHook = Callable[[ccxt.Exchange], Any]
+
+# Tests only: called with each new ccxt client (after sandbox mode), e.g. to aim it at the emulator.
+_client_hook: ClientHook | None = None
+# Tests only: extra CcxtAdapter keyword arguments (no rate limiter, short timeouts, fast retries).
+_adapter_options: dict[str, Any] = {}
+
+
+@contextmanager
+def override_client(hook: ClientHook, **adapter_options: Any) -> Iterator[None]:
+    """For tests: every adapter built inside the block gets `hook(client)` and `adapter_options`."""
+    global _client_hook, _adapter_options
+    previous = _client_hook, _adapter_options
+    _client_hook, _adapter_options = hook, adapter_options
+    try:
+        yield
+    finally:
+        _client_hook, _adapter_options = previous
+
+
+def _reveal(secret: Secret | None, *, account: ExchangeAccount, field: str) -> str | None:
+    if secret is None:
+        return None
+    return secret_reveal(secret=secret, purpose=f"exchange account {account.name!r} ({account.pk}) {field}")
+
+
+def adapter_for_account(account: ExchangeAccount) -> ExchangeAdapter:
+    if account.mode == ExchangeAccount.Mode.PAPER:
+        from apps.exchanges.adapters.paper import PaperAdapter  # lazy: its models load only when needed
+
+        return PaperAdapter(account)
+    if account.mode not in (ExchangeAccount.Mode.TESTNET, ExchangeAccount.Mode.LIVE):
+        raise ValueError(f"unknown account mode {account.mode!r}")
+    options: dict[str, Any] = {"enable_rate_limit": True, "retry": RetryPolicy()}
+    options.update(_adapter_options)
+    return CcxtAdapter(
+        account.exchange,
+        api_key=_reveal(account.api_key, account=account, field="api_key"),
+        secret=_reveal(account.api_secret, account=account, field="api_secret"),
+        passphrase=_reveal(account.passphrase, account=account, field="passphrase"),
+        sandbox=account.mode == ExchangeAccount.Mode.TESTNET,
+        configure=_client_hook,
+        **options,
+    )

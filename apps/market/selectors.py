@@ -13,6 +13,7 @@ from psycopg import sql as pg_sql
 
 from apps.market.arrays import COLUMNS, CandleArrays
 from apps.market.models import Candle, CandleImport, CandleSeriesStats, Market
+from apps.market.pgbinary import decode_rows
 from apps.market.timeframes import TIMEFRAME_MS
 
 ORDERINGS = ("symbol", "-symbol", "exchange", "-exchange", "updated_at", "-updated_at")
@@ -24,13 +25,6 @@ EPOCH_SECONDS_SQL = {
     "sqlite": "unixepoch({column})",
     "postgresql": "CAST(date_part('epoch', {column}) AS BIGINT)",
 }
-# One row of a binary COPY of (bigint, 5 x float8): a field count, then a length and a value
-# per field, all big-endian. Reading it with numpy avoids a Python object per value.
-_COPY_ROW = np.dtype(
-    [("fields", ">i2"), ("time_length", ">i4"), ("open_time", ">i8")]
-    + [item for name in COLUMNS[1:] for item in ((f"{name}_length", ">i4"), (name, ">f8"))]
-)
-_COPY_HEADER = 19  # signature (11), flags (4), header extension length (4)
 
 
 @dataclass(frozen=True)
@@ -115,13 +109,13 @@ def candle_arrays(
 ) -> CandleArrays:
     """Stored candles in [start, end) as numpy columns, oldest first.
 
-    The database converts open times to epoch milliseconds and prices to float8, because a
-    Decimal and a datetime per value would dominate a backtest over a year of bars.
+    The database converts open times to epoch milliseconds, and PostgreSQL's numeric prices are
+    decoded from a binary COPY (apps.market.pgbinary), because a Decimal and a datetime per value
+    would dominate a backtest over a year of bars.
     """
     vendor = connection.vendor
     epoch_ms = EPOCH_SECONDS_SQL[vendor].format(column="open_time") + " * 1000"
-    price = "CAST({} AS DOUBLE PRECISION)" if vendor == "postgresql" else "{}"
-    columns = ", ".join(price.format(name) for name in COLUMNS[1:])
+    columns = ", ".join(COLUMNS[1:])
     sql = f"SELECT {epoch_ms}, {columns} FROM {Candle._meta.db_table} WHERE market_id = %s AND timeframe = %s"
     params: list[object] = [market.pk, timeframe]
     if start is not None:
@@ -147,6 +141,5 @@ def _copy_arrays(sql: str, params: list[object]) -> CandleArrays:
         )
         with cursor.cursor.copy(statement) as copy:
             data = b"".join(copy)
-    offset = _COPY_HEADER + int.from_bytes(data[15:_COPY_HEADER], "big")
-    rows = np.frombuffer(data, _COPY_ROW, count=(len(data) - offset - 2) // _COPY_ROW.itemsize, offset=offset)
-    return CandleArrays(rows["open_time"].astype(np.int64), *(rows[name].astype(np.float64) for name in COLUMNS[1:]))
+    open_time, prices = decode_rows(np.frombuffer(data, dtype=np.uint8), len(COLUMNS))
+    return CandleArrays(open_time, *(np.ascontiguousarray(prices[:, i]) for i in range(len(COLUMNS) - 1)))

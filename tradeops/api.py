@@ -44,3 +44,4 @@ api.add_router("/markets", market_router)
 api.add_router("/strategies", strategies_router)
 api.add_router("/signals", signals_router)
 api.add_router("/backtests", backtests_router)
+api.add_router("", "apps.exchanges.api.trading_router")  # /exchanges/{id}/balance, /positions, /orders

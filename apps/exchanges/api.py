@@ -1,14 +1,28 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from ninja import Field, Schema
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
 from pydantic import SecretStr
 
 from apps.core.crud import CrudSpec, crud_router
+from apps.core.roles import Role, require_role
 from apps.exchanges import selectors, services
+from apps.exchanges.adapters.base import OrderStatus, Position
+from apps.exchanges.adapters.errors import (
+    AdapterError,
+    AuthenticationFailed,
+    ExchangeUnavailable,
+    InsufficientFunds,
+    InvalidOrder,
+    OrderNotFound,
+    RateLimited,
+)
 from apps.exchanges.models import MAX_LEVERAGE, ExchangeAccount
 from apps.market.models import ExchangeId
 from apps.secrets.schemas import SecretStatusOut, secret_status_out
@@ -89,3 +103,175 @@ router = crud_router(
     ),
     tags=["exchange accounts"],
 )
+
+
+# --- trading: balances, positions, orders (mounted at the API root by tradeops.api) ------------------
+# Any role reads; cancelling needs the operator role. An exchange failure answers 502/503 with the
+# adapter's reason (adapter messages never carry keys), never a 500.
+
+ORDER_PAGE_LIMIT = 100
+ORDER_PAGE_MAX = 500
+ADAPTER_ERROR_STATUS: tuple[tuple[type[AdapterError], int], ...] = (
+    (OrderNotFound, 404),
+    (InvalidOrder, 409),
+    (InsufficientFunds, 409),
+    (RateLimited, 503),
+    (ExchangeUnavailable, 503),
+    (AuthenticationFailed, 502),
+    (AdapterError, 502),  # OrderStateUnknown and anything else the exchange did not answer cleanly
+)
+
+
+def adapter_http_error(account: ExchangeAccount, exc: AdapterError) -> HttpError:
+    status = next(code for kind, code in ADAPTER_ERROR_STATUS if isinstance(exc, kind))
+    return HttpError(status, f"{account.name} ({account.exchange}, {account.mode}): {type(exc).__name__}: {exc}")
+
+
+class BalanceOut(Schema):
+    currency: str
+    total: Decimal
+    free: Decimal
+    used: Decimal
+
+
+class PositionOut(Schema):
+    account_id: int
+    account: str
+    symbol: str
+    side: str
+    amount: Decimal
+    entry_price: Decimal
+    mark_price: Decimal | None
+    unrealized_pnl: Decimal
+    leverage: int | None
+    margin_mode: str | None
+    liquidation_price: Decimal | None
+
+
+class AccountErrorOut(Schema):
+    account_id: int
+    account: str
+    error: str
+    detail: str
+
+
+class PositionsOut(Schema):
+    positions: list[PositionOut]
+    errors: list[AccountErrorOut]
+
+
+class OrderOut(Schema):
+    id: str
+    client_order_id: str | None
+    symbol: str
+    side: str
+    type: str
+    status: str
+    amount: Decimal
+    filled: Decimal
+    price: Decimal | None
+    trigger_price: Decimal | None
+    average_price: Decimal | None
+    reduce_only: bool
+    protective: bool
+    fee: Decimal
+    fee_currency: str | None
+    timestamp: int = Field(description="Creation time, epoch milliseconds (UTC).")
+
+
+class PositionFilters(Schema):
+    account: int | None = None
+    symbol: str | None = None
+
+
+class OrderFilters(Schema):
+    account: int
+    symbol: str | None = None
+    status: OrderStatus | None = None
+    protective: bool | None = None
+    limit: int = Field(ORDER_PAGE_LIMIT, ge=1, le=ORDER_PAGE_MAX)
+    offset: int = Field(0, ge=0)
+
+
+class OrderPage(Schema):
+    """The shape of ninja's LimitOffsetPagination (the paginate decorator cannot read this module's
+    string annotations, see apps.core.crud)."""
+
+    items: list[OrderOut]
+    count: int
+
+
+def _position_out(account: ExchangeAccount, position: Position) -> dict[str, Any]:
+    return {"account_id": account.pk, "account": account.name, **dataclasses.asdict(position)}
+
+
+def _account_error_out(failure: selectors.AccountError) -> dict[str, Any]:
+    account, error = failure.account, failure.error
+    return {"account_id": account.pk, "account": account.name, "error": type(error).__name__, "detail": str(error)}
+
+
+def _account(account_id: int) -> ExchangeAccount:
+    account = selectors.exchange_account_get(account_id=account_id)
+    if account is None:
+        raise HttpError(404, f"no exchange account {account_id}")
+    return account
+
+
+trading_router = Router(tags=["trading"])
+
+
+@trading_router.get("/exchanges/{account_id}/balance", response=list[BalanceOut], url_name="account_balance")
+def account_balance(request: HttpRequest, account_id: int):
+    account = _account(account_id)
+    try:
+        return selectors.account_balance(account=account)
+    except AdapterError as exc:
+        raise adapter_http_error(account, exc) from exc
+
+
+@trading_router.get("/positions", response=PositionsOut, url_name="position_list")
+def position_list(request: HttpRequest, filters: Query[PositionFilters]):
+    if filters.account is None:
+        found, failed = selectors.positions_all_accounts(symbol=filters.symbol)
+        positions = [_position_out(item.account, item.position) for item in found]
+        errors = [
+            {
+                "account_id": f.account.pk,
+                "account": f.account.name,
+                "error": type(f.error).__name__,
+                "detail": str(f.error),
+            }
+            for f in failed
+        ]
+        return {"positions": positions, "errors": errors}
+    account = _account(filters.account)
+    try:
+        positions = selectors.account_positions(account=account, symbol=filters.symbol)
+    except AdapterError as exc:
+        raise adapter_http_error(account, exc) from exc
+    return {"positions": [_position_out(account, position) for position in positions], "errors": []}
+
+
+@trading_router.get("/orders", response=OrderPage, url_name="order_list")
+def order_list(request: HttpRequest, filters: Query[OrderFilters]):
+    account = _account(filters.account)
+    try:
+        orders = selectors.account_orders(
+            account=account, symbol=filters.symbol, status=filters.status, protective=filters.protective
+        )
+    except AdapterError as exc:
+        raise adapter_http_error(account, exc) from exc
+    return {"items": orders[filters.offset : filters.offset + filters.limit], "count": len(orders)}
+
+
+@trading_router.post("/orders/{account_id}/{order_id}/cancel", response=OrderOut, url_name="order_cancel")
+def order_cancel(request: HttpRequest, account_id: int, order_id: str):
+    require_role(request, Role.OPERATOR)
+    account = _account(account_id)
+    try:
+        order = selectors.account_order_find(account=account, order_id=order_id)
+        if order is None:
+            raise HttpError(404, f"no order {order_id} on {account.name}")
+        return services.order_cancel(account=account, order=order)
+    except AdapterError as exc:
+        raise adapter_http_error(account, exc) from exc

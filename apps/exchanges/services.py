@@ -7,7 +7,8 @@ from typing import Any
 from django.db import transaction
 
 from apps.core.errors import ServiceValidationError
-from apps.exchanges.adapters.base import MarketRules
+from apps.exchanges.adapters.base import MarketRules, Order
+from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.models import ExchangeAccount
 from apps.market import services as market_services
 from apps.market.models import SPOT_EXCHANGES, Market
@@ -94,3 +95,10 @@ def market_sync_from_exchange(*, exchange: str, rules: MarketRules) -> Market:
         )
     changed = {field: value for field, value in values.items() if getattr(market, field) != value}
     return market_services.market_update(market=market, changes=changed) if changed else market
+
+
+def order_cancel(*, account: ExchangeAccount, order: Order) -> Order:
+    """Cancel one open order through the account's adapter, the one path by which pages and the API
+    cancel orders. Not wrapped in a transaction: the exchange call must not hold a database
+    transaction open, and PaperAdapter takes its own lock. Raises AdapterError subclasses."""
+    return adapter_for_account(account).cancel_order(order.symbol, order_id=order.id, protective=order.protective)

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from typing import Any
 
-from apps.exchanges import selectors
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.core.roles import Role, role_required
+from apps.exchanges import selectors, services
+from apps.exchanges.adapters.base import Order, OrderStatus
+from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import ExchangeId
 
@@ -31,3 +37,139 @@ def account_list(request: HttpRequest) -> HttpResponse:
     }
     template = "exchanges/_account_table.html" if request.htmx else "exchanges/account_list.html"
     return render(request, template, context)
+
+
+# --- one account: balance, positions, orders ----------------------------------------------------------
+# Each section is its own partial and catches adapter failures itself, so that an unreachable
+# exchange shows a message in its card instead of failing the page.
+
+ORDER_PAGE_SIZE = 20
+ORDER_STATUSES = [status.value for status in OrderStatus]
+
+
+def _unreachable(account: ExchangeAccount, exc: AdapterError) -> str:
+    return f"Could not read from {account.get_exchange_display()} ({type(exc).__name__}): {exc}"
+
+
+def _balance_context(account: ExchangeAccount) -> dict[str, Any]:
+    try:
+        return {"balances": selectors.account_balance(account=account), "balance_error": None}
+    except AdapterError as exc:
+        return {"balances": [], "balance_error": _unreachable(account, exc)}
+
+
+def _positions_context(account: ExchangeAccount) -> dict[str, Any]:
+    try:
+        return {"positions": selectors.account_positions(account=account), "positions_error": None}
+    except AdapterError as exc:
+        return {"positions": [], "positions_error": _unreachable(account, exc)}
+
+
+def _orders_context(request: HttpRequest, account: ExchangeAccount) -> dict[str, Any]:
+    status = request.GET.get("status") or None
+    if status not in ORDER_STATUSES:
+        status = None
+    symbol = (request.GET.get("symbol") or "").strip() or None
+    filters = QueryDict(mutable=True)
+    filters.update({key: value for key, value in (("status", status), ("symbol", symbol)) if value})
+    context: dict[str, Any] = {
+        "order_filters": {"status": status or "", "symbol": symbol or ""},
+        "filter_query": filters.urlencode(),
+        "statuses": ORDER_STATUSES,
+        "orders_history": account.mode == ExchangeAccount.Mode.PAPER,
+        "orders_error": None,
+    }
+    try:
+        orders = selectors.account_orders(account=account, symbol=symbol, status=status)
+        context["page"] = Paginator(orders, ORDER_PAGE_SIZE).get_page(request.GET.get("page"))
+    except AdapterError as exc:
+        context["page"] = None
+        context["orders_error"] = _unreachable(account, exc)
+    return context
+
+
+def _account(account_id: int) -> ExchangeAccount:
+    account = selectors.exchange_account_get(account_id=account_id)
+    if account is None:
+        raise Http404("No such exchange account.")
+    return account
+
+
+@require_GET
+def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(account_id)
+    context = {
+        "account": account,
+        **_balance_context(account),
+        **_positions_context(account),
+        **_orders_context(request, account),
+    }
+    return render(request, "exchanges/account_detail.html", context)
+
+
+@require_GET
+def account_balance(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(account_id)
+    return render(request, "exchanges/_balance.html", {"account": account, **_balance_context(account)})
+
+
+@require_GET
+def account_positions(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(account_id)
+    return render(request, "exchanges/_positions.html", {"account": account, **_positions_context(account)})
+
+
+@require_GET
+def account_orders(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account(account_id)
+    return render(request, "exchanges/_orders.html", {"account": account, **_orders_context(request, account)})
+
+
+class ExchangeFailure(Exception):
+    """The exchange failed while looking the order up; the message is safe to show."""
+
+
+def _order(account: ExchangeAccount, order_id: str) -> Order:
+    try:
+        order = selectors.account_order_find(account=account, order_id=order_id)
+    except AdapterError as exc:
+        raise ExchangeFailure(_unreachable(account, exc)) from exc
+    if order is None:
+        raise Http404("No such order on this account.")
+    return order
+
+
+@require_GET
+@role_required(Role.OPERATOR)
+def order_cancel_confirm(request: HttpRequest, account_id: int, order_id: str) -> HttpResponse:
+    """The confirmation step for browsers without JavaScript (htmx asks with hx-confirm instead)."""
+    account = _account(account_id)
+    try:
+        order = _order(account, order_id)
+    except ExchangeFailure as exc:
+        return render(
+            request, "exchanges/order_cancel_confirm.html", {"account": account, "error": str(exc)}, status=502
+        )
+    context = {"account": account, "order": order, "filter_query": request.GET.urlencode()}
+    return render(request, "exchanges/order_cancel_confirm.html", context)
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def order_cancel(request: HttpRequest, account_id: int, order_id: str) -> HttpResponse:
+    account = _account(account_id)
+    error = None
+    try:
+        services.order_cancel(account=account, order=_order(account, order_id))
+    except ExchangeFailure as exc:
+        error = str(exc)
+    except AdapterError as exc:
+        error = f"The order was not cancelled ({type(exc).__name__}): {exc}"
+    # The order list's filters and page ride along in the query string of the cancel URL.
+    if request.htmx:
+        context = {"account": account, "cancel_error": error, **_orders_context(request, account)}
+        return render(request, "exchanges/_orders.html", context)
+    if error:
+        return render(request, "exchanges/order_cancel_confirm.html", {"account": account, "error": error}, status=502)
+    query = request.GET.urlencode()
+    return redirect(reverse("exchanges:account_detail", args=[account.pk]) + (f"?{query}" if query else ""))

@@ -55,3 +55,6 @@ BENCH_DB_ARGS := $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)
 bench: $(VENV)/.dev
 	$(PY) bench/bench_indicators.py
 	$(PY) bench/bench_import_candles.py $(BENCH_DB_ARGS)
+	$(PY) bench/bench_backtest.py $(BENCH_DB_ARGS)
+	$(PY) bench/bench_paper.py $(BENCH_DB_ARGS)
+	$(PY) bench/bench_ccxt.py

@@ -217,12 +217,11 @@ def run_command_child(*, rows: int, out_root: Path) -> dict:
 
     import_bench.setup_django()
     from django.core.management import call_command
-    from django.db import connection
 
     from apps.backtests.models import BacktestRun
     from apps.market import selectors
     from apps.market.candles_io import CandleSeries
-    from apps.market.services import candle_series_import, market_create
+    from apps.market.services import candle_series_import, candle_table_tidy, market_create
 
     call_command("migrate", verbosity=0)
     market = market_create(
@@ -242,11 +241,8 @@ def run_command_child(*, rows: int, out_root: Path) -> dict:
     started = time.perf_counter()
     candle_series_import(market=market, timeframe="1m", series=series, source="bench", synthetic=True)
     store_seconds = time.perf_counter() - started
-    if connection.vendor == "postgresql":
-        # Autovacuum analyses a freshly loaded table within a minute or so; until then the planner
-        # guesses a handful of rows and sorts the year on disk instead of reading it in index order.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE market_candle")
+    # What import_candles does after a bulk import (VACUUM ANALYZE on PostgreSQL).
+    candle_table_tidy(rows_written=len(series))
 
     started = time.perf_counter()
     stored = selectors.candle_arrays(market=market, timeframe="1m")

@@ -180,6 +180,22 @@ def candle_series_delete(*, market: Market, timeframe: str) -> int:
     return deleted
 
 
+BULK_WRITE_ROWS = 100_000
+
+
+def candle_table_tidy(*, rows_written: int) -> bool:
+    """After a bulk write on PostgreSQL, VACUUM (ANALYZE) the candle table now, as autovacuum
+    would shortly after (insert-triggered since PostgreSQL 13): the first read of the new rows
+    then does not pay for setting hint bits or plan with stale statistics. VACUUM cannot run in
+    a transaction, so callers call this after their import has committed. Returns whether it ran.
+    """
+    if connection.vendor != "postgresql" or rows_written < BULK_WRITE_ROWS or connection.in_atomic_block:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {Candle._meta.db_table}")
+    return True
+
+
 @transaction.atomic
 def candle_stats_refresh(*, market: Market, timeframe: str) -> CandleSeriesStats | None:
     """Recount one series' coverage from its candles (after an import rewrote any part of it)."""

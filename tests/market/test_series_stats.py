@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from django.db import connection
 
 from apps.market import services
 from apps.market.models import CandleSeriesStats
@@ -55,3 +56,10 @@ def test_deleting_a_series_removes_its_summary() -> None:
     market = imported(freqtrade_rows(5))
     services.candle_series_delete(market=market, timeframe="1h")
     assert not CandleSeriesStats.objects.filter(market=market).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_import_is_vacuumed_on_postgresql_outside_transactions() -> None:
+    assert services.candle_table_tidy(rows_written=services.BULK_WRITE_ROWS - 1) is False
+    ran = services.candle_table_tidy(rows_written=services.BULK_WRITE_ROWS)
+    assert ran is (connection.vendor == "postgresql")

@@ -47,6 +47,7 @@ class Command(BaseCommand):
             result = services.candle_series_import(
                 market=market, timeframe=timeframe, series=series, source=str(path.resolve()), progress=bar.update
             )
+        services.candle_table_tidy(rows_written=len(series))
         record = result.record
         self.stdout.write(
             f"{record.rows:,} {timeframe} candles ({record.format}) for {market.symbol} on {market.exchange}, "

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from apps.exchanges.adapters.base import Balance, Order, OrderStatus, Position, Side
+from apps.exchanges.adapters.base import Balance, Order, Position
 from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.adapters.factory import adapter_for_account
+from apps.exchanges.adapters.paper import paper_order_value
 from apps.exchanges.models import ExchangeAccount, PaperOrder
-from apps.market.candles_io import datetime_to_ms
 
 ORDERINGS = ("name", "-name", "exchange", "-exchange", "mode", "-mode", "created_at", "-created_at")
 
@@ -59,8 +59,8 @@ class OrderSequence(Sequence[Order]):
 
     def __getitem__(self, index):  # type: ignore[override]
         if isinstance(index, slice):
-            return [paper_order_out(row) for row in self.rows[index]]
-        return paper_order_out(self.rows[index])
+            return [paper_order_value(row) for row in self.rows[index]]
+        return paper_order_value(self.rows[index])
 
 
 def exchange_account_get(*, account_id: int) -> ExchangeAccount | None:
@@ -122,26 +122,5 @@ def account_order_find(*, account: ExchangeAccount, order_id: str) -> Order | No
         if not order_id.isdigit():
             return None
         row = PaperOrder.objects.filter(account=account, pk=int(order_id)).select_related("market").first()
-        return paper_order_out(row) if row else None
+        return paper_order_value(row) if row else None
     return next((order for order in adapter_for_account(account).fetch_open_orders() if order.id == order_id), None)
-
-
-def paper_order_out(row: PaperOrder) -> Order:
-    return Order(
-        id=str(row.pk),
-        client_order_id=row.client_order_id,
-        symbol=row.market.symbol,
-        side=Side(row.side),
-        type=row.type,
-        status=OrderStatus(row.status),
-        amount=row.amount,
-        filled=row.filled,
-        average_price=row.average_price,
-        price=row.price,
-        trigger_price=row.trigger_price,
-        reduce_only=row.reduce_only,
-        fee=row.fee,
-        fee_currency="USDT",
-        timestamp=datetime_to_ms(row.created_at),
-        protective=row.type in PaperOrder.PROTECTIVE_TYPES,
-    )

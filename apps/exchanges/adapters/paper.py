@@ -206,7 +206,7 @@ class PaperAdapter(ExchangeAdapter):
                 # A marketable limit order takes liquidity now, at the market fill price capped by its limit.
                 fill_price = min(taker_price, request.price) if side == engine.BUY else max(taker_price, request.price)
                 self._fill(state, row, order, fill_price, PaperFill.Liquidity.TAKER, None, opened_in)
-            return self._order(order)
+            return paper_order_value(order)
 
     def create_protective_order(self, request: ProtectiveOrderRequest) -> Order:
         market = self._market(request.symbol)
@@ -231,7 +231,7 @@ class PaperAdapter(ExchangeAdapter):
                 reduce_only=True,
                 created_candle_time=candle.open_time,
             )
-            return self._order(order)
+            return paper_order_value(order)
 
     def cancel_order(self, symbol: str, *, order_id: str, protective: bool = False) -> Order:
         """Cancel an open order. Cancelling an order that is no longer open returns it unchanged."""
@@ -244,17 +244,17 @@ class PaperAdapter(ExchangeAdapter):
             if order.status == PaperOrder.Status.OPEN:
                 order.status = PaperOrder.Status.CANCELED
                 order.save(update_fields=["status", "updated_at"])
-            return self._order(order)
+            return paper_order_value(order)
 
     def fetch_order_by_client_id(self, symbol: str, client_order_id: str, *, protective: bool = False) -> Order | None:
         order = self._orders(self._market(symbol), protective).filter(client_order_id=client_order_id).first()
-        return self._order(order) if order else None
+        return paper_order_value(order) if order else None
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         orders = PaperOrder.objects.filter(account=self.account, status=PaperOrder.Status.OPEN).select_related("market")
         if symbol is not None:
             orders = orders.filter(market=self._market(symbol))
-        return [self._order(order) for order in orders.order_by("created_at", "id")]
+        return [paper_order_value(order) for order in orders.order_by("created_at", "id")]
 
     # --- candles -----------------------------------------------------------------------------
 
@@ -327,7 +327,7 @@ class PaperAdapter(ExchangeAdapter):
                     order.status = PaperOrder.Status.EXPIRED
                     order.status_reason = "reduce-only order triggered with no position to reduce"
                     order.save(update_fields=["status", "status_reason", "updated_at"])
-                    changed.append(self._order(order))
+                    changed.append(paper_order_value(order))
                     continue
                 if order.amount > row.amount:
                     order.amount = row.amount  # clipped to what is left to close
@@ -336,7 +336,7 @@ class PaperAdapter(ExchangeAdapter):
                 self._fill(state, row, order, price, PaperFill.Liquidity.TAKER, candle_time, candle_time)
             else:
                 self._fill(state, row, order, level, PaperFill.Liquidity.MAKER, candle_time, candle_time)
-            changed.append(self._order(order))
+            changed.append(paper_order_value(order))
         return changed
 
     def _fill(
@@ -528,26 +528,6 @@ class PaperAdapter(ExchangeAdapter):
 
     # --- internals: conversion -----------------------------------------------------------------
 
-    def _order(self, order: PaperOrder) -> Order:
-        return Order(
-            id=str(order.pk),
-            client_order_id=order.client_order_id,
-            symbol=order.market.symbol,
-            side=Side(order.side),
-            type=order.type,
-            status=OrderStatus(order.status),
-            amount=order.amount,
-            filled=order.filled,
-            average_price=order.average_price,
-            price=order.price,
-            trigger_price=order.trigger_price,
-            reduce_only=order.reduce_only,
-            fee=order.fee,
-            fee_currency=QUOTE,
-            timestamp=datetime_to_ms(order.created_at),
-            protective=order.type in PaperOrder.PROTECTIVE_TYPES,
-        )
-
     def _position(self, row: PaperPosition) -> Position:
         mark = self._latest_candle(row.market)[0].close
         isolated = row.margin_mode == MarginMode.ISOLATED
@@ -586,3 +566,25 @@ def paper_accounts_process_candles() -> int:
         mode=ExchangeAccount.Mode.PAPER, paper_orders__status=PaperOrder.Status.OPEN
     ).distinct()
     return sum(len(PaperAdapter(account).sync()) for account in accounts)
+
+
+def paper_order_value(order: PaperOrder) -> Order:
+    """A stored paper order as the adapter interface reports orders."""
+    return Order(
+        id=str(order.pk),
+        client_order_id=order.client_order_id,
+        symbol=order.market.symbol,
+        side=Side(order.side),
+        type=order.type,
+        status=OrderStatus(order.status),
+        amount=order.amount,
+        filled=order.filled,
+        average_price=order.average_price,
+        price=order.price,
+        trigger_price=order.trigger_price,
+        reduce_only=order.reduce_only,
+        fee=order.fee,
+        fee_currency=QUOTE,
+        timestamp=datetime_to_ms(order.created_at),
+        protective=order.type in PaperOrder.PROTECTIVE_TYPES,
+    )

@@ -1,4 +1,4 @@
-"""A local exchange emulator (Binance USDⓈ-M futures and Gate USDT futures) for tests and demos.
+"""A local exchange emulator (Binance USDⓈ-M futures, Gate USDT futures, Binance spot) for tests and demos.
 
 Pure Python, no Django. By hand (from the repository root)::
 
@@ -9,7 +9,8 @@ then drive it over ``/_emulator/...`` (state, advance, price, faults, reset, req
 :class:`ExchangeEmulator` or the pytest fixtures in ``testing.py``. Never point production code at it.
 
 Modules: ``engine`` (orders, fills, positions, margin; exchange-neutral), ``candles`` (the price feed),
-``markets`` (contract specs, leverage tiers), ``faults``, ``binance`` and ``gate`` (the wire dialects),
+``spot_engine`` (balances instead of positions, for Binance spot), ``markets`` (contract specs, leverage tiers),
+``faults``, ``binance`` (USDⓈ-M; ``binance.spot`` is the /api/v3 dialect) and ``gate`` (the wire dialects),
 ``server`` (HTTP), ``emulator`` (ties them together), ``testing`` (ccxt client and pytest fixtures).
 """
 

@@ -14,7 +14,7 @@ from apps.exchanges.emulator.emulator import ExchangeEmulator
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m apps.exchanges.emulator", description=__doc__)
-    parser.add_argument("--exchange", choices=["binanceusdm", "gate"], default="binanceusdm")
+    parser.add_argument("--exchange", choices=["binanceusdm", "gate", "binance"], default="binanceusdm")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)
     parser.add_argument("--api-key", default="emulator-key")
@@ -22,7 +22,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--candles", help="freqtrade JSON candle file (e.g. ../shared/data/ohlcv/...json)")
     parser.add_argument("--symbol", help="unified symbol of --candles (default: taken from the file name)")
     parser.add_argument("--history", type=int, default=1000, help="candles before the starting clock")
-    parser.add_argument("--balance", default="10000", help="starting USDT wallet balance")
+    parser.add_argument(
+        "--balance", default="10000", help="starting USDT wallet balance (spot: the USDT asset; others start at 0)"
+    )
     parser.add_argument("--advance-every", type=float, default=0.0, help="advance one candle every N seconds")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.candles:
         symbol = args.symbol or symbol_from_filename(args.candles)
         if not symbol:
-            raise SystemExit("cannot tell the symbol from the file name; pass --symbol BTC/USDT:USDT")
+            raise SystemExit("cannot tell the symbol from the file name; pass --symbol BTC/USDT:USDT (spot: BTC/USDT)")
         candles = {symbol: load_freqtrade_json(args.candles)}
     emulator = ExchangeEmulator(
         args.exchange,

@@ -25,7 +25,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("tradeops.emulator")
 
-DEFAULT_START_PRICES = {"BTC/USDT:USDT": Decimal("28000"), "ETH/USDT:USDT": Decimal("1800")}
+SPOT_FEE = Decimal("0.001")
+DEFAULT_START_PRICES = {
+    "BTC/USDT:USDT": Decimal("28000"),
+    "ETH/USDT:USDT": Decimal("1800"),
+    "BTC/USDT": Decimal("28000"),
+    "ETH/USDT": Decimal("1800"),
+}
 
 
 class Dialect(Protocol):
@@ -52,7 +58,10 @@ CandleInput = Sequence[Candle] | Sequence[Sequence[float | int | str]]
 
 
 class ExchangeEmulator:
-    """An emulated Binance USDⓈ-M or Gate USDT futures account, for tests and local demos only.
+    """An emulated Binance USDⓈ-M, Gate USDT futures or Binance spot account, for tests and local demos only.
+
+    ``exchange`` is a ccxt id: "binanceusdm", "gate" (or "gateio") or "binance" (spot; before the spot dialect
+    existed "binance" meant USDⓈ-M, and nothing in the project relied on that).
 
     ``candles`` maps unified symbols ("BTC/USDT:USDT") to candles (or freqtrade rows); markets without
     candles get a deterministic synthetic walk on the same timestamps. The clock starts ``history`` candles
@@ -78,17 +87,18 @@ class ExchangeEmulator:
         clock: Callable[[], float] = time.time,
     ) -> None:
         from apps.exchanges.emulator.binance import BinanceDialect
+        from apps.exchanges.emulator.binance.spot import BinanceSpotDialect
         from apps.exchanges.emulator.gate import GateDialect
 
-        dialects = {
+        dialects: dict[str, Any] = {
             "binanceusdm": BinanceDialect,
-            "binance": BinanceDialect,
+            "binance": BinanceSpotDialect,
             "gate": GateDialect,
             "gateio": GateDialect,
         }
         if exchange not in dialects:
-            raise ValueError(f"unknown exchange {exchange!r}; choose binanceusdm or gate")
-        self.exchange = "gate" if dialects[exchange] is GateDialect else "binanceusdm"
+            raise ValueError(f"unknown exchange {exchange!r}; choose binanceusdm, gate or binance (spot)")
+        self.exchange = "gate" if dialects[exchange] is GateDialect else dialects[exchange].name
         self.api_key = api_key
         self.api_secret = api_secret
         self.host = host
@@ -101,15 +111,17 @@ class ExchangeEmulator:
         self.tiers: dict[str, tuple[LeverageTier, ...]] = load_leverage_tiers(leverage_tiers_path)
         self.dialect: Dialect = dialects[exchange](self)
         self.markets: dict[str, MarketSpec] = self.dialect.markets(self.tiers)
+        spot = self.exchange == "binance"
         self.config = EngineConfig(
             balance=Decimal(str(balance)),
-            taker_fee=Decimal(str(taker_fee)) if taker_fee is not None else Decimal("0.0005"),
-            maker_fee=Decimal(str(maker_fee)) if maker_fee is not None else Decimal("0.0002"),
+            # Defaults: USDⓈ-M / Gate futures 0.05% / 0.02%; Binance spot 0.1% both ways.
+            taker_fee=Decimal(str(taker_fee)) if taker_fee is not None else SPOT_FEE if spot else Decimal("0.0005"),
+            maker_fee=Decimal(str(maker_fee)) if maker_fee is not None else SPOT_FEE if spot else Decimal("0.0002"),
             slippage=Decimal(str(slippage)),
             limit_fill_volume_fraction=None
             if limit_fill_volume_fraction is None
             else Decimal(str(limit_fill_volume_fraction)),
-            unique_open_client_ids=self.exchange == "binanceusdm",
+            unique_open_client_ids=self.exchange in ("binanceusdm", "binance"),
             child_inherits_client_id=self.exchange == "gate",
         )
         self._series = self._build_series(candles or {}, history)
@@ -149,7 +161,8 @@ class ExchangeEmulator:
         """Fresh account, orders and positions; the feed back at its start; faults cleared."""
         with self.lock:
             feed = PriceFeed({s: list(c) for s, c in self._series.items()}, start_time=self._start_time)
-            self.engine = Engine(self.markets, feed, self.config, clock=self.clock)
+            engine_class = getattr(self.dialect, "engine_class", Engine)  # the spot dialect's: SpotEngine
+            self.engine = engine_class(self.markets, feed, self.config, clock=self.clock)
             self.faults.clear()
             self.requests.clear()
             self.unhandled.clear()
@@ -215,6 +228,7 @@ class ExchangeEmulator:
     def state(self) -> dict[str, Any]:
         with self.lock:
             account = self.engine.account()
+            balances = getattr(self.engine, "balances", None)
             return {
                 "exchange": self.exchange,
                 "clock": self.engine.feed.clock,
@@ -242,6 +256,8 @@ class ExchangeEmulator:
                     for o in self.engine.open_orders()
                 ],
                 "faults": [f.as_dict() for f in self.faults.active()],
+                # spot only: asset totals (the "account" entry above is the futures margin view)
+                **({"balances": {k: str(v) for k, v in balances.items()}} if balances is not None else {}),
             }
 
     # --- request handling ------------------------------------------------------------------------------

@@ -193,3 +193,25 @@ def gate_markets(tiers: dict[str, tuple[LeverageTier, ...]]) -> dict[str, Market
 
 def _cap_leverage(tier: LeverageTier, cap: int) -> LeverageTier:
     return LeverageTier(tier.bracket, tier.floor, tier.cap, cap, tier.maint_margin_ratio, tier.cum)
+
+
+def binance_spot_markets() -> dict[str, MarketSpec]:
+    # Binance spot BTCUSDT / ETHUSDT filters (LOT_SIZE, PRICE_FILTER, NOTIONAL) as of 2025; no leverage.
+    def spot(base: str, tick: str, step: str, max_qty: str, market_max: str) -> MarketSpec:
+        return MarketSpec(
+            symbol=f"{base}/USDT",
+            base=base,
+            quote="USDT",
+            tick_size=Decimal(tick),
+            step_size=Decimal(step),
+            min_qty=Decimal(step),
+            max_qty=Decimal(max_qty),
+            market_max_qty=Decimal(market_max),
+            min_notional=Decimal(5),
+            default_leverage=1,
+        )
+
+    return {
+        "BTC/USDT": spot("BTC", "0.01", "0.00001", "9000", "100"),
+        "ETH/USDT": spot("ETH", "0.01", "0.0001", "9000", "2000"),
+    }

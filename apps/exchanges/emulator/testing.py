@@ -28,13 +28,22 @@ from apps.exchanges.emulator.emulator import ExchangeEmulator
 if TYPE_CHECKING:
     import pytest
 
-EXCHANGES = ("binanceusdm", "gate")
+EXCHANGES = ("binanceusdm", "gate")  # the futures dialects (the ``emulator`` fixture's parameters)
+SPOT_EXCHANGES = ("binance",)
 
 
 def configure_ccxt_client(client: ccxt.Exchange, emulator: ExchangeEmulator) -> ccxt.Exchange:
     """Point a ccxt client at the emulator and switch off what would leave 127.0.0.1 or slow tests down."""
     urls = emulator.ccxt_urls()
-    if emulator.exchange == "binanceusdm":
+    if emulator.exchange == "binance":
+        # Binance spot: as for USDⓈ-M, every api url goes to the emulator (unmapped ones 404 there).
+        client.urls["api"] = {key: urls.get(key, f"{emulator.url}/unmapped/{key}") for key in client.urls["api"]}
+        # ccxt's defaults stay on (fetchMarkets types spot/linear/inverse, fetchCurrencies, fetchMargins): the
+        # dialect answers the futures exchangeInfo and the sapi currency/margin lists with nothing.
+        client.options["defaultType"] = "spot"
+        # ccxt picks the error table by URL host (api.binance.com -> "spot"); 127.0.0.1 matches none.
+        client.get_exceptions_by_url = lambda url, kind: client.safe_dict(client.exceptions["spot"], kind, {})
+    elif emulator.exchange == "binanceusdm":
         # Every api url goes to the emulator, so a call the emulator lacks fails loudly as a 404 and
         # nothing can ever reach binance.com.
         client.urls["api"] = {key: urls.get(key, f"{emulator.url}/unmapped/{key}") for key in client.urls["api"]}
@@ -62,7 +71,7 @@ def make_ccxt_client(emulator: ExchangeEmulator, **config: Any) -> ccxt.Exchange
     }
     options = config.pop("options", {})
     settings.update(config)
-    client_class = ccxt.binanceusdm if emulator.exchange == "binanceusdm" else ccxt.gate
+    client_class = {"binanceusdm": ccxt.binanceusdm, "binance": ccxt.binance}.get(emulator.exchange, ccxt.gate)
     client = configure_ccxt_client(client_class(settings), emulator)
     client.options.update(options)
     return client

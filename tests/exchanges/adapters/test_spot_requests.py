@@ -1,7 +1,7 @@
-"""Binance spot at the ccxt request level: the emulator does not speak /api/v3, so ccxt's `fetch` is replaced
-by a recorder and the signed requests the adapter makes are checked. Covered: order-type mapping
-(market, limit, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT), rounding, client ids, spot refusals. Not covered: spot
-responses from a real server, balances, fills."""
+"""Binance spot at the ccxt request level: ccxt's `fetch` is replaced by a recorder and the exact signed
+requests the adapter makes are checked (order-type mapping: market, limit, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT;
+rounding, client ids, spot refusals). Responses, balances and fills are covered against the emulator's spot
+dialect in test_spot_emulator.py."""
 
 from __future__ import annotations
 

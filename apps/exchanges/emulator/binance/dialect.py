@@ -1,24 +1,13 @@
-"""The Binance USDⓈ-M dialect: routes and request authentication (signature, key, recvWindow)."""
+"""The Binance USDⓈ-M dialect: routes (dispatch and request authentication live in ``base.BinanceBase``)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING
 
 from apps.exchanges.emulator.binance.account import Account
-from apps.exchanges.emulator.binance.base import (
-    DEFAULT_RECV_WINDOW,
-    ERRORS,
-    MAX_RECV_WINDOW,
-    binance_signature,
-    error,
-    missing,
-    strip_signature,
-)
 from apps.exchanges.emulator.binance.market_data import MarketData
 from apps.exchanges.emulator.binance.orders import Orders
-from apps.exchanges.emulator.engine import EngineError
-from apps.exchanges.emulator.wire import Request, Response, Router
+from apps.exchanges.emulator.wire import Router
 
 if TYPE_CHECKING:
     from apps.exchanges.emulator.emulator import ExchangeEmulator
@@ -71,53 +60,3 @@ class BinanceDialect(MarketData, Account, Orders):
         r("GET", "/fapi/v1/userTrades", self.user_trades, "signed")
         # ccxt's load_markets() calls this when options['fetchCurrencies'] is on; an empty list is valid.
         r("GET", "/sapi/v1/capital/config/getall", self.capital_config, "signed")
-
-    # --- dispatch and authentication -------------------------------------------------------------------
-    def handle(self, request: Request) -> Response:
-        found = self.router.match(request.method, request.path)
-        if found is None:
-            body = {"code": -5000, "msg": f"Path {request.path}, Method {request.method} is invalid"}
-            return Response.of_json(404, body, {"X-Emulator-Note": "unhandled"})
-        route, _ = found
-        params = {**request.query(), **request.form()}
-        if route.auth == "signed":
-            self._authenticate(request, params)
-        try:
-            response = route.handler(params)
-        except ValueError as exc:  # int()/Decimal() of a malformed parameter
-            raise error(400, -1100, f"Illegal characters found in a parameter: {exc}.") from exc
-        except EngineError as exc:
-            status, code, msg = ERRORS[exc.reason]
-            raise error(status, code, msg.format(detail=exc.detail.split(" ")[0] if exc.detail else "")) from exc
-        response.headers.setdefault("X-MBX-USED-WEIGHT-1M", "1")
-        return response
-
-    def _authenticate(self, request: Request, params: dict[str, str]) -> None:
-        key = request.header("X-MBX-APIKEY")
-        if not key:
-            raise error(401, -2014, "API-key format invalid.")
-        if not hmac.compare_digest(key.encode(), self.emu.api_key.encode()):
-            raise error(401, -2015, "Invalid API-key, IP, or permissions for action, request ip: 127.0.0.1")
-        signature = params.get("signature")
-        if not signature:
-            raise missing("signature")
-        if "timestamp" not in params:
-            raise missing("timestamp")
-        # Binance signs totalParams = query string + request body, exactly as sent, minus the signature itself.
-        payload = strip_signature(request.raw_query) + strip_signature(request.body.decode())
-        if not hmac.compare_digest(
-            binance_signature(self.emu.api_secret, payload).encode(), signature.lower().encode()
-        ):
-            raise error(400, -1022, "Signature for this request is not valid.")
-        try:
-            timestamp = int(params["timestamp"])
-            recv_window = int(params.get("recvWindow", DEFAULT_RECV_WINDOW))
-        except ValueError:
-            raise error(400, -1100, "Illegal characters found in parameter 'timestamp'.") from None
-        if recv_window > MAX_RECV_WINDOW:
-            raise error(400, -1131, "recvWindow must be less than 60000")
-        now = self.engine.now_ms()
-        if timestamp >= now + 1000:
-            raise error(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")
-        if now - timestamp > recv_window:
-            raise error(400, -1021, "Timestamp for this request is outside of the recvWindow.")

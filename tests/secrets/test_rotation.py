@@ -62,7 +62,7 @@ def test_rotation_then_drop_old(settings, env_file: Path, old_key: str, stored: 
     fingerprints = dict(Secret.objects.values_list("pk", "fingerprint"))
     updated = dict(Secret.objects.values_list("pk", "updated_at"))
 
-    output = rotate("--new-key", new_key, "--env-file", str(env_file))
+    output = rotate(f"--new-key={new_key}", "--env-file", str(env_file))
 
     after = tokens()
     assert all(after[pk] != before[pk] for pk in stored)
@@ -113,7 +113,7 @@ def test_a_failure_midway_rolls_back_and_every_secret_stays_readable(
 
     monkeypatch.setattr(crypto, "reencrypt", fail_on_second_row)
     with pytest.raises(CommandError, match="rolled back") as raised:
-        rotate("--new-key", new_key, "--env-file", str(env_file))
+        rotate(f"--new-key={new_key}", "--env-file", str(env_file))
     assert "OSError: disk went away" in str(raised.value) and "--reencrypt-only" in str(raised.value)
 
     assert tokens() == before, "the first row was written, then rolled back with the rest"
@@ -159,7 +159,7 @@ def test_a_bad_new_key_is_refused_and_nothing_changes(
     bad_key = make_key(old_key)
     file_before, tokens_before = env_file.read_bytes(), tokens()
     with pytest.raises(CommandError, match=reason) as raised:
-        rotate("--new-key", bad_key, "--env-file", str(env_file))
+        rotate(f"--new-key={bad_key}", "--env-file", str(env_file))
     assert "Nothing was changed" in str(raised.value) and bad_key not in str(raised.value)
     assert env_file.read_bytes() == file_before
     assert tokens() == tokens_before
@@ -245,3 +245,10 @@ def test_an_env_file_that_cannot_be_replaced_changes_no_secret(
     assert tokens() == before
     assert env_file_keys(env_file) == [old_key]
     assert [path.name for path in env_file.parent.iterdir()] == [".env"], "the temp file is removed"
+
+
+def test_a_new_key_starting_with_a_dash_is_accepted_in_equals_form(env_file) -> None:
+    """Fernet keys are url-safe base64, so about one in 64 starts with '-'."""
+    new_key = "-" + Fernet.generate_key().decode()[1:]
+    rotate(f"--new-key={new_key}", "--env-file", str(env_file))
+    assert env_file_keys(env_file)[0] == new_key

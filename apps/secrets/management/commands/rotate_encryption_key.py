@@ -31,8 +31,8 @@ class Command(BaseCommand):
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument(
             "--new-key",
-            help="a Fernet key to rotate to (default: generate one, which keeps it out of shell history "
-            "and the process list)",
+            help="a Fernet key to rotate to, written --new-key=KEY (a key may start with '-'); default: "
+            "generate one, which keeps it out of shell history and the process list",
         )
         mode.add_argument(
             "--drop-old",

@@ -139,7 +139,11 @@ def _copy_arrays(sql: str, params: list[object]) -> CandleArrays:
         statement = pg_sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(
             pg_sql.SQL(sql.replace("%s", "{}")).format(*(pg_sql.Literal(value) for value in params))
         )
+        # libpq hands a COPY over one row at a time; appending to one buffer is about twice as
+        # fast as joining half a million small bytes objects.
+        data = bytearray()
         with cursor.cursor.copy(statement) as copy:
-            data = b"".join(copy)
+            while chunk := copy.read():
+                data += chunk
     open_time, prices = decode_rows(np.frombuffer(data, dtype=np.uint8), len(COLUMNS))
     return CandleArrays(open_time, *(np.ascontiguousarray(prices[:, i]) for i in range(len(COLUMNS) - 1)))

@@ -13,7 +13,6 @@ from psycopg import sql as pg_sql
 
 from apps.market.arrays import COLUMNS, CandleArrays
 from apps.market.models import Candle, CandleImport, CandleSeriesStats, Market
-from apps.market.pgbinary import decode_rows
 from apps.market.timeframes import TIMEFRAME_MS
 
 ORDERINGS = ("symbol", "-symbol", "exchange", "-exchange", "updated_at", "-updated_at")
@@ -145,5 +144,9 @@ def _copy_arrays(sql: str, params: list[object]) -> CandleArrays:
         with cursor.cursor.copy(statement) as copy:
             while chunk := copy.read():
                 data += chunk
+    # Imported here: it loads numba (and LLVM, ~100 MB), which web and worker processes that
+    # never read a long series should not carry.
+    from apps.market.pgbinary import decode_rows
+
     open_time, prices = decode_rows(np.frombuffer(data, dtype=np.uint8), len(COLUMNS))
     return CandleArrays(open_time, *(np.ascontiguousarray(prices[:, i]) for i in range(len(COLUMNS) - 1)))

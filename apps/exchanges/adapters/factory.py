@@ -14,18 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-import ccxt
+from typing import TYPE_CHECKING, Any
 
 from apps.exchanges.adapters.base import ExchangeAdapter
-from apps.exchanges.adapters.ccxt_adapter import CcxtAdapter
 from apps.exchanges.adapters.retry import RetryPolicy
 from apps.exchanges.models import ExchangeAccount
 from apps.secrets.models import Secret
 from apps.secrets.services import secret_reveal
 
-ClientHook = Callable[[ccxt.Exchange], Any]
+if TYPE_CHECKING:
+    import ccxt
+
+ClientHook = Callable[["ccxt.Exchange"], Any]
 
 # Tests only: called with each new ccxt client (after sandbox mode), e.g. to aim it at the emulator.
 _client_hook: ClientHook | None = None
@@ -58,6 +58,10 @@ def adapter_for_account(account: ExchangeAccount) -> ExchangeAdapter:
         return PaperAdapter(account)
     if account.mode not in (ExchangeAccount.Mode.TESTNET, ExchangeAccount.Mode.LIVE):
         raise ValueError(f"unknown account mode {account.mode!r}")
+    # Imported here: ccxt costs ~45 MB and 0.3 s, which processes that never reach an exchange
+    # (and paper accounts) should not pay for.
+    from apps.exchanges.adapters.ccxt_adapter import CcxtAdapter
+
     options: dict[str, Any] = {"enable_rate_limit": True, "retry": RetryPolicy()}
     options.update(_adapter_options)
     return CcxtAdapter(

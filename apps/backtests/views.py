@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_GET
 from apps.backtests import selectors
 from apps.backtests.metrics import METRICS, format_metric
 from apps.backtests.models import BacktestRun
+from apps.core.paging import paged
 from apps.core.roles import Role, role_required
 from apps.market.models import ExchangeId
 from apps.market.timeframes import TIMEFRAME_MS
@@ -59,17 +59,14 @@ def run_list(request: HttpRequest) -> HttpResponse:
         source=request.GET.get("source") or None,
         ordering=request.GET.get("ordering", "-created_at"),
     )
-    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
-    filters = request.GET.copy()
-    filters.pop("page", None)
-    context = {
-        "page": page,
+    context = paged(request, runs, per_page=PAGE_SIZE)
+    page = context["page"]
+    context |= {
         "rows": [(run, {name: format_metric(name, getattr(run, name)) for name in LIST_METRICS}) for run in page],
         "timeframes": list(TIMEFRAME_MS),
         "exchanges": ExchangeId.choices,
         "sources": BacktestRun.Source.choices,
         "orderings": ORDERING_CHOICES,
-        "filter_query": filters.urlencode(),
     }
     template = "backtests/_run_table.html" if request.htmx else "backtests/run_list.html"
     return render(request, template, context)

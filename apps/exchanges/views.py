@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.core.paging import paged
 from apps.core.roles import Role, role_required
 from apps.exchanges import selectors, services
 from apps.exchanges.adapters.base import Order, OrderStatus
@@ -26,12 +27,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
         search=request.GET.get("q") or None,
         ordering=request.GET.get("ordering", "name"),
     )
-    page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
-    filters = request.GET.copy()
-    filters.pop("page", None)
-    context = {
-        "page": page,
-        "filter_query": filters.urlencode(),
+    context = paged(request, accounts, per_page=PAGE_SIZE)
+    context |= {
         "exchanges": ExchangeId.choices,
         "modes": ExchangeAccount.Mode.choices,
     }

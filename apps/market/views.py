@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from apps.core.paging import paged
 from apps.market import selectors
 from apps.market.models import ExchangeId
 
@@ -18,15 +18,12 @@ def coverage(request: HttpRequest) -> HttpResponse:
         search=request.GET.get("q") or None,
         ordering=request.GET.get("ordering", "symbol"),
     )
-    page = Paginator(markets, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = paged(request, markets, per_page=PAGE_SIZE)
+    page = context["page"]
     coverage_by_market = selectors.market_coverage(market_ids=[market.pk for market in page])
-    filters = request.GET.copy()
-    filters.pop("page", None)
-    context = {
-        "page": page,
+    context |= {
         "rows": [(market, coverage_by_market.get(market.pk, [])) for market in page],
         "exchanges": ExchangeId.choices,
-        "filter_query": filters.urlencode(),
     }
     template = "market/_coverage_table.html" if request.htmx else "market/coverage.html"
     return render(request, template, context)

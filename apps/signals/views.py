@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
 
+from apps.core.paging import paged
 from apps.market.models import Market, Timeframe
 from apps.signals import selectors
 from apps.signals.models import Signal
@@ -58,15 +58,11 @@ def signal_filters(query: QueryDict) -> dict[str, Any]:
 @require_GET
 def signal_list(request: HttpRequest) -> HttpResponse:
     filters = signal_filters(request.GET)
-    page = Paginator(selectors.signal_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = paged(request, selectors.signal_list(**filters), per_page=PAGE_SIZE)
     # Counted without the status filter, so that both columns stay meaningful.
     counts = selectors.signal_counts(signals=selectors.signal_list(**{**filters, "status": None}))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "page": page,
+    context |= {
         "counts": counts,
-        "filter_query": query.urlencode(),
         "strategies": Strategy.objects.order_by("name").only("pk", "name"),
         "markets": Market.objects.order_by("symbol", "exchange").only("pk", "symbol", "exchange"),
         "timeframes": Timeframe.values,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from apps.core.errors import ServiceValidationError
+from apps.core.paging import paged
 from apps.core.roles import Role, role_required
 from apps.market.timeframes import TIMEFRAME_MS
 from apps.strategies import selectors, services
@@ -44,14 +44,10 @@ def strategy_list(request: HttpRequest) -> HttpResponse:
         search=request.GET.get("q") or None,
         ordering=request.GET.get("ordering", "name"),
     )
-    page = Paginator(strategies, PAGE_SIZE).get_page(request.GET.get("page"))
-    filters = request.GET.copy()
-    filters.pop("page", None)
-    context = {
-        "page": page,
+    context = paged(request, strategies, per_page=PAGE_SIZE)
+    context |= {
         "timeframes": list(TIMEFRAME_MS),
         "orderings": ORDERING_CHOICES,
-        "filter_query": filters.urlencode(),
     }
     template = "strategies/_strategy_table.html" if request.htmx else "strategies/strategy_list.html"
     return render(request, template, context)

@@ -41,6 +41,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 # The import benchmark's throwaway-PostgreSQL helper, on a database name of our own so that the
 # two benchmarks can run side by side.
 import bench.bench_import_candles as import_bench  # noqa: E402 - needs the project root on sys.path
+from bench import common  # noqa: E402 - needs the project root on sys.path
 
 BENCH_DATABASE = "tradeops_bench_bt"
 import_bench.BENCH_DATABASE = BENCH_DATABASE
@@ -197,18 +198,12 @@ def print_in_memory(result: dict) -> None:
 
 
 def run_child(tmp: str, database_url: str, rows: int) -> dict:
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false"}
     out_root = Path(tmp) / f"out-{abs(hash(database_url))}"
-    completed = subprocess.run(
-        [sys.executable, __file__, "--child", str(out_root), "--rows", str(rows)],
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
+    return common.json_from_child(
+        [__file__, "--child", str(out_root), "--rows", str(rows)],
+        database_url=database_url,
+        what=f"benchmark child on {database_url}",
     )
-    if completed.returncode != 0:
-        sys.exit(f"benchmark child failed on {database_url}:\n{completed.stderr}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def run_command_child(*, rows: int, out_root: Path) -> dict:
@@ -304,16 +299,9 @@ def print_command_table(results: list[tuple[str, dict]]) -> None:
                 "ok" if ok else f"MISSED (target: < {COMMAND_TARGET:.0f} s)",
             )
         )
-    widths = [max(len(row[i]) for row in (headers, *lines)) for i in range(len(headers))]
     print()
-    print("(b) manage.py backtest over one year of stored 1m candles (rsi_mean_reversion, SL 1 %, TP 2 %)")
-    for row in (headers, *lines):
-        print(
-            "  ".join(
-                cell.ljust(width) if i in (0, 7) else cell.rjust(width)
-                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-            )
-        )
+    print("(b) manage.py backtest over one year of stored 1m candles (rsi_mean_reversion, SL 1 %, TP 2 %)", end="")
+    common.print_table(headers, lines, left=(0, 7))
     print(
         f"target: the command under {COMMAND_TARGET:.0f} s (call_command in a process with Django set up); "
         "'fresh process' adds interpreter start, Django setup and loading numba's cache"

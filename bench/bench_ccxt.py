@@ -24,6 +24,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from bench import common  # noqa: E402 - needs the project root on sys.path
+
 SYMBOL = "BTC/USDT:USDT"
 EXCHANGES = ("binanceusdm", "gate")
 
@@ -76,14 +78,7 @@ def print_table(results: list[tuple[str, dict]]) -> None:
         (name, f"{r['orders']:,}", f"{r['median_ms']:.2f}", f"{r['p99_ms']:.2f}", f"{r['orders_per_s']:,.0f}")
         for name, r in results
     ]
-    widths = [max(len(row[i]) for row in (headers, *rows)) for i in range(len(headers))]
-    print()
-    for row in (headers, *rows):
-        print(
-            "  ".join(
-                cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
+    common.print_table(headers, rows)
     print("\nPaperAdapter: see bench/bench_paper.py")
 
 

@@ -17,7 +17,6 @@ import io
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from apps.market.candles_io import datetime_to_ms  # noqa: E402 - needs the project root on sys.path
 from apps.market.synthetic import random_walk_candles  # noqa: E402
+from bench import common  # noqa: E402 - needs the project root on sys.path
 
 ROWS = 525_600
 SEED = 20230101
@@ -87,13 +87,9 @@ def write_freqtrade_json(path: Path, *, rows: int) -> None:
 
 
 def run_child(candles: Path, database_url: str) -> dict:
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false"}
-    completed = subprocess.run(
-        [sys.executable, __file__, "--child", str(candles)], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True
+    return common.json_from_child(
+        [__file__, "--child", str(candles)], database_url=database_url, what=f"benchmark child on {database_url}"
     )
-    if completed.returncode != 0:
-        sys.exit(f"benchmark child failed on {database_url}:\n{completed.stderr}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 @contextmanager
@@ -192,15 +188,7 @@ def print_table(results: list[tuple[str, dict]]) -> None:
                 "ok" if ok else f"MISSED (targets: < {TARGET_SECONDS:.0f} s, < {TARGET_MB:.0f} MB)",
             )
         )
-    widths = [max(len(row[i]) for row in (headers, *lines)) for i in range(len(headers))]
-    print()
-    for row in (headers, *lines):
-        print(
-            "  ".join(
-                cell.ljust(width) if i in (0, 7) else cell.rjust(width)
-                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-            )
-        )
+    common.print_table(headers, lines, left=(0, 7))
     print(f"targets: under {TARGET_SECONDS:.0f} s and under {TARGET_MB:.0f} MB peak RSS per import")
 
 

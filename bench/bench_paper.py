@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 # The import benchmark's throwaway-PostgreSQL helper, on a database name of our own.
 import bench.bench_import_candles as import_bench  # noqa: E402 - needs the project root on sys.path
+from bench import common  # noqa: E402 - needs the project root on sys.path
 
 BENCH_DATABASE = "tradeops_bench_paper"
 import_bench.BENCH_DATABASE = BENCH_DATABASE
@@ -52,17 +52,11 @@ def main() -> None:
 
 
 def run_child(database_url: str, orders: int) -> dict:
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false"}
-    completed = subprocess.run(
-        [sys.executable, __file__, "--child", "--orders", str(orders)],
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
+    return common.json_from_child(
+        [__file__, "--child", "--orders", str(orders)],
+        database_url=database_url,
+        what=f"benchmark child on {database_url}",
     )
-    if completed.returncode != 0:
-        sys.exit(f"benchmark child failed on {database_url}:\n{completed.stderr}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def run_orders(orders: int) -> dict:
@@ -165,14 +159,7 @@ def print_table(results: list[tuple[str, dict]]) -> None:
         )
         for name, r in results
     ]
-    widths = [max(len(row[i]) for row in (headers, *rows)) for i in range(len(headers))]
-    print()
-    for row in (headers, *rows):
-        print(
-            "  ".join(
-                cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
+    common.print_table(headers, rows)
 
 
 if __name__ == "__main__":

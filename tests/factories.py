@@ -39,3 +39,34 @@ class MarketFactory(factory.django.DjangoModelFactory):
     amount_precision = Decimal("0.001")
     min_amount = Decimal("0.001")
     min_notional = Decimal("100")
+
+
+# Model names as strings: this file is shared and append-only, so no new imports at its top.
+class ExchangeAccountFactory(factory.django.DjangoModelFactory):
+    """A plain row (no keys): enough for relations; a live one skips the service's key check."""
+
+    class Meta:
+        model = "exchanges.ExchangeAccount"
+
+    name = factory.Sequence(lambda n: f"account {n}")
+    exchange = ExchangeId.BINANCEUSDM
+    mode = "paper"
+
+
+class RiskProfileFactory(factory.django.DjangoModelFactory):
+    """The model's defaults (5x, 5,000 per order, 3 % daily loss, 10 % drawdown)."""
+
+    class Meta:
+        model = "traders.RiskProfile"
+
+    name = factory.Sequence(lambda n: f"profile {n}")
+
+
+class TraderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "traders.Trader"
+
+    name = factory.Sequence(lambda n: f"trader {n}")
+    account = factory.SubFactory(ExchangeAccountFactory)
+    risk_profile = factory.SubFactory(RiskProfileFactory)
+    live = False

@@ -12,6 +12,7 @@ from apps.backtests.api import router as backtests_router
 from apps.core.auth import RoleSessionAuth
 from apps.core.errors import ServiceValidationError
 from apps.exchanges.api import router as exchanges_router
+from apps.exchanges.services.plans import ExchangeUnreachable, TradeConflict, TradeRefused
 from apps.market.api import router as market_router
 from apps.signals.api import router as signals_router
 from apps.strategies.api import router as strategies_router
@@ -38,10 +39,29 @@ def service_validation_error(request: HttpRequest, exc: ServiceValidationError) 
     return api.create_response(request, {"detail": [{"loc": ["body", exc.field], "msg": exc.message}]}, status=422)
 
 
+@api.exception_handler(TradeConflict)
+def trade_conflict(request: HttpRequest, exc: TradeConflict) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=409)
+
+
+@api.exception_handler(TradeRefused)
+def trade_refused(request: HttpRequest, exc: TradeRefused) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=403)
+
+
+@api.exception_handler(ExchangeUnreachable)
+def exchange_unreachable(request: HttpRequest, exc: ExchangeUnreachable) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=503)
+
+
 api.add_router("/exchange-accounts", exchanges_router)
 api.add_router("/model-configs", ai_router)
 api.add_router("/markets", market_router)
 api.add_router("/strategies", strategies_router)
 api.add_router("/signals", signals_router)
 api.add_router("/backtests", backtests_router)
+api.add_router("/risk-profiles", "apps.traders.api.risk_profile_router")
+api.add_router("/traders", "apps.traders.api.trader_router")
+api.add_router("/kill-switch", "apps.traders.api.kill_switch_router")
 api.add_router("", "apps.exchanges.api.trading_router")  # /exchanges/{id}/balance, /positions, /orders
+api.add_router("/trade", "apps.exchanges.trade_api.router")

@@ -25,6 +25,16 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or ""
 FIELD_ENCRYPTION_KEY = env_list("FIELD_ENCRYPTION_KEY", [])
 LIVE_TRADING_ENABLED = env_bool("LIVE_TRADING_ENABLED", False)
+# Starts every client order id TradeOps sends; give each installation sharing an exchange account its own.
+ORDER_ID_PREFIX = env_str("ORDER_ID_PREFIX", "to") or "to"
+if not ORDER_ID_PREFIX.isalnum() or len(ORDER_ID_PREFIX) > 6:
+    raise ImproperlyConfigured("ORDER_ID_PREFIX must be 1 to 6 letters or digits")
+TRADE_PREVIEW_TTL_SECONDS = env_int("TRADE_PREVIEW_TTL_SECONDS", 300, minimum=10)
+# How long a worker holds a trade plan; a crashed worker's plan is resumed by another after this.
+TRADE_LEASE_SECONDS = env_int("TRADE_LEASE_SECONDS", 60, minimum=5)
+# An order not found by its client order id this long after it was sent is sent again, with the same id.
+# Well above the exchange request timeout (10 s), so a resend never races the first request in flight.
+TRADE_RESEND_AFTER_SECONDS = env_int("TRADE_RESEND_AFTER_SECONDS", 120, minimum=30)
 REDIS_URL = env_str("REDIS_URL") or None
 HTTPS = env_bool("HTTPS", False)
 
@@ -54,6 +64,7 @@ INSTALLED_APPS = [
     "apps.strategies",
     "apps.signals",
     "apps.backtests",
+    "apps.traders",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -35,10 +36,20 @@ class CrudSpec:
     secret_fields: tuple[str, ...] = ()
 
 
-def plain_values(payload: Schema, *, exclude: tuple[str, ...], include_defaults: bool) -> dict[str, Any]:
+def _nullable(model: type[Model], field: str) -> bool:
+    try:
+        return bool(model._meta.get_field(field).null)
+    except FieldDoesNotExist:
+        return False
+
+
+def plain_values(
+    payload: Schema, *, model: type[Model], exclude: tuple[str, ...], include_defaults: bool
+) -> dict[str, Any]:
+    """The payload's values; null only where the column is nullable (null clears it, e.g. a limit)."""
     values = payload.model_dump(exclude_unset=not include_defaults, exclude=set(exclude))
     for field, value in values.items():
-        if value is None:
+        if value is None and not _nullable(model, field):
             raise ServiceValidationError(field, "may not be null")
     return values
 
@@ -59,14 +70,14 @@ def crud_router(spec: CrudSpec, *, tags: list[str]) -> Router:
     @router.post("", response={201: spec.out}, url_name=f"{name}_create", operation_id=f"{name}_create")
     def create_row(request: HttpRequest, payload: spec.create_in):  # type: ignore[valid-type]
         require_role(request, Role.ADMIN)
-        fields = plain_values(payload, exclude=spec.secret_fields, include_defaults=True)
+        fields = plain_values(payload, model=spec.model, exclude=spec.secret_fields, include_defaults=True)
         return Status(201, spec.create(**fields, secrets=secret_inputs(payload, spec.secret_fields)))
 
     @router.patch("/{row_id}", response=spec.out, url_name=f"{name}_update", operation_id=f"{name}_update")
     def update_row(request: HttpRequest, row_id: int, payload: spec.patch_in):  # type: ignore[valid-type]
         require_role(request, Role.ADMIN)
         row = get_object_or_404(spec.model, pk=row_id)
-        changes = plain_values(payload, exclude=spec.secret_fields, include_defaults=False)
+        changes = plain_values(payload, model=spec.model, exclude=spec.secret_fields, include_defaults=False)
         return spec.update(row, changes=changes, secrets=secret_inputs(payload, spec.secret_fields))
 
     @router.delete("/{row_id}", response={204: None}, url_name=f"{name}_delete", operation_id=f"{name}_delete")

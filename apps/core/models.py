@@ -1,2 +1,27 @@
-"""Core has no tables of its own (roles are auth groups). This module exists because Django
-sends post_migrate only to apps with a models module, and core syncs role permissions then."""
+"""Core's tables: the idempotency records of API requests. (Core also syncs role permissions on
+post_migrate, which Django sends only to apps with a models module.)"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to a request sent with an Idempotency-Key header; a repeat gets it again."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=50, help_text="The endpoint, e.g. trade.execute.")
+    key = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while in progress.")
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotent_request_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -23,8 +23,8 @@ from apps.exchanges.adapters.errors import (
     OrderNotFound,
     RateLimited,
 )
-from apps.exchanges.models import MAX_LEVERAGE, ExchangeAccount
-from apps.market.models import ExchangeId
+from apps.exchanges.models import ExchangeAccount
+from apps.market.models import MAX_LEVERAGE, ExchangeId
 from apps.secrets.schemas import SecretStatusOut, secret_status_out
 
 

@@ -10,7 +10,7 @@ from ninja import Field, Schema
 
 from apps.core.crud import CrudSpec, crud_router
 from apps.market import selectors, services
-from apps.market.models import ExchangeId, Market, Timeframe
+from apps.market.models import MAX_LEVERAGE, ExchangeId, Market, Timeframe
 
 SYMBOL_FIELD = {"min_length": 3, "max_length": 64, "pattern": r"^[A-Z0-9]+/[A-Z0-9]+(:[A-Z0-9]+)?$"}
 ASSET_FIELD = {"min_length": 1, "max_length": 20, "pattern": r"^[A-Z0-9]+$"}
@@ -29,6 +29,7 @@ class MarketOut(Schema):
     amount_precision: Decimal
     min_amount: Decimal
     min_notional: Decimal
+    max_leverage: int | None
     active: bool
     notes: str
     created_at: datetime
@@ -45,6 +46,7 @@ class MarketIn(Schema):
     amount_precision: Decimal = Field(**STEP_FIELD)
     min_amount: Decimal = Field(Decimal(0), **MINIMUM_FIELD)
     min_notional: Decimal = Field(Decimal(0), **MINIMUM_FIELD)
+    max_leverage: int | None = Field(None, ge=1, le=MAX_LEVERAGE)
     active: bool = True
     notes: str = Field("", max_length=300)
 
@@ -61,6 +63,7 @@ class MarketPatch(Schema):
     amount_precision: Decimal | None = Field(None, **STEP_FIELD)
     min_amount: Decimal | None = Field(None, **MINIMUM_FIELD)
     min_notional: Decimal | None = Field(None, **MINIMUM_FIELD)
+    max_leverage: int | None = Field(None, ge=1, le=MAX_LEVERAGE)
     active: bool | None = None
     notes: str | None = Field(None, max_length=300)
 

@@ -34,6 +34,7 @@ class DemoMarket:
     step: Decimal
     min_amount: Decimal
     min_notional: Decimal
+    max_leverage: int  # Binance's top bracket for the symbol
     synthetic_start_price: float
     seed: int
 
@@ -47,6 +48,7 @@ DEMO_MARKETS = (
         step=Decimal("0.001"),
         min_amount=Decimal("0.001"),
         min_notional=Decimal(100),
+        max_leverage=125,
         synthetic_start_price=28_000.0,
         seed=1,
     ),
@@ -58,6 +60,7 @@ DEMO_MARKETS = (
         step=Decimal("0.001"),
         min_amount=Decimal("0.001"),
         min_notional=Decimal(20),
+        max_leverage=100,
         synthetic_start_price=1_800.0,
         seed=2,
     ),
@@ -104,6 +107,7 @@ def _demo_market(spec: DemoMarket) -> Market:
         amount_precision=spec.step,
         min_amount=spec.min_amount,
         min_notional=spec.min_notional,
+        max_leverage=spec.max_leverage,
     )
 
 

@@ -8,6 +8,7 @@ from simple_history.models import HistoricalRecords
 from apps.market.timeframes import TIMEFRAME_MS
 
 PRICE_DIGITS = {"max_digits": 30, "decimal_places": 12}
+MAX_LEVERAGE = 125  # the highest any supported exchange offers
 
 
 class ExchangeId(models.TextChoices):
@@ -36,6 +37,9 @@ class Market(models.Model):
     amount_precision = models.DecimalField(help_text="Amount step size.", **PRICE_DIGITS)
     min_amount = models.DecimalField(default=0, **PRICE_DIGITS)
     min_notional = models.DecimalField(default=0, **PRICE_DIGITS)
+    max_leverage = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The exchange's maximum leverage; empty when unknown (spot: 1)."
+    )
     active = models.BooleanField(default=True)
     notes = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -53,6 +57,9 @@ class Market(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(min_amount__gte=0) & Q(min_notional__gte=0), name="market_minimums_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_leverage__isnull=True) | Q(max_leverage__gte=1), name="market_max_leverage_positive"
             ),
             models.CheckConstraint(
                 condition=(Q(exchange__in=SPOT_EXCHANGES) & Q(type="spot"))

@@ -27,6 +27,7 @@ EDITABLE_FIELDS = (
     "amount_precision",
     "min_amount",
     "min_notional",
+    "max_leverage",
     "active",
     "notes",
 )
@@ -70,6 +71,7 @@ def market_create(
     amount_precision: Decimal,
     min_amount: Decimal = Decimal(0),
     min_notional: Decimal = Decimal(0),
+    max_leverage: int | None = None,
     active: bool = True,
     notes: str = "",
 ) -> Market:
@@ -83,6 +85,7 @@ def market_create(
         amount_precision=amount_precision,
         min_amount=min_amount,
         min_notional=min_notional,
+        max_leverage=max_leverage,
         active=active,
         notes=notes,
     )

@@ -192,7 +192,7 @@ def strategy_update(request: HttpRequest, strategy_id: int, payload: StrategyPat
     require_role(request, Role.OPERATOR)
     strategy = get_object_or_404(Strategy, pk=strategy_id)
     expected_version = payload.expected_version
-    changes = plain_values(payload, exclude=("expected_version",), include_defaults=False)
+    changes = plain_values(payload, model=Strategy, exclude=("expected_version",), include_defaults=False)
     try:
         strategy = services.strategy_update(strategy=strategy, changes=changes, expected_version=expected_version)
     except StrategySpecInvalid as exc:

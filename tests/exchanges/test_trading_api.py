@@ -186,7 +186,7 @@ def test_the_task_fills_a_paper_stop_loss_on_a_new_candle() -> None:
         )
     )
     release(feed, 2)
-    assert process_paper_orders() == "1 paper orders filled or expired"
+    assert process_paper_orders() == "1 paper orders filled or expired; 0 paper plans advanced"
     assert PaperOrder.objects.get(pk=sl.id).status == "closed"
     assert adapter.fetch_positions() == []
-    assert process_paper_orders() == "0 paper orders filled or expired"
+    assert process_paper_orders() == "0 paper orders filled or expired; 0 paper plans advanced"

@@ -141,6 +141,10 @@ class Position:
 class ExchangeAdapter(ABC):
     """What TradeOps needs from an exchange. Implementations: CcxtAdapter, PaperAdapter."""
 
+    # Whether fetch_balance's total already counts the open positions' unrealised PnL: Binance
+    # USDT-M's marginBalance does; Gate's and the paper exchange's wallet totals do not.
+    balance_includes_unrealized: bool = False
+
     @abstractmethod
     def load_markets(self) -> list[MarketRules]: ...
 

@@ -116,6 +116,7 @@ class CcxtAdapter(ExchangeAdapter):
         self.exchange_id = exchange_id
         self.is_spot = exchange_id == "binance"
         self.is_gate = exchange_id == "gate"
+        self.balance_includes_unrealized = exchange_id == "binanceusdm"
         config: dict[str, Any] = {"enableRateLimit": enable_rate_limit, "timeout": timeout_ms}
         if api_key:
             config["apiKey"] = api_key

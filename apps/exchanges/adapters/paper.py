@@ -67,7 +67,6 @@ from apps.exchanges.adapters.base import (
 from apps.exchanges.adapters.errors import ExchangeUnavailable, InsufficientFunds, InvalidOrder, OrderNotFound
 from apps.exchanges.adapters.rounding import check_order
 from apps.exchanges.models import (
-    MAX_LEVERAGE,
     ExchangeAccount,
     PaperAccountState,
     PaperFill,
@@ -76,7 +75,7 @@ from apps.exchanges.models import (
 )
 from apps.market.arrays import CandleArrays
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
-from apps.market.models import Candle, CandleSeriesStats, Market, MarketFeed
+from apps.market.models import MAX_LEVERAGE, Candle, CandleSeriesStats, Market, MarketFeed
 from apps.market.selectors import candle_arrays
 from apps.market.timeframes import TIMEFRAME_MS
 
@@ -142,7 +141,7 @@ class PaperAdapter(ExchangeAdapter):
 
     def set_leverage(self, symbol: str, leverage: int) -> None:
         market = self._market(symbol)
-        top = 1 if market.type == Market.Type.SPOT else MAX_LEVERAGE
+        top = self._rules(market).max_leverage or MAX_LEVERAGE
         if not 1 <= leverage <= top:
             raise InvalidOrder(f"leverage {leverage} is outside 1..{top} for {symbol}")
         with transaction.atomic():
@@ -494,7 +493,7 @@ class PaperAdapter(ExchangeAdapter):
             step=market.amount_precision,
             min_amount=market.min_amount,
             min_notional=market.min_notional,
-            max_leverage=1 if market.type == Market.Type.SPOT else MAX_LEVERAGE,
+            max_leverage=1 if market.type == Market.Type.SPOT else market.max_leverage or MAX_LEVERAGE,
         )
 
     @staticmethod

@@ -41,6 +41,11 @@ def round_price(price: Decimal, rules: MarketRules, *, side: Side | None = None)
     return _to_grid(Decimal(price), rules.tick, rounding)
 
 
+def round_to_tick(price: Decimal, tick: Decimal) -> Decimal:
+    """The nearest price on the tick grid (for prices an operator or a model typed)."""
+    return _to_grid(Decimal(price), tick, ROUND_HALF_UP)
+
+
 def _on_grid(value: Decimal, step: Decimal) -> bool:
     return step <= ZERO or (value / step) == (value / step).to_integral_value()
 

@@ -87,6 +87,7 @@ def market_sync_from_exchange(*, exchange: str, rules: MarketRules) -> Market:
         "amount_precision": rules.step,
         "min_amount": rules.min_amount,
         "min_notional": rules.min_notional,
+        "max_leverage": rules.max_leverage,
     }
     market = market_get(exchange=exchange, symbol=rules.symbol)
     if market is None:

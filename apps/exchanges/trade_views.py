@@ -1,0 +1,351 @@
+"""Trade pages: the trade ticket (preview, then execute), the plans list and a plan's detail with its
+live timeline. Every role reads; previewing, executing, cancelling and closing need the operator
+role, checked here (the templates only hide the buttons). Viewers see the ticket page without its
+form.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from apps.core.errors import ServiceValidationError
+from apps.core.paging import paged
+from apps.core.roles import Role, has_role, role_required
+from apps.exchanges import selectors
+from apps.exchanges.models import Side, TradePlan
+from apps.exchanges.services.plans import (
+    ExchangeUnreachable,
+    PlanInput,
+    TradeConflict,
+    TradeRefused,
+    live_confirmation_phrase,
+    trade_plan_cancel,
+    trade_plan_close,
+    trade_plan_execute,
+    trade_plan_preview,
+)
+from apps.market.models import MAX_LEVERAGE, PRICE_DIGITS
+from apps.traders.models import Trader
+
+PAGE_SIZE = 25
+PlanStatus = TradePlan.Status
+# What the services allow; the buttons follow it, the services enforce it.
+CANCELLABLE = (PlanStatus.PREVIEWED, PlanStatus.PENDING, PlanStatus.ENTRY_SUBMITTED)
+CLOSABLE = (PlanStatus.ENTRY_FILLED, PlanStatus.PROTECTION_PLACED)
+VERDICT_COLOURS = {"pass": "#2e7d32", "scaled": "#ef6c00", "fail": "#c62828"}
+STATUS_COLOURS = {
+    PlanStatus.PREVIEWED: "#546e7a",
+    PlanStatus.REJECTED: "#c62828",
+    PlanStatus.EXPIRED: "#757575",
+    PlanStatus.PENDING: "#1565c0",
+    PlanStatus.ENTRY_SUBMITTED: "#1565c0",
+    PlanStatus.ENTRY_FILLED: "#1565c0",
+    PlanStatus.PROTECTION_PLACED: "#2e7d32",
+    PlanStatus.COMPLETED: "#2e7d32",
+    PlanStatus.FAILED: "#c62828",
+    PlanStatus.CANCELLED: "#757575",
+}
+ESTIMATE_LABELS = (
+    ("notional", "Notional"),
+    ("fee_rate", "Fee rate"),
+    ("entry_fee", "Entry fee"),
+    ("margin", "Margin"),
+    ("liquidation_price", "Liquidation price"),
+    ("loss_at_stop", "Loss at stop-loss (with fees)"),
+    ("gain_at_target", "Gain at take-profit (after fees)"),
+)
+# Service field names that differ from the form's.
+FORM_FIELDS = {"trader_id": "trader"}
+
+
+# --- the trade ticket ----------------------------------------------------------------------------
+
+
+class TraderChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Trader) -> str:
+        return f"{obj.name} · {obj.account.name} ({obj.account.mode})"
+
+
+def _decimal_field(label: str, help_text: str = "") -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=False,
+        max_digits=PRICE_DIGITS["max_digits"],
+        decimal_places=PRICE_DIGITS["decimal_places"],
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+
+
+class TradeTicketForm(forms.Form):
+    """Parses the ticket; the service validates the trade itself and names the field it refuses."""
+
+    trader = TraderChoiceField(queryset=Trader.objects.select_related("account").order_by("name"), empty_label=None)
+    symbol = forms.ChoiceField(label="Market")
+    side = forms.ChoiceField(choices=Side.choices, initial=Side.BUY)
+    order_type = forms.ChoiceField(label="Order type", choices=TradePlan.OrderType.choices, initial="market")
+    quantity = _decimal_field("Quantity", "Empty: sized by the risk profile to the stop-loss distance.")
+    entry_price = _decimal_field("Entry price", "Limit orders only.")
+    stop_loss = _decimal_field("Stop-loss")
+    take_profit = _decimal_field("Take-profit")
+    leverage = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_LEVERAGE, help_text="Empty: the account's default."
+    )
+    reason = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, trader: Trader | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if trader is None:
+            trader = self._chosen_trader()
+        if trader is not None:
+            self.initial.setdefault("trader", trader.pk)
+            markets = selectors.trade_markets(account=trader.account)
+            self.fields["symbol"].choices = [
+                (m.symbol, f"{m.symbol} ({m.get_type_display().lower()})") for m in markets
+            ]
+
+    def _chosen_trader(self) -> Trader | None:
+        traders = self.fields["trader"].queryset
+        wanted = self.data.get("trader") if self.is_bound else self.initial.get("trader")
+        if wanted and str(wanted).isdigit():
+            found = traders.filter(pk=int(wanted)).first()
+            if found is not None:
+                return found
+        return traders.first()
+
+    def plan_input(self) -> PlanInput:
+        data = self.cleaned_data
+        return PlanInput(
+            trader_id=data["trader"].pk,
+            symbol=data["symbol"],
+            side=data["side"],
+            order_type=data["order_type"],
+            quantity=data["quantity"],
+            entry_price=data["entry_price"],
+            stop_loss=data["stop_loss"],
+            take_profit=data["take_profit"],
+            leverage=data["leverage"],
+            reason=data["reason"],
+        )
+
+    def add_service_error(self, exc: ServiceValidationError) -> None:
+        field = FORM_FIELDS.get(exc.field, exc.field)
+        self.add_error(field if field in self.fields else None, exc.message)
+
+
+def _ticket_context(form: TradeTicketForm | None, plan: TradePlan | None = None) -> dict[str, Any]:
+    context: dict[str, Any] = {"form": form, "plan": plan}
+    if plan is not None:
+        context |= _report_context(plan)
+    return context
+
+
+@require_GET
+def trade_ticket(request: HttpRequest) -> HttpResponse:
+    form = TradeTicketForm(initial={"trader": request.GET.get("trader")}) if _can_trade(request) else None
+    return render(request, "exchanges/trade_ticket.html", _ticket_context(form))
+
+
+@require_GET
+@role_required(Role.OPERATOR)
+def trade_symbols(request: HttpRequest) -> HttpResponse:
+    """The market select for the chosen trader (its account's exchange), swapped in when the trader changes."""
+    form = TradeTicketForm(initial={"trader": request.GET.get("trader")})
+    return render(request, "exchanges/_trade_symbols.html", {"form": form})
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def trade_preview(request: HttpRequest) -> HttpResponse:
+    form = TradeTicketForm(request.POST)
+    plan = None
+    if form.is_valid():
+        try:
+            plan = trade_plan_preview(plan=form.plan_input(), user=request.user)
+        except ServiceValidationError as exc:
+            form.add_service_error(exc)
+        except ExchangeUnreachable as exc:
+            form.add_error(None, f"The exchange could not be asked for prices and balances: {exc}")
+    template = "exchanges/_trade_ticket.html" if request.htmx else "exchanges/trade_ticket.html"
+    return render(request, template, _ticket_context(form, plan))
+
+
+# --- plan pages ----------------------------------------------------------------------------------
+
+
+def _can_trade(request: HttpRequest) -> bool:
+    return has_role(request.user, Role.OPERATOR)
+
+
+def _plan(plan_id: int) -> TradePlan:
+    plan = selectors.trade_plan_get(plan_id=plan_id)
+    if plan is None:
+        raise Http404("No such trade plan.")
+    return plan
+
+
+def _n(value: Decimal | int | None) -> str | None:
+    """A stored amount as the operator reads it: no exponent, no trailing zeros (20000, 0.2)."""
+    if value is None:
+        return None
+    return format(Decimal(value).normalize(), "f")  # Decimal(): a fresh row still holds an int default
+
+
+def _text_number(value: Any) -> Any:
+    """A number stored as text in the report or estimate JSON, shown like _n; anything else as it is."""
+    try:
+        return _n(Decimal(value)) if isinstance(value, str) else value
+    except ArithmeticError:
+        return value
+
+
+PLAN_FIGURES = (
+    "quantity",
+    "requested_quantity",
+    "reference_price",
+    "entry_price",
+    "stop_loss",
+    "take_profit",
+    "filled_quantity",
+    "average_entry_price",
+    "exit_price",
+)
+EXECUTION_FIGURES = ("amount", "price", "trigger_price", "filled", "average_price", "fee")
+
+
+def _figures(obj: Any, names: tuple[str, ...]) -> dict[str, str | None]:
+    return {name: _n(getattr(obj, name)) for name in names}
+
+
+def _report_context(plan: TradePlan) -> dict[str, Any]:
+    report = plan.risk_report if isinstance(plan.risk_report, dict) else {}
+    estimate = plan.estimate if isinstance(plan.estimate, dict) else {}
+    checks = [
+        check | {"colour": VERDICT_COLOURS.get(check.get("verdict"), "#546e7a")} for check in report.get("checks", [])
+    ]
+    return {
+        "figures": _figures(plan, PLAN_FIGURES),
+        "report": report,
+        "decision": str(report.get("decision", "")).replace("_", " "),
+        "checks": checks,
+        "estimate_rows": [
+            (label, _text_number(estimate.get(key))) for key, label in ESTIMATE_LABELS if key in estimate
+        ],
+        "report_quantity": _text_number(report.get("quantity")),
+        "report_requested_quantity": _text_number(report.get("requested_quantity")),
+        "confirmation_phrase": live_confirmation_phrase(plan) if plan.live else None,
+        "status_colour": STATUS_COLOURS.get(plan.status, "#546e7a"),
+    }
+
+
+def _plan_context(request: HttpRequest, plan: TradePlan) -> dict[str, Any]:
+    can_trade = _can_trade(request)
+    return {
+        "plan": plan,
+        "executions": [{"row": row, **_figures(row, EXECUTION_FIGURES)} for row in plan.executions.all()],
+        "events": list(plan.events.all()),
+        "open_alerts": plan.open_alerts,
+        "can_execute": can_trade and plan.status == PlanStatus.PREVIEWED,
+        "can_cancel": can_trade and plan.status in CANCELLABLE,
+        "can_close": can_trade and plan.status in CLOSABLE,
+        "polling": plan.is_open,
+        **_report_context(plan),
+    }
+
+
+@require_GET
+def plan_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or None
+    trader = request.GET.get("trader") or ""
+    plans = selectors.trade_plan_list(
+        status=status if status in PlanStatus.values else None,
+        trader_id=int(trader) if trader.isdigit() else None,
+    )
+    context = paged(request, plans, per_page=PAGE_SIZE)
+    context |= {
+        "rows": [
+            {"plan": plan, "colour": STATUS_COLOURS.get(plan.status), **_figures(plan, PLAN_FIGURES)}
+            for plan in context["page"]
+        ],
+        "statuses": PlanStatus.choices,
+        "traders": Trader.objects.order_by("name"),
+    }
+    template = "exchanges/_plan_table.html" if request.htmx else "exchanges/trade_plan_list.html"
+    return render(request, template, context)
+
+
+@require_GET
+def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(plan_id)
+    return render(request, "exchanges/trade_plan_detail.html", _plan_context(request, plan))
+
+
+@require_GET
+def plan_timeline(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """The part of the detail page that changes while the plan runs; it polls itself while open."""
+    plan = _plan(plan_id)
+    return render(request, "exchanges/_plan_timeline.html", _plan_context(request, plan))
+
+
+def _to_detail(request: HttpRequest, plan: TradePlan) -> HttpResponse:
+    url = reverse("trade:plan_detail", args=[plan.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _error_text(exc: Exception) -> str:
+    return exc.message if isinstance(exc, ServiceValidationError) else str(exc)
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def plan_execute(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(plan_id)
+    confirmation = request.POST.get("confirmation", "")
+    try:
+        trade_plan_execute(plan_id=plan.pk, user=request.user, confirmation=confirmation)
+    except (ServiceValidationError, TradeConflict, TradeRefused, ExchangeUnreachable) as exc:
+        error = _error_text(exc)
+        plan = _plan(plan_id)  # the refusal may have changed it (rejected, expired)
+        if request.htmx:
+            context = {**_report_context(plan), "plan": plan, "confirm_error": error, "confirmation": confirmation}
+            return render(request, "exchanges/_plan_confirm.html", context)
+        messages.error(request, error)
+    return _to_detail(request, plan)
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def plan_cancel(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(plan_id)
+    try:
+        result = trade_plan_cancel(plan=plan, user=request.user)
+    except TradeConflict as exc:
+        messages.error(request, str(exc))
+    else:
+        done = (
+            "cancelled" if result.status == PlanStatus.CANCELLED else "cancel requested (the entry order is withdrawn)"
+        )
+        messages.success(request, f"Plan {plan.pk}: {done}.")
+    return _to_detail(request, plan)
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def plan_close(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(plan_id)
+    try:
+        trade_plan_close(plan=plan, user=request.user)
+    except TradeConflict as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Plan {plan.pk}: close requested; the position is closed at market.")
+    return _to_detail(request, plan)

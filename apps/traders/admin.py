@@ -1,0 +1,156 @@
+"""Risk profiles and traders in the admin, with their change history. The forms run the services'
+validation (errors shown on the form, naming the field) and saves and deletes go through the
+services. Risk states, the kill switch and halt events are read-only here: they change through
+the /risk/ page, the API and the workers, which record who and why."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
+
+from apps.core.admin import ReadOnlyAdmin
+from apps.core.errors import ServiceValidationError
+from apps.traders import services
+from apps.traders.models import HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
+
+
+class _ServiceValidatedForm(forms.ModelForm):
+    """Runs `validate` (a service rule set) on a copy of the instance with the form's values."""
+
+    validate: Any = None
+    editable_fields: tuple[str, ...] = ()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        candidate = copy.copy(self.instance)
+        for field in self.editable_fields:
+            if field in cleaned:
+                setattr(candidate, field, cleaned[field])
+        try:
+            type(self).validate(candidate)
+        except ServiceValidationError as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return cleaned
+
+
+class RiskProfileAdminForm(_ServiceValidatedForm):
+    validate = staticmethod(services.risk_profile_validate)
+    editable_fields = services.RISK_PROFILE_FIELDS
+
+    class Meta:
+        model = RiskProfile
+        fields = services.RISK_PROFILE_FIELDS
+
+
+class TraderAdminForm(_ServiceValidatedForm):
+    validate = staticmethod(services.trader_validate)
+    editable_fields = services.TRADER_FIELDS
+
+    class Meta:
+        model = Trader
+        fields = services.TRADER_FIELDS
+
+
+class _ServiceSavedAdmin(SimpleHistoryAdmin):
+    def _create(self, values: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _update(self, obj: Any, values: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _delete(self, obj: Any) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        values = {field: form.cleaned_data[field] for field in form.editable_fields if field in form.cleaned_data}
+        # On change every field goes to the service, not only changed_data: a revert from the history
+        # view starts from the old version, so its changed_data is relative to that.
+        saved = self._update(obj, values) if change else self._create(values)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        try:
+            self._delete(obj)
+        except ServiceValidationError as exc:
+            self.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(RiskProfile)
+class RiskProfileAdmin(_ServiceSavedAdmin):
+    form = RiskProfileAdminForm
+    list_display = (
+        "name",
+        "max_leverage",
+        "max_order_notional",
+        "max_total_notional",
+        "risk_per_trade",
+        "daily_loss_limit",
+        "max_drawdown",
+        "updated_at",
+    )
+    list_filter = ("require_stop_loss", "reset_daily_halt_next_day")
+    search_fields = ("name",)
+    ordering = ("name",)
+
+    def _create(self, values: dict[str, Any]) -> RiskProfile:
+        return services.risk_profile_create(**values)
+
+    def _update(self, obj: RiskProfile, values: dict[str, Any]) -> RiskProfile:
+        return services.risk_profile_update(profile=obj, changes=values)
+
+    def _delete(self, obj: RiskProfile) -> None:
+        services.risk_profile_delete(profile=obj)
+
+
+@admin.register(Trader)
+class TraderAdmin(_ServiceSavedAdmin):
+    form = TraderAdminForm
+    list_display = ("name", "account", "risk_profile", "live", "updated_at")
+    list_filter = ("live", "account__mode", "risk_profile")
+    list_select_related = ("account", "risk_profile")
+    search_fields = ("name", "account__name")
+    ordering = ("name",)
+
+    def _create(self, values: dict[str, Any]) -> Trader:
+        return services.trader_create(**values)
+
+    def _update(self, obj: Trader, values: dict[str, Any]) -> Trader:
+        return services.trader_update(trader=obj, changes=values)
+
+    def _delete(self, obj: Trader) -> None:
+        services.trader_delete(trader=obj)
+
+
+@admin.register(TraderRiskState)
+class TraderRiskStateAdmin(ReadOnlyAdmin):
+    list_display = ("trader", "halt", "halted_at", "last_equity", "day_start_equity", "peak_equity", "day")
+    list_filter = ("halt",)
+    list_select_related = ("trader",)
+    search_fields = ("trader__name", "halt_reason")
+
+
+@admin.register(KillSwitch)
+class KillSwitchAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ("__str__", "reason", "changed_by", "changed_at")
+
+
+@admin.register(HaltEvent)
+class HaltEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "trader", "action", "kind", "actor", "reason")
+    list_filter = ("action", "kind")
+    list_select_related = ("trader", "actor")
+    search_fields = ("trader__name", "reason")
+    date_hierarchy = "at"

@@ -1,0 +1,195 @@
+"""Traders, their risk profiles and halts, and the global kill switch.
+
+The rules themselves live in apps.traders.risk (no Django); a RiskProfile is their stored limits.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from apps.market.models import MAX_LEVERAGE
+from apps.traders.risk import HaltKind, RiskLimits
+
+MONEY = {"max_digits": 20, "decimal_places": 2}
+FRACTION = {"max_digits": 6, "decimal_places": 5}
+
+
+class RiskProfile(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    max_leverage = models.PositiveSmallIntegerField(default=5)
+    max_order_notional = models.DecimalField(default=Decimal(5000), help_text="USDT per order.", **MONEY)
+    max_total_notional = models.DecimalField(
+        default=Decimal(20000), help_text="USDT across every open position, this order included.", **MONEY
+    )
+    max_open_positions = models.PositiveSmallIntegerField(default=3, help_text="Distinct symbols with a position.")
+    symbol_cooldown_seconds = models.PositiveIntegerField(
+        default=300, help_text="Minimum time between two entries on one symbol."
+    )
+    risk_per_trade = models.DecimalField(
+        default=Decimal("0.01"), help_text="Fraction of equity lost if the stop-loss is hit (0.01 = 1 %).", **FRACTION
+    )
+    min_order_notional = models.DecimalField(
+        default=Decimal(10), help_text="USDT; smaller sized orders are rejected.", **MONEY
+    )
+    max_symbol_notional = models.DecimalField(
+        null=True, blank=True, help_text="USDT exposure per symbol; empty for no limit.", **MONEY
+    )
+    max_asset_notional = models.DecimalField(
+        null=True, blank=True, help_text="USDT exposure per base asset across symbols; empty for no limit.", **MONEY
+    )
+    require_stop_loss = models.BooleanField(
+        default=True, help_text="Live plans always need a stop-loss, whatever this says."
+    )
+    daily_loss_limit = models.DecimalField(
+        default=Decimal("0.03"), help_text="Fraction of the UTC day's starting equity (0.03 = 3 %).", **FRACTION
+    )
+    max_drawdown = models.DecimalField(
+        default=Decimal("0.10"), help_text="Fraction of the equity peak (0.10 = 10 %).", **FRACTION
+    )
+    reset_daily_halt_next_day = models.BooleanField(
+        default=True, help_text="A daily-loss halt lifts itself at the next UTC day (a drawdown halt never does)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_leverage__gte=1) & Q(max_leverage__lte=MAX_LEVERAGE), name="risk_profile_leverage"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_order_notional__gt=0)
+                & Q(max_total_notional__gte=models.F("max_order_notional"))
+                & Q(min_order_notional__gte=0)
+                & Q(min_order_notional__lte=models.F("max_order_notional")),
+                name="risk_profile_notionals",
+            ),
+            models.CheckConstraint(
+                condition=Q(risk_per_trade__gt=0) & Q(risk_per_trade__lte=Decimal("0.1")),
+                name="risk_profile_risk_per_trade",
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_loss_limit__gt=0)
+                & Q(daily_loss_limit__lt=1)
+                & Q(max_drawdown__gt=0)
+                & Q(max_drawdown__lt=1),
+                name="risk_profile_loss_limits",
+            ),
+            models.CheckConstraint(condition=Q(max_open_positions__gte=1), name="risk_profile_open_positions"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def limits(self) -> RiskLimits:
+        return RiskLimits(
+            max_leverage=self.max_leverage,
+            max_order_notional=self.max_order_notional,
+            max_total_notional=self.max_total_notional,
+            max_open_positions=self.max_open_positions,
+            symbol_cooldown_seconds=self.symbol_cooldown_seconds,
+            risk_per_trade=self.risk_per_trade,
+            min_order_notional=self.min_order_notional,
+            max_symbol_notional=self.max_symbol_notional,
+            max_asset_notional=self.max_asset_notional,
+            require_stop_loss=self.require_stop_loss,
+            daily_loss_limit=self.daily_loss_limit,
+            max_drawdown=self.max_drawdown,
+            reset_daily_halt_next_day=self.reset_daily_halt_next_day,
+        )
+
+
+class Trader(models.Model):
+    """An exchange account traded under a risk profile. Strategy and model bindings come with the
+    trading cycle; an operator's manual trades also go through a trader, so the same gate applies."""
+
+    name = models.CharField(max_length=100, unique=True)
+    account = models.ForeignKey("exchanges.ExchangeAccount", on_delete=models.PROTECT, related_name="traders")
+    risk_profile = models.ForeignKey(RiskProfile, on_delete=models.PROTECT, related_name="traders")
+    live = models.BooleanField(
+        default=False,
+        help_text="Allows orders on a live account (which also need the global setting and a typed confirmation).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+HALT_CHOICES = [(kind.value, kind.value.replace("_", " ").capitalize()) for kind in HaltKind]
+
+
+class TraderRiskState(models.Model):
+    """The equity references of the loss limits, and the trader's halt. Written by the risk services
+    only; kept apart from Trader so its frequent updates stay out of the trader's change history."""
+
+    trader = models.OneToOneField(Trader, on_delete=models.CASCADE, related_name="risk_state")
+    day = models.DateField(help_text="The UTC day day_start_equity belongs to.")
+    day_start_equity = models.DecimalField(**MONEY)
+    peak_equity = models.DecimalField(**MONEY)
+    last_equity = models.DecimalField(**MONEY)
+    halt = models.CharField(max_length=12, choices=HALT_CHOICES, blank=True)
+    halt_reason = models.CharField(max_length=500, blank=True)
+    halted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.trader.name}: {'halted (' + self.halt + ')' if self.halt else 'trading'}"
+
+
+class KillSwitch(models.Model):
+    """The global kill switch: one row (pk 1). Engaged, it halts every trader."""
+
+    SINGLETON_PK = 1
+
+    engaged = models.BooleanField(default=False)
+    reason = models.CharField(max_length=500, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="kill_switch_singleton")]
+
+    def __str__(self) -> str:
+        return "engaged" if self.engaged else "released"
+
+
+class HaltEvent(models.Model):
+    """Every halt and reset, of a trader or of the global switch: who, when, why."""
+
+    class Action(models.TextChoices):
+        HALT = "halt", "Halted"
+        RESET = "reset", "Reset"
+
+    # PROTECT: a halt is part of the audit trail; a trader with halt history is kept.
+    trader = models.ForeignKey(Trader, null=True, blank=True, on_delete=models.PROTECT, related_name="halt_events")
+    action = models.CharField(max_length=5, choices=Action.choices)
+    kind = models.CharField(max_length=12, choices=HALT_CHOICES)
+    reason = models.CharField(max_length=500)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        scope = self.trader.name if self.trader else "global"
+        return f"{scope}: {self.action} ({self.kind})"

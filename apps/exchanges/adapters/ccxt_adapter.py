@@ -467,8 +467,20 @@ class CcxtAdapter(ExchangeAdapter):
         try:
             raw = self._safe(lambda: self.client.fetch_order(None, symbol, params))
         except errors.OrderNotFound:
+            if self.is_gate and not protective:
+                return self._gate_finished_order_by_text(symbol, wire_id)
             return None
         return self._with_fill(self._order(raw, protective=protective), raw)
+
+    def _gate_finished_order_by_text(self, symbol: str, text: str) -> Order | None:
+        # Gate finds a plain order by its text only until 60 s after it finished; later only by id. An open
+        # order is always found directly, so "not found" may be an older finished one: scan the most recent
+        # finished orders (one page), or a worker resuming minutes later would send the order a second time.
+        found = self._safe(lambda: self.client.fetch_closed_orders(symbol))
+        for raw in found:
+            if raw.get("clientOrderId") == text:
+                return self._order(raw)
+        return None
 
     def _gate_price_order_by_text(self, symbol: str, text: str) -> Order | None:
         # Gate looks price orders up by numeric id only: search the open, then the finished ones.

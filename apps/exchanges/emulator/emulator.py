@@ -108,6 +108,9 @@ class ExchangeEmulator:
         self.faults = FaultInjector()
         self.requests: deque[RequestRecord] = deque(maxlen=2000)
         self.unhandled: list[RequestRecord] = []
+        # Tests only: called with each exchange request as it arrives (after any latency fault, before it is
+        # processed), on the server's handler thread, e.g. to look at a database at exactly that moment.
+        self.request_hooks: list[Callable[[Request], None]] = []
         self.tiers: dict[str, tuple[LeverageTier, ...]] = load_leverage_tiers(leverage_tiers_path)
         self.dialect: Dialect = dialects[exchange](self)
         self.markets: dict[str, MarketSpec] = self.dialect.markets(self.tiers)
@@ -216,6 +219,12 @@ class ExchangeEmulator:
     def price(self, symbol: str) -> Decimal:
         with self.lock:
             return self.engine.mark(self.dialect.resolve_symbol(symbol))
+
+    def orders(self, *, include_triggered_children: bool = False) -> list[Order]:
+        """Every order the account holds, open or finished, oldest first: what was submitted, as the exchange
+        saw it. The order a triggered conditional order placed is left out unless asked for."""
+        with self.lock:
+            return [o for o in self.engine.orders.values() if include_triggered_children or o.parent_id is None]
 
     def ccxt_urls(self) -> dict[str, Any]:
         return self.dialect.ccxt_urls(self.url)

@@ -76,6 +76,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         latency_ms, fault = emulator.faults.take(request.method, request.path)
         if latency_ms:
             time.sleep(latency_ms / 1000)
+        for hook in list(emulator.request_hooks):
+            hook(request)
         kind = fault.kind if fault else None
         if kind is FaultKind.RESET:
             emulator.record(request, 0, note="fault: connection reset")

@@ -10,7 +10,8 @@ from typing import TextIO
 
 from apps.market import selectors, services
 from apps.market.candles_io import datetime_to_ms, read_candles
-from apps.market.models import CandleImport, ExchangeId, Market
+from apps.market.models import CandleImport, ExchangeId, Market, MarketFeed
+from apps.market.replay import market_data_collect
 from apps.market.synthetic import random_walk_candles
 from apps.market.timeframes import timeframe_ms
 
@@ -90,7 +91,21 @@ def demo_market_data_load(*, shared_data_dir: Path, stdout: TextIO) -> list[str]
         notes = SYNTHETIC_NOTES if synthetic else REAL_NOTES
         if market.notes != notes:
             services.market_update(market=market, changes={"notes": notes})
+        line = _start_replay(market)
+        if line:
+            lines.append(line)
+            stdout.write(line + "\n")
     return lines
+
+
+def _start_replay(market: Market) -> str:
+    """Start the market's replay feeds now rather than at the worker's first tick: the paper exchange
+    has no price until they start, and a trade ticket opened right after `make run` needs one."""
+    if MarketFeed.objects.filter(market=market).exists():
+        return ""
+    ticks = market_data_collect(market_id=market.pk)
+    released = ", ".join(f"{tick.timeframe} at {tick.horizon:%Y-%m-%d %H:%M}" for tick in ticks if tick.horizon)
+    return f"{market.symbol}: replay started ({released})."
 
 
 def _demo_market(spec: DemoMarket) -> Market:

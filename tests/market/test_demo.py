@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from apps.market.demo import REAL_NOTES, SYNTHETIC_NOTES, demo_market_data_load
-from apps.market.models import Candle, CandleImport, ExchangeId, Market
+from apps.market.models import Candle, CandleImport, ExchangeId, Market, MarketFeed
 from tests.market.helpers import MINUTE, freqtrade_rows, write_json
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,11 @@ def test_without_shared_data_the_demo_loads_labelled_synthetic_candles(tmp_path)
     assert imports.count() == 4 and all(record.synthetic for record in imports)
     assert Candle.objects.filter(market=btc, timeframe="1m").count() == 30 * 24 * 60
     assert Candle.objects.filter(market=btc, timeframe="1h").count() == 365 * 24
-    assert len(lines) == 4 and all("SYNTHETIC" in line for line in lines)
+    data_lines = [line for line in lines if "replay started" not in line]
+    assert len(data_lines) == 4 and all("SYNTHETIC" in line for line in data_lines)
+    # The replay starts at once, so the paper exchange has a price before the worker's first tick.
+    assert sorted(line.split(":")[0] for line in lines if "replay started" in line) == ["BTC/USDT", "ETH/USDT"]
+    assert MarketFeed.objects.filter(market=btc, horizon__isnull=False).count() == 2
     assert out.getvalue() == "".join(line + "\n" for line in lines)
 
 

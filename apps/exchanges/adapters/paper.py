@@ -505,11 +505,10 @@ class PaperAdapter(ExchangeAdapter):
 
     @staticmethod
     def _horizon(market: Market, timeframe: str) -> datetime | None:
-        feed = MarketFeed.objects.filter(market=market, timeframe=timeframe).first()
-        if feed is not None:
-            return feed.horizon
-        last = Candle.objects.filter(market=market, timeframe=timeframe).order_by("-open_time").first()
-        return last.open_time if last else None
+        """The replay feed's newest released candle. No feed, no price: pricing from the newest stored
+        candle before the replay starts would fill orders at the end of the data and leave their stops
+        checked against candles the replay releases only much later."""
+        return MarketFeed.objects.filter(market=market, timeframe=timeframe).values_list("horizon", flat=True).first()
 
     def _latest_candle(self, market: Market) -> tuple[Candle, str]:
         timeframe = self._price_timeframe(market)
@@ -522,7 +521,10 @@ class PaperAdapter(ExchangeAdapter):
             else None
         )
         if candle is None:
-            raise ExchangeUnavailable(f"no released candle for {market.symbol}: the paper exchange has no price")
+            raise ExchangeUnavailable(
+                f"no released candle for {market.symbol}: the paper exchange has no price until its replay feed "
+                "starts (the worker's market data task, every minute)"
+            )
         return candle, timeframe
 
     # --- internals: conversion -----------------------------------------------------------------

@@ -17,6 +17,7 @@ from apps.exchanges.models import Alert, Execution, PaperOrder, PlanEvent, Trade
 from apps.exchanges.services import execution as engine
 from apps.exchanges.services.execution import InvalidTransition, plan_transition, trade_plan_process
 from apps.exchanges.services.plans import (
+    ExchangeUnreachable,
     PlanInput,
     TradeConflict,
     TradeRefused,
@@ -317,3 +318,12 @@ def test_a_partial_fill_is_tracked_and_only_the_filled_part_is_protected(trader,
         "partial: 0.08 of 0.2; the rest was cancelled"
         in PlanEvent.objects.get(plan=plan, to_status=Status.ENTRY_FILLED).reason
     )
+
+
+def test_no_paper_price_before_the_replay_starts(trader):
+    """Pricing from the newest stored candle before the replay starts would fill at the end of the
+    data and leave the stops waiting for candles released much later; the preview is refused instead."""
+    store_bars(BARS)[1].delete()
+    with pytest.raises(ExchangeUnreachable, match="until its replay feed starts"):
+        preview(trader)
+    assert not TradePlan.objects.exists()

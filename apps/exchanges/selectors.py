@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 
-from apps.exchanges.adapters.base import Balance, ExchangeAdapter, Order, Position
+from apps.exchanges.adapters.base import Balance, ExchangeAdapter, Order, Position, Ticker
 from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.adapters.paper import paper_order_value
@@ -222,3 +222,8 @@ def alert_get(*, alert_id: int) -> Alert | None:
 def trade_markets(*, account: ExchangeAccount) -> QuerySet[Market]:
     """The active markets a trader on `account` can be given a plan for."""
     return Market.objects.filter(exchange=account.exchange, active=True).order_by("symbol")
+
+
+def market_ticker(*, account: ExchangeAccount, symbol: str) -> Ticker:
+    """The last price of `symbol` as the account's exchange (or the paper replay) sees it. Raises AdapterError."""
+    return adapter_for_account(account).fetch_ticker(symbol)

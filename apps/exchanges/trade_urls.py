@@ -10,6 +10,7 @@ app_name = "trade"
 urlpatterns = [
     path("", trade_views.trade_ticket, name="ticket"),
     path("symbols/", trade_views.trade_symbols, name="symbols"),
+    path("price/", trade_views.trade_price, name="price"),
     path("preview/", trade_views.trade_preview, name="preview"),
     path("plans/", trade_views.plan_list, name="plan_list"),
     path("plans/<int:plan_id>/", trade_views.plan_detail, name="plan_detail"),

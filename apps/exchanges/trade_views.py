@@ -21,6 +21,7 @@ from apps.core.errors import ServiceValidationError
 from apps.core.paging import paged
 from apps.core.roles import Role, has_role, role_required
 from apps.exchanges import selectors
+from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.models import Side, TradePlan
 from apps.exchanges.services.plans import (
     ExchangeUnreachable,
@@ -161,6 +162,21 @@ def trade_symbols(request: HttpRequest) -> HttpResponse:
     """The market select for the chosen trader (its account's exchange), swapped in when the trader changes."""
     form = TradeTicketForm(initial={"trader": request.GET.get("trader")})
     return render(request, "exchanges/_trade_symbols.html", {"form": form})
+
+
+@require_GET
+def trade_price(request: HttpRequest) -> HttpResponse:
+    """The chosen market's last price, beside the ticket's prices; refreshed while the ticket is open."""
+    trader_id, symbol = request.GET.get("trader", ""), request.GET.get("symbol", "")
+    trader = Trader.objects.select_related("account").filter(pk=trader_id).first() if trader_id.isdigit() else None
+    context: dict[str, Any] = {"symbol": symbol}
+    if trader is not None and symbol:
+        try:
+            ticker = selectors.market_ticker(account=trader.account, symbol=symbol)
+            context.update(last=_n(ticker.last), at=ticker.timestamp)
+        except AdapterError as exc:
+            context["error"] = str(exc)
+    return render(request, "exchanges/_trade_price.html", context)
 
 
 @require_POST

@@ -62,8 +62,8 @@ def paper_trader(db):
 
 def test_ticket_lists_traders_and_only_their_exchange_markets(operator, paper_trader) -> None:
     trader, _feed = paper_trader
-    MarketFactory(exchange="gateio", symbol="ETH/USDT:USDT", base="ETH")
-    gate = ExchangeAccount.objects.create(name="Gate paper", exchange="gateio", mode="paper")
+    MarketFactory(exchange="gate", symbol="ETH/USDT:USDT", base="ETH")
+    gate = ExchangeAccount.objects.create(name="Gate paper", exchange="gate", mode="paper")
     other = Trader.objects.create(name="Gate desk", account=gate, risk_profile=trader.risk_profile)
     client = client_for(operator)
     page = client.get(TICKET, {"trader": trader.pk}).content.decode()
@@ -73,6 +73,17 @@ def test_ticket_lists_traders_and_only_their_exchange_markets(operator, paper_tr
     assert 'id="trade-symbols"' in symbols and "ETH/USDT:USDT" in symbols and SYMBOL not in symbols
     page = client.get(TICKET, {"trader": other.pk}).content.decode()
     assert "ETH/USDT:USDT" in page and f'value="{SYMBOL}"' not in page
+
+
+def test_ticket_shows_the_markets_last_price(operator, paper_trader) -> None:
+    trader, feed = paper_trader
+    client = client_for(operator)
+    assert 'hx-get="/trade/price/"' in client.get(TICKET).content.decode()
+    price = client.get(reverse("trade:price"), {"trader": trader.pk, "symbol": SYMBOL}, headers=HTMX)
+    assert f"Last price of {SYMBOL}: <strong>20000</strong>" in price.content.decode()
+    feed.delete()  # no replay, no paper price: said, not hidden
+    price = client.get(reverse("trade:price"), {"trader": trader.pk, "symbol": SYMBOL}, headers=HTMX)
+    assert "No price for BTC/USDT:USDT: no released candle" in price.content.decode()
 
 
 def test_nav_links(viewer) -> None:

@@ -12,7 +12,7 @@ from apps.backtests.api import router as backtests_router
 from apps.core.auth import RoleSessionAuth
 from apps.core.errors import ServiceValidationError
 from apps.exchanges.api import router as exchanges_router
-from apps.exchanges.services.plans import ExchangeUnreachable, TradeConflict, TradeRefused
+from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
 from apps.market.api import router as market_router
 from apps.signals.api import router as signals_router
 from apps.strategies.api import router as strategies_router

@@ -30,11 +30,9 @@ from apps.core.roles import Role, has_role
 from apps.exchanges import selectors
 from apps.exchanges.models import Alert, TradePlan
 from apps.exchanges.services.alerts import alert_acknowledge as alert_acknowledge_service
+from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
 from apps.exchanges.services.plans import (
-    ExchangeUnreachable,
     PlanInput,
-    TradeConflict,
-    TradeRefused,
     live_confirmation_phrase,
     trade_plan_cancel,
     trade_plan_close,

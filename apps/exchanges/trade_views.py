@@ -23,11 +23,9 @@ from apps.core.roles import Role, has_role, role_required
 from apps.exchanges import selectors
 from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.models import Side, TradePlan
+from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
 from apps.exchanges.services.plans import (
-    ExchangeUnreachable,
     PlanInput,
-    TradeConflict,
-    TradeRefused,
     live_confirmation_phrase,
     trade_plan_cancel,
     trade_plan_close,

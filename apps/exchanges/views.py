@@ -14,6 +14,7 @@ from apps.exchanges import selectors, services
 from apps.exchanges.adapters.base import Order, OrderStatus
 from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.models import ExchangeAccount
+from apps.exchanges.services.errors import TradeConflict
 from apps.market.models import ExchangeId
 
 PAGE_SIZE = 25
@@ -155,18 +156,22 @@ def order_cancel_confirm(request: HttpRequest, account_id: int, order_id: str) -
 @role_required(Role.OPERATOR)
 def order_cancel(request: HttpRequest, account_id: int, order_id: str) -> HttpResponse:
     account = _account(account_id)
-    error = None
+    error, status = None, 502
     try:
         services.order_cancel(account=account, order=_order(account, order_id))
     except ExchangeFailure as exc:
         error = str(exc)
     except AdapterError as exc:
         error = f"The order was not cancelled ({type(exc).__name__}): {exc}"
+    except TradeConflict as exc:
+        error, status = f"The order was not cancelled: {exc}", 409
     # The order list's filters and page ride along in the query string of the cancel URL.
     if request.htmx:
         context = {"account": account, "cancel_error": error, **_orders_context(request, account)}
         return render(request, "exchanges/_orders.html", context)
     if error:
-        return render(request, "exchanges/order_cancel_confirm.html", {"account": account, "error": error}, status=502)
+        return render(
+            request, "exchanges/order_cancel_confirm.html", {"account": account, "error": error}, status=status
+        )
     query = request.GET.urlencode()
     return redirect(reverse("exchanges:account_detail", args=[account.pk]) + (f"?{query}" if query else ""))

@@ -26,6 +26,7 @@ from apps.exchanges.adapters.paper_engine import TAKER_FEE_RATE
 from apps.exchanges.adapters.rounding import round_to_tick
 from apps.exchanges.models import ExchangeAccount, PlanEvent, TradePlan
 from apps.exchanges.selectors import account_exposure
+from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
 from apps.exchanges.services.execution import num, plan_transition
 from apps.exchanges.trade_rules import trade_estimate
 from apps.market.models import MAX_LEVERAGE, Market
@@ -43,18 +44,6 @@ from apps.traders.services import trader_risk_update
 
 PlanStatus = TradePlan.Status
 BUY, SELL = "buy", "sell"
-
-
-class TradeConflict(Exception):
-    """The plan is not in a state that allows the request (already executed, expired…)."""
-
-
-class TradeRefused(Exception):
-    """A safeguard refused the request: live trading switched off, the risk gate, a halt."""
-
-
-class ExchangeUnreachable(Exception):
-    """The exchange could not be asked for the prices and balances a preview needs."""
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,11 @@ from apps.exchanges.adapters.errors import InvalidOrder
 from apps.exchanges.adapters.paper import PaperAdapter
 from apps.exchanges.models import Alert, Execution, PaperOrder, PlanEvent, TradePlan
 from apps.exchanges.services import execution as engine
+from apps.exchanges.services.accounts import order_cancel
+from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
 from apps.exchanges.services.execution import InvalidTransition, plan_transition, trade_plan_process
 from apps.exchanges.services.plans import (
-    ExchangeUnreachable,
     PlanInput,
-    TradeConflict,
-    TradeRefused,
     trade_plan_cancel,
     trade_plan_close,
     trade_plan_execute,
@@ -327,3 +326,15 @@ def test_no_paper_price_before_the_replay_starts(trader):
     with pytest.raises(ExchangeUnreachable, match="until its replay feed starts"):
         preview(trader)
     assert not TradePlan.objects.exists()
+
+
+def test_a_plans_stop_cannot_be_cancelled_from_the_account_page(trader, feed, run_on_commit, operator, client):
+    plan = execute(preview(trader), run_on_commit)
+    stop = Execution.objects.get(plan=plan, leg=Execution.Leg.STOP_LOSS)
+    order = PaperAdapter(trader.account).fetch_order_by_client_id(SYMBOL, stop.client_order_id, protective=True)
+    with pytest.raises(TradeConflict, match=f"belongs to trade plan {plan.pk}: cancel or close the plan instead"):
+        order_cancel(account=trader.account, order=order)
+    client.force_login(operator)
+    answer = client.post(f"/api/v1/orders/{trader.account.pk}/{order.id}/cancel")
+    assert answer.status_code == 409
+    assert paper_orders(plan)[stop.client_order_id] == "open"

@@ -5,9 +5,11 @@ streak. Pure module: no database."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,23 +125,10 @@ def position(symbol: str, base: str, notional: str) -> OpenPosition:
 # --- the report ------------------------------------------------------------------------------
 
 
-def test_the_rule_order_is_the_documented_one() -> None:
-    assert RULES == (
-        "kill_switch",
-        "stop_loss_required",
-        "stop_loss_side",
-        "leverage",
-        "risk_per_trade",
-        "max_order_notional",
-        "max_symbol_notional",
-        "max_asset_notional",
-        "max_total_notional",
-        "max_open_positions",
-        "symbol_cooldown",
-        "free_margin",
-        "min_order_notional",
-        "market_minimums",
-    )
+def test_the_readme_documents_every_rule_in_the_order_evaluated() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("### The risk gate", 1)[1].split("**Halts.**", 1)[0]
+    assert tuple(re.findall(r"^\| `(\w+)` \|", table, flags=re.MULTILINE)) == RULES
 
 
 REPORT_CASES: dict[str, dict[str, Any]] = {

@@ -28,6 +28,8 @@ from apps.exchanges.services.plans import (
 from apps.exchanges.services.reconcile import account_reconcile
 from apps.exchanges.tasks import process_paper_orders
 from apps.traders.models import RiskProfile, Trader
+from apps.traders.risk import HaltKind
+from apps.traders.selectors import trader_halt_kind
 from apps.traders.services import kill_switch_engage
 from tests.exchanges.paper.helpers import SYMBOL, flat, paper_account, release, store_bars
 
@@ -338,3 +340,29 @@ def test_a_plans_stop_cannot_be_cancelled_from_the_account_page(trader, feed, ru
     answer = client.post(f"/api/v1/orders/{trader.account.pk}/{order.id}/cancel")
     assert answer.status_code == 409
     assert paper_orders(plan)[stop.client_order_id] == "open"
+
+
+def test_a_losing_streak_halts_the_trader_at_the_daily_loss_limit_and_not_before(trader, run_on_commit):
+    """Each trade risks 1 % of equity to its stop and loses it plus fees (about 1.05 %): the 3 % daily
+    limit is not reached after two losses and is after the third; then no new entry is accepted.
+    Each trade takes three bars: the entry bar, the bar the position opens in (stops are checked from
+    the next one, as in the backtester), and the drop through the stop."""
+    losing_bar = (20000, 20000, 19400, 19500)
+    feed = store_bars([flat(20000), flat(20000), losing_bar] * 4)[1]
+    halted_after = []
+    for trade in range(3):
+        release(feed, 3 * trade)  # back at 20,000: enter
+        plan = execute(preview(trader, take_profit=None), run_on_commit)
+        assert plan.status == Status.PROTECTION_PLACED, plan.status_reason
+        release(feed, 3 * trade + 2)  # the drop through the stop
+        process_paper_orders()
+        assert TradePlan.objects.get(pk=plan.pk).close_reason == TradePlan.CloseReason.STOP_LOSS
+        account_reconcile(account=trader.account)  # reads equity for the loss limits
+        halted_after.append(trader_halt_kind(trader=trader))
+    assert halted_after == [None, None, HaltKind.DAILY_LOSS]
+    assert Alert.objects.filter(kind=Alert.Kind.TRADER_HALTED).count() == 1
+
+    release(feed, 9)
+    refused = preview(trader, take_profit=None)
+    assert refused.status == Status.REJECTED
+    assert "trading halted: daily_loss" in refused.status_reason

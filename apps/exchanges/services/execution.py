@@ -314,6 +314,8 @@ def _sync(execution: Execution, adapter: ExchangeAdapter, symbol: str) -> Execut
 
 def _cancel(execution: Execution, adapter: ExchangeAdapter, symbol: str) -> Execution:
     """Cancel the execution's order if it is still open; afterwards it is terminal (or RetryLater)."""
+    if execution.send_count == 0:  # never sent (we hold the plan's lease, so nobody is sending it now)
+        return _save(execution, status=ExecStatus.CANCELLED, last_error="withdrawn before it was sent")
     execution = _sync(execution, adapter, symbol) if not execution.exchange_order_id else execution
     if execution.is_terminal:
         return execution

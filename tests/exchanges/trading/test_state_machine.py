@@ -11,7 +11,7 @@ from decimal import Decimal as D
 import pytest
 
 from apps.exchanges.adapters.base import Order, OrderRequest, OrderStatus, OrderType, Side
-from apps.exchanges.adapters.errors import InvalidOrder
+from apps.exchanges.adapters.errors import ExchangeUnavailable, InvalidOrder
 from apps.exchanges.adapters.paper import PaperAdapter
 from apps.exchanges.models import Alert, Execution, PaperOrder, PlanEvent, TradePlan
 from apps.exchanges.services import execution as engine
@@ -366,3 +366,23 @@ def test_a_losing_streak_halts_the_trader_at_the_daily_loss_limit_and_not_before
     refused = preview(trader, take_profit=None)
     assert refused.status == Status.REJECTED
     assert "trading halted: daily_loss" in refused.status_reason
+
+
+def test_protection_the_exchange_never_received_is_withdrawn_not_sent_when_closing(
+    trader, feed, run_on_commit, monkeypatch, operator
+):
+    def unavailable(self, request):
+        raise ExchangeUnavailable("503 Service Unavailable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(PaperAdapter, "create_protective_order", unavailable)
+        plan = execute(preview(trader), run_on_commit)
+    assert plan.status == Status.ENTRY_FILLED  # the stop waits for the exchange
+    assert "waiting for the exchange" in PlanEvent.objects.filter(plan=plan).last().reason
+    with run_on_commit():
+        trade_plan_close(plan=plan, user=operator)
+    plan.refresh_from_db()
+    assert (plan.status, plan.close_reason) == (Status.COMPLETED, TradePlan.CloseReason.EXIT)
+    assert paper_orders(plan) == {f"to-{plan.pk}-en1": "closed", f"to-{plan.pk}-ex1": "closed"}
+    stop = Execution.objects.get(plan=plan, leg=Execution.Leg.STOP_LOSS)
+    assert (stop.status, stop.send_count) == (Execution.Status.CANCELLED, 0)

@@ -43,7 +43,7 @@ from apps.exchanges.adapters.base import (
     Side,
 )
 from apps.exchanges.adapters.factory import adapter_for_account
-from apps.exchanges.models import PLAN_TRANSITIONS, Alert, Execution, PlanEvent, TradePlan
+from apps.exchanges.models import PLAN_TRANSITIONS, Alert, ExchangeAccount, Execution, PlanEvent, TradePlan
 from apps.exchanges.trade_rules import client_order_id
 from apps.market.models import Market
 from apps.traders.selectors import trader_halt_kind
@@ -383,6 +383,12 @@ class _Failed(Exception):
 def _step_pending(plan: TradePlan, adapter: ExchangeAdapter) -> bool:
     entry = _entry(plan)
     if entry.send_count == 0:
+        if plan.live != (plan.account.mode == ExchangeAccount.Mode.LIVE):
+            # Executed for one mode, about to be sent in another: never let a paper plan reach real money.
+            plan_transition(
+                plan=plan, to_status=PlanStatus.CANCELLED, reason="the account changed mode before the entry was sent"
+            )
+            return True
         halt = trader_halt_kind(trader=plan.trader)
         if halt is not None:
             plan_transition(

@@ -269,12 +269,12 @@ def live_confirmation_phrase(plan: TradePlan) -> str:
 def _check_live(plan: TradePlan, confirmation: str) -> None:
     """Live orders need all of: the global setting, a live account, the trader's live flag and a typed
     confirmation (DESIGN.md, safety invariant 4)."""
+    if plan.live != (plan.account.mode == ExchangeAccount.Mode.LIVE):
+        raise TradeConflict(f"account {plan.account.name} changed mode since the preview; preview again")
     if not plan.live:
         return
     if not settings.LIVE_TRADING_ENABLED:
         raise TradeRefused("live trading is switched off for this installation (LIVE_TRADING_ENABLED)")
-    if plan.account.mode != ExchangeAccount.Mode.LIVE:
-        raise TradeRefused(f"account {plan.account.name} is no longer in live mode")
     if not plan.trader.live:
         raise TradeRefused(f"trader {plan.trader.name} is not allowed to trade live (its live flag is off)")
     expected = live_confirmation_phrase(plan)

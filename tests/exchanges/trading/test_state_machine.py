@@ -13,7 +13,7 @@ import pytest
 from apps.exchanges.adapters.base import Order, OrderRequest, OrderStatus, OrderType, Side
 from apps.exchanges.adapters.errors import ExchangeUnavailable, InvalidOrder
 from apps.exchanges.adapters.paper import PaperAdapter
-from apps.exchanges.models import Alert, Execution, PaperOrder, PlanEvent, TradePlan
+from apps.exchanges.models import Alert, ExchangeAccount, Execution, PaperOrder, PlanEvent, TradePlan
 from apps.exchanges.services import execution as engine
 from apps.exchanges.services.accounts import order_cancel
 from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
@@ -386,3 +386,16 @@ def test_protection_the_exchange_never_received_is_withdrawn_not_sent_when_closi
     assert paper_orders(plan) == {f"to-{plan.pk}-en1": "closed", f"to-{plan.pk}-ex1": "closed"}
     stop = Execution.objects.get(plan=plan, leg=Execution.Leg.STOP_LOSS)
     assert (stop.status, stop.send_count) == (Execution.Status.CANCELLED, 0)
+
+
+def test_a_paper_plan_never_reaches_an_account_switched_to_live(trader, feed):
+    plan = preview(trader)
+    ExchangeAccount.objects.filter(pk=trader.account.pk).update(mode=ExchangeAccount.Mode.LIVE)
+    with pytest.raises(TradeConflict, match="changed mode since the preview"):
+        trade_plan_execute(plan_id=plan.pk, user=None)
+
+    ExchangeAccount.objects.filter(pk=trader.account.pk).update(mode=ExchangeAccount.Mode.PAPER)
+    trade_plan_execute(plan_id=plan.pk, user=None)  # pending; its task has not run yet
+    ExchangeAccount.objects.filter(pk=trader.account.pk).update(mode=ExchangeAccount.Mode.LIVE)
+    assert trade_plan_process(plan_id=plan.pk) == Status.CANCELLED
+    assert not Execution.objects.filter(send_count__gt=0).exists()

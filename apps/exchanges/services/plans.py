@@ -244,7 +244,7 @@ def trade_plan_preview(*, plan: PlanInput, user: AbstractBaseUser | None) -> Tra
             source_ref=plan.source_ref,
             reason=plan.reason[:500],
             status=PlanStatus.PREVIEWED if report.approved else PlanStatus.REJECTED,
-            status_reason=_verdict(report),
+            status_reason=_verdict(report)[:500],
             risk_report=report.as_dict(),
             estimate=_estimate(trader, market, plan, leverage, assessment.reference_price, estimate_quantity),
             created_by=user,
@@ -255,6 +255,7 @@ def trade_plan_preview(*, plan: PlanInput, user: AbstractBaseUser | None) -> Tra
 
 
 def _verdict(report: RiskReport) -> str:
+    """One line for the plan's status (the full report is stored beside it)."""
     failures = report.failures()
     if failures:
         return "risk gate rejected: " + "; ".join(check.message for check in failures)

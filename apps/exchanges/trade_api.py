@@ -39,18 +39,15 @@ from apps.exchanges.services.plans import (
     trade_plan_execute,
     trade_plan_preview,
 )
+from apps.exchanges.trade_rules import plain_number
 from apps.market.models import MAX_LEVERAGE
 
 EXECUTE_SCOPE = "trade.execute"
 AMOUNT = {"max_digits": 30, "decimal_places": 12}  # apps.market.models.PRICE_DIGITS
 
 
-def _plain(value: Decimal) -> str:
-    # The database keeps 12 decimal places; the answer shows the value (0.2, 20000), as a string.
-    return format(value.normalize(), "f")
-
-
-Amount = Annotated[Decimal, PlainSerializer(_plain, return_type=str)]
+# The database keeps 12 decimal places; the answer shows the value (0.2, 20000), as a string.
+Amount = Annotated[Decimal, PlainSerializer(plain_number, return_type=str)]
 
 
 class OperatorAuth(RoleSessionAuth):

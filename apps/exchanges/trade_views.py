@@ -32,6 +32,7 @@ from apps.exchanges.services.plans import (
     trade_plan_execute,
     trade_plan_preview,
 )
+from apps.exchanges.trade_rules import plain_number
 from apps.market.models import MAX_LEVERAGE, PRICE_DIGITS
 from apps.traders.models import Trader
 
@@ -209,9 +210,7 @@ def _plan(plan_id: int) -> TradePlan:
 
 def _n(value: Decimal | int | None) -> str | None:
     """A stored amount as the operator reads it: no exponent, no trailing zeros (20000, 0.2)."""
-    if value is None:
-        return None
-    return format(Decimal(value).normalize(), "f")  # Decimal(): a fresh row still holds an int default
+    return None if value is None else plain_number(value)
 
 
 def _text_number(value: Any) -> Any:

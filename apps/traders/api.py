@@ -22,7 +22,6 @@ from apps.traders import selectors, services
 from apps.traders.models import HALT_CHOICES, KillSwitch, RiskProfile, Trader
 
 Halt = Literal[("", *(value for value, _label in HALT_CHOICES))]  # type: ignore[valid-type]
-NO_LIMIT_FIELDS = ("max_symbol_notional", "max_asset_notional")
 REASON_MAX_LENGTH = services.REASON_MAX_LENGTH
 
 
@@ -76,18 +75,9 @@ class RiskProfileIn(Schema):
     max_drawdown: Decimal = _fraction(Decimal("0.10"))
     reset_daily_halt_next_day: bool = True
 
-    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
-        # The CRUD router refuses nulls; for the caps null means "no limit", the model's default.
-        values = super().model_dump(**kwargs)
-        for field in NO_LIMIT_FIELDS:
-            if values.get(field, 0) is None:
-                del values[field]
-        return values
-
 
 class RiskProfilePatch(Schema):
-    """Fields left out stay as they are. A cap cannot be cleared here (the CRUD router refuses
-    nulls); clear it in the admin."""
+    """Fields left out stay as they are; null clears a cap (no limit)."""
 
     name: str | None = Field(None, min_length=1, max_length=100)
     max_leverage: int | None = Field(None, ge=1, le=MAX_LEVERAGE)

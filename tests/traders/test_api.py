@@ -137,3 +137,15 @@ def test_live_trader_needs_a_live_account(admin_user, live_account) -> None:
     assert response.status_code == 422 and error_fields(response) == ["live"]
     assert not Trader.objects.exists()
     assert post(client, "/api/v1/traders", {**body, "account": live_account.pk}).status_code == 201
+
+
+def test_null_clears_an_optional_cap_but_not_a_required_limit(admin_user) -> None:
+    profile = RiskProfileFactory(max_symbol_notional=Decimal(3000))
+    client = client_for(admin_user)
+    url = f"/api/v1/risk-profiles/{profile.pk}"
+    response = client.patch(url, {"max_symbol_notional": None}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["max_symbol_notional"] is None
+    response = client.patch(url, {"max_order_notional": None}, content_type="application/json")
+    assert response.status_code == 422 and error_fields(response) == ["max_order_notional"]
+    profile.refresh_from_db()
+    assert (profile.max_symbol_notional, profile.max_order_notional) == (None, Decimal(5000))

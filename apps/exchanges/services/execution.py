@@ -44,7 +44,7 @@ from apps.exchanges.adapters.base import (
 )
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.models import PLAN_TRANSITIONS, Alert, ExchangeAccount, Execution, PlanEvent, TradePlan
-from apps.exchanges.trade_rules import client_order_id
+from apps.exchanges.trade_rules import client_order_id, plain_number
 from apps.market.models import Market
 from apps.traders.selectors import trader_halt_kind
 
@@ -86,7 +86,7 @@ class LeaseLost(Exception):
 
 def num(value: Decimal | None) -> str:
     """A quantity or price as an operator writes it: 0.2, not 0.200000000000."""
-    return "?" if value is None else format(value.normalize(), "f")
+    return "?" if value is None else plain_number(value)
 
 
 def worker_name() -> str:

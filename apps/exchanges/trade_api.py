@@ -26,6 +26,7 @@ from pydantic import PlainSerializer
 from apps.core.auth import RoleSessionAuth
 from apps.core.errors import ServiceValidationError
 from apps.core.idempotency import HEADER, idempotent
+from apps.core.numbers import plain_number
 from apps.core.roles import Role, has_role
 from apps.exchanges import selectors
 from apps.exchanges.models import Alert, TradePlan
@@ -39,7 +40,6 @@ from apps.exchanges.services.plans import (
     trade_plan_execute,
     trade_plan_preview,
 )
-from apps.exchanges.trade_rules import plain_number
 from apps.market.models import MAX_LEVERAGE
 
 EXECUTE_SCOPE = "trade.execute"

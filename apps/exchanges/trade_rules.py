@@ -20,11 +20,6 @@ MAX_CLIENT_ID_LENGTH = 28  # Gate's limit, the tightest of the supported exchang
 CLIENT_ID_PATTERN = re.compile(r"^[0-9A-Za-z_.-]{1,28}$")
 
 
-def plain_number(value: Decimal | int) -> str:
-    """An amount as an operator writes it: 0.2 and 20000, not 0.200000000000 or 2E+4."""
-    return format(Decimal(value).normalize(), "f")  # Decimal(): a fresh row may still hold an int default
-
-
 def client_order_id(*, prefix: str, plan_id: int, leg: str, attempt: int) -> str:
     """E.g. ``to-1234-sl2``: installation prefix, plan, leg, attempt."""
     value = f"{prefix}-{plan_id}-{LEG_CODES[leg]}{attempt}"

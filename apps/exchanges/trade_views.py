@@ -6,7 +6,6 @@ form.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -17,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from apps.core import numbers
 from apps.core.errors import ServiceValidationError
 from apps.core.paging import paged
 from apps.core.roles import Role, has_role, role_required
@@ -32,8 +32,7 @@ from apps.exchanges.services.plans import (
     trade_plan_execute,
     trade_plan_preview,
 )
-from apps.exchanges.trade_rules import plain_number
-from apps.market.models import MAX_LEVERAGE, PRICE_DIGITS
+from apps.market.models import MAX_LEVERAGE, PRICE_DIGITS, Market
 from apps.traders.models import Trader
 
 PAGE_SIZE = 25
@@ -54,14 +53,16 @@ STATUS_COLOURS = {
     PlanStatus.FAILED: "#c62828",
     PlanStatus.CANCELLED: "#757575",
 }
+# Each figure shown on the plan pages with its kind: a price (at the market's tick), an amount (at
+# its step), money (two decimals) or a rate (as stored).
 ESTIMATE_LABELS = (
-    ("notional", "Notional"),
-    ("fee_rate", "Fee rate"),
-    ("entry_fee", "Entry fee"),
-    ("margin", "Margin"),
-    ("liquidation_price", "Liquidation price"),
-    ("loss_at_stop", "Loss at stop-loss (with fees)"),
-    ("gain_at_target", "Gain at take-profit (after fees)"),
+    ("notional", "Notional", "money"),
+    ("fee_rate", "Fee rate", "rate"),
+    ("entry_fee", "Entry fee", "money"),
+    ("margin", "Margin", "money"),
+    ("liquidation_price", "Liquidation price", "price"),
+    ("loss_at_stop", "Loss at stop-loss (with fees)", "money"),
+    ("gain_at_target", "Gain at take-profit (after fees)", "money"),
 )
 # Service field names that differ from the form's.
 FORM_FIELDS = {"trader_id": "trader"}
@@ -172,7 +173,9 @@ def trade_price(request: HttpRequest) -> HttpResponse:
     if trader is not None and symbol:
         try:
             ticker = selectors.market_ticker(account=trader.account, symbol=symbol)
-            context.update(last=_n(ticker.last), at=ticker.timestamp)
+            market = selectors.trade_markets(account=trader.account).filter(symbol=symbol).first()
+            tick = market.price_precision if market else None
+            context.update(last=numbers.at_increment(ticker.last, tick), at=ticker.timestamp)
         except AdapterError as exc:
             context["error"] = str(exc)
     return render(request, "exchanges/_trade_price.html", context)
@@ -208,35 +211,43 @@ def _plan(plan_id: int) -> TradePlan:
     return plan
 
 
-def _n(value: Decimal | int | None) -> str | None:
-    """A stored amount as the operator reads it: no exponent, no trailing zeros (20000, 0.2)."""
-    return None if value is None else plain_number(value)
-
-
-def _text_number(value: Any) -> Any:
-    """A number stored as text in the report or estimate JSON, shown like _n; anything else as it is."""
-    try:
-        return _n(Decimal(value)) if isinstance(value, str) else value
-    except ArithmeticError:
+def _shown(value: Any, kind: str, market: Market) -> Any:
+    """A stored figure (a Decimal, or a number kept as text in the report or estimate JSON) as the
+    operator reads it; None stays None (the templates show a dash), anything else as it is."""
+    if value is None or numbers.to_decimal(value) is None:
         return value
+    if kind == "price":
+        return numbers.at_increment(value, market.price_precision)
+    if kind == "amount":
+        return numbers.at_increment(value, market.amount_precision)
+    if kind == "money":
+        return numbers.money(value)
+    return numbers.plain_number(value)
 
 
-PLAN_FIGURES = (
-    "quantity",
-    "requested_quantity",
-    "reference_price",
-    "entry_price",
-    "stop_loss",
-    "take_profit",
-    "filled_quantity",
-    "average_entry_price",
-    "exit_price",
-)
-EXECUTION_FIGURES = ("amount", "price", "trigger_price", "filled", "average_price", "fee")
+PLAN_FIGURES = {
+    "quantity": "amount",
+    "requested_quantity": "amount",
+    "reference_price": "price",
+    "entry_price": "price",
+    "stop_loss": "price",
+    "take_profit": "price",
+    "filled_quantity": "amount",
+    "average_entry_price": "price",
+    "exit_price": "price",
+}
+EXECUTION_FIGURES = {
+    "amount": "amount",
+    "price": "price",
+    "trigger_price": "price",
+    "filled": "amount",
+    "average_price": "price",
+    "fee": "money",
+}
 
 
-def _figures(obj: Any, names: tuple[str, ...]) -> dict[str, str | None]:
-    return {name: _n(getattr(obj, name)) for name in names}
+def _figures(obj: Any, kinds: dict[str, str], market: Market) -> dict[str, Any]:
+    return {name: _shown(getattr(obj, name), kind, market) for name, kind in kinds.items()}
 
 
 def _report_context(plan: TradePlan) -> dict[str, Any]:
@@ -246,15 +257,17 @@ def _report_context(plan: TradePlan) -> dict[str, Any]:
         check | {"colour": VERDICT_COLOURS.get(check.get("verdict"), "#546e7a")} for check in report.get("checks", [])
     ]
     return {
-        "figures": _figures(plan, PLAN_FIGURES),
+        "figures": _figures(plan, PLAN_FIGURES, plan.market),
         "report": report,
         "decision": str(report.get("decision", "")).replace("_", " "),
         "checks": checks,
         "estimate_rows": [
-            (label, _text_number(estimate.get(key))) for key, label in ESTIMATE_LABELS if key in estimate
+            (label, _shown(estimate.get(key), kind, plan.market))
+            for key, label, kind in ESTIMATE_LABELS
+            if key in estimate
         ],
-        "report_quantity": _text_number(report.get("quantity")),
-        "report_requested_quantity": _text_number(report.get("requested_quantity")),
+        "report_quantity": _shown(report.get("quantity"), "amount", plan.market),
+        "report_requested_quantity": _shown(report.get("requested_quantity"), "amount", plan.market),
         "confirmation_phrase": live_confirmation_phrase(plan) if plan.live else None,
         "status_colour": STATUS_COLOURS.get(plan.status, "#546e7a"),
     }
@@ -264,7 +277,7 @@ def _plan_context(request: HttpRequest, plan: TradePlan) -> dict[str, Any]:
     can_trade = _can_trade(request)
     return {
         "plan": plan,
-        "executions": [{"row": row, **_figures(row, EXECUTION_FIGURES)} for row in plan.executions.all()],
+        "executions": [{"row": row, **_figures(row, EXECUTION_FIGURES, plan.market)} for row in plan.executions.all()],
         "events": list(plan.events.all()),
         "open_alerts": plan.open_alerts,
         "can_execute": can_trade and plan.status == PlanStatus.PREVIEWED,
@@ -286,7 +299,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
     context = paged(request, plans, per_page=PAGE_SIZE)
     context |= {
         "rows": [
-            {"plan": plan, "colour": STATUS_COLOURS.get(plan.status), **_figures(plan, PLAN_FIGURES)}
+            {"plan": plan, "colour": STATUS_COLOURS.get(plan.status), **_figures(plan, PLAN_FIGURES, plan.market)}
             for plan in context["page"]
         ],
         "statuses": PlanStatus.choices,

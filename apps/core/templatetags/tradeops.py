@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from django import template
+
+from apps.core import numbers
 
 register = template.Library()
 
@@ -13,3 +17,39 @@ def ms_datetime(value: int | None) -> datetime | None:
     if value is None:
         return None
     return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+
+
+def _shown(value: Any, formatter: Callable[[numbers.Number], str]) -> Any:
+    """Empty for None (so `|default:"—"` applies); anything that is not a number as it is."""
+    if value is None or value == "":
+        return ""
+    return formatter(value) if numbers.to_decimal(value) is not None else value
+
+
+def _increment(market: Any, field: str) -> Any:
+    """The tick or step: a Market's field (read by name, core imports no domain app) or the increment itself."""
+    return getattr(market, field, market) or None
+
+
+@register.filter
+def price(value: Any, market: Any = None) -> Any:
+    """{{ plan.stop_loss|price:plan.market }}: at the market's tick."""
+    return _shown(value, lambda v: numbers.at_increment(v, _increment(market, "price_precision")))
+
+
+@register.filter
+def amount(value: Any, market: Any = None) -> Any:
+    """{{ plan.quantity|amount:plan.market }}: at the market's step."""
+    return _shown(value, lambda v: numbers.at_increment(v, _increment(market, "amount_precision")))
+
+
+@register.filter
+def money(value: Any) -> Any:
+    """{{ balance.total|money }}: two decimals, thousands separators."""
+    return _shown(value, numbers.money)
+
+
+@register.filter
+def indicator(value: Any) -> Any:
+    """{{ value|indicator }}: an indicator or ratio at two decimals."""
+    return _shown(value, numbers.indicator)

@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.numbers import at_increment
 from apps.exchanges.adapters import errors
 from apps.exchanges.adapters.base import (
     ExchangeAdapter,
@@ -44,7 +45,7 @@ from apps.exchanges.adapters.base import (
 )
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.models import PLAN_TRANSITIONS, Alert, ExchangeAccount, Execution, PlanEvent, TradePlan
-from apps.exchanges.trade_rules import client_order_id, plain_number
+from apps.exchanges.trade_rules import client_order_id
 from apps.market.models import Market
 from apps.traders.selectors import trader_halt_kind
 
@@ -84,9 +85,14 @@ class LeaseLost(Exception):
     """Another worker took the plan over (this one was too slow); stop touching it."""
 
 
-def num(value: Decimal | None) -> str:
-    """A quantity or price as an operator writes it: 0.2, not 0.200000000000."""
-    return "?" if value is None else plain_number(value)
+def at_tick(plan: TradePlan, value: Decimal | None) -> str:
+    """A price in a timeline reason, at the market's tick: 20995.8, not 20995.800000000000."""
+    return "?" if value is None else at_increment(value, plan.market.price_precision)
+
+
+def at_step(plan: TradePlan, value: Decimal | None) -> str:
+    """A quantity in a timeline reason, at the market's step: 0.2, not 0.200000000000."""
+    return "?" if value is None else at_increment(value, plan.market.amount_precision)
 
 
 def worker_name() -> str:
@@ -418,9 +424,10 @@ def _after_entry(plan: TradePlan, entry: Execution) -> bool:
     finished = entry.status in (ExecStatus.CANCELLED, ExecStatus.EXPIRED, ExecStatus.REJECTED)
     if entry.status == ExecStatus.FILLED or (finished and entry.filled > 0):
         price = entry.average_price or plan.entry_price or plan.reference_price
-        reason = f"entry filled: {num(entry.filled)} at {num(price)}"
+        reason = f"entry filled: {at_step(plan, entry.filled)} at {at_tick(plan, price)}"
         if entry.filled < entry.amount:
-            reason += f" (partial: {num(entry.filled)} of {num(entry.amount)}; the rest was {entry.status})"
+            filled, amount = at_step(plan, entry.filled), at_step(plan, entry.amount)
+            reason += f" (partial: {filled} of {amount}; the rest was {entry.status})"
         plan_transition(
             plan=plan,
             to_status=PlanStatus.ENTRY_FILLED,
@@ -444,7 +451,7 @@ def _after_entry(plan: TradePlan, entry: Execution) -> bool:
         reason = (
             f"entry order outcome unknown ({entry.last_error}); it is looked up before anything is sent again"
             if entry.status == ExecStatus.UNKNOWN
-            else f"entry order open on the exchange: {num(entry.amount)} at {num(entry.price)}"
+            else f"entry order open on the exchange: {at_step(plan, entry.amount)} at {at_tick(plan, entry.price)}"
         )
         plan_transition(
             plan=plan, to_status=PlanStatus.ENTRY_SUBMITTED, reason=reason, exchange_ref=ref, execution=entry
@@ -452,7 +459,9 @@ def _after_entry(plan: TradePlan, entry: Execution) -> bool:
         return True
     if entry.filled > plan.filled_quantity:
         plan_note(
-            plan=plan, execution=entry, reason=f"entry partially filled: {num(entry.filled)} of {num(entry.amount)}"
+            plan=plan,
+            execution=entry,
+            reason=f"entry partially filled: {at_step(plan, entry.filled)} of {at_step(plan, entry.amount)}",
         )
         TradePlan.objects.filter(pk=plan.pk).update(filled_quantity=entry.filled)
         return True
@@ -501,7 +510,7 @@ def _step_entry_filled(plan: TradePlan, adapter: ExchangeAdapter) -> bool:
         placed.append(execution)
     if any(execution.status not in (ExecStatus.OPEN, ExecStatus.FILLED) for execution in placed):
         return False  # an outcome is unknown: looked up again on the next run
-    reason = "; ".join(f"{e.get_leg_display().lower()} at {num(e.trigger_price)} placed" for e in placed)
+    reason = "; ".join(f"{e.get_leg_display().lower()} at {at_tick(plan, e.trigger_price)} placed" for e in placed)
     plan_transition(
         plan=plan,
         to_status=PlanStatus.PROTECTION_PLACED,
@@ -515,7 +524,8 @@ def _protection_refused(plan: TradePlan, adapter: ExchangeAdapter, execution: Ex
     """A position must never stay without its stop: close it at market and fail the plan."""
     message = (
         f"plan {plan.pk}: the exchange refused the {execution.get_leg_display().lower()} at "
-        f"{num(execution.trigger_price)} ({execution.last_error or execution.status}); the position is closed at market"
+        f"{at_tick(plan, execution.trigger_price)} ({execution.last_error or execution.status}); "
+        "the position is closed at market"
     )
     alert_raise(level=Alert.Level.CRITICAL, kind=Alert.Kind.PROTECTION_FAILED, plan=plan, message=message)
     return _exit(plan, adapter, reason=message, fail=True)
@@ -545,7 +555,7 @@ def _exit(plan: TradePlan, adapter: ExchangeAdapter, *, reason: str, fail: bool 
     plan_transition(
         plan=plan,
         to_status=status,
-        reason=f"{reason}; exit filled at {num(exit_order.average_price)}",
+        reason=f"{reason}; exit filled at {at_tick(plan, exit_order.average_price)}",
         exchange_ref=exit_order.exchange_order_id,
         execution=exit_order,
         close_reason=TradePlan.CloseReason.EXIT,
@@ -591,7 +601,10 @@ def _complete_if_triggered(plan: TradePlan, adapter: ExchangeAdapter, protection
     plan_transition(
         plan=plan,
         to_status=PlanStatus.COMPLETED,
-        reason=f"{filled.get_leg_display().lower()} hit: closed {num(filled.filled or filled.amount)} at {num(price)}",
+        reason=(
+            f"{filled.get_leg_display().lower()} hit: "
+            f"closed {at_step(plan, filled.filled or filled.amount)} at {at_tick(plan, price)}"
+        ),
         exchange_ref=filled.exchange_order_id,
         execution=filled,
         close_reason=CLOSE_REASONS[filled.leg],

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+
+from apps.core import numbers
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -18,3 +22,29 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+NUMBER_KINDS = ("price", "amount", "money", "indicator", "plain")
+
+
+def number_column(field: str, kind: str, *, market: str = "market", description: str = "") -> Callable[[Any], Any]:
+    """A list_display column showing a stored number as people read it (apps.core.numbers): a price
+    at its market's tick, an amount at its step, money or an indicator at two decimals, or plain.
+    `market` is the dotted path from the row to its market ("plan.market"), read for prices and amounts.
+    """
+    if kind not in NUMBER_KINDS:
+        raise ValueError(f"number_column kind must be one of {', '.join(NUMBER_KINDS)}, got {kind!r}")
+    increment = {"price": "price_precision", "amount": "amount_precision"}.get(kind)
+    read_market = attrgetter(market)
+
+    @admin.display(description=description or field.replace("_", " "), ordering=field)
+    def column(obj: Any) -> str | None:
+        value = getattr(obj, field)
+        if value is None:
+            return None  # the admin's empty value
+        if increment is not None:
+            return numbers.at_increment(value, getattr(read_market(obj), increment))
+        return {"money": numbers.money, "indicator": numbers.indicator, "plain": numbers.plain_number}[kind](value)
+
+    column.__name__ = f"{field}_shown"
+    return column

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin, number_column
 from apps.exchanges.models import Alert, ExchangeAccount, Execution, PlanEvent, TradePlan
 from apps.exchanges.services import exchange_account_validate
 from apps.secrets.admin_forms import WriteOnlySecretsAdminMixin
@@ -76,7 +76,7 @@ class TradePlanAdmin(ReadOnlyAdmin):
         "account",
         "market",
         "side",
-        "quantity",
+        number_column("quantity", "amount"),
         "status",
         "live",
         "source",
@@ -91,7 +91,19 @@ class TradePlanAdmin(ReadOnlyAdmin):
 
 @admin.register(Execution)
 class ExecutionAdmin(ReadOnlyAdmin):
-    list_display = ("client_order_id", "plan", "leg", "attempt", "side", "status", "amount", "filled", "created_at")
+    list_display = (
+        "client_order_id",
+        "plan",
+        "leg",
+        "attempt",
+        "side",
+        "status",
+        number_column("amount", "amount", market="plan.market"),
+        number_column("filled", "amount", market="plan.market"),
+        number_column("average_price", "price", market="plan.market", description="avg. price"),
+        number_column("fee", "money"),
+        "created_at",
+    )
     list_filter = ("leg", "status", "plan__account")
     list_select_related = ("plan__market",)
     search_fields = ("client_order_id", "exchange_order_id", "plan__market__symbol")

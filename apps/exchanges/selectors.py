@@ -11,6 +11,7 @@ from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.adapters.paper import paper_order_value
 from apps.exchanges.models import Alert, ExchangeAccount, Execution, PaperOrder, PlanEvent, TradePlan
+from apps.exchanges.trade_rules import Fill, PlanResult, plan_result
 from apps.market.models import SPOT_EXCHANGES, Market
 
 ORDERINGS = ("name", "-name", "exchange", "-exchange", "mode", "-mode", "created_at", "-created_at")
@@ -173,8 +174,9 @@ def trade_plan_list(
     symbol: str | None = None,
     ordering: str = "-created_at",
 ) -> QuerySet[TradePlan]:
-    """Newest first unless `ordering` (one of PLAN_ORDERINGS) says otherwise."""
-    plans = TradePlan.objects.select_related("trader", "account", "market", "created_by")
+    """Newest first unless `ordering` (one of PLAN_ORDERINGS) says otherwise; executions prefetched
+    for trade_plan_result."""
+    plans = TradePlan.objects.select_related("trader", "account", "market", "created_by").prefetch_related("executions")
     if status:
         plans = plans.filter(status=status)
     if trader_id is not None:
@@ -202,6 +204,22 @@ def trade_plan_get(*, plan_id: int) -> TradePlan | None:
         .filter(pk=plan_id)
         .first()
     )
+
+
+def trade_plan_result(*, plan: TradePlan) -> PlanResult:
+    """Realised PnL and fees of the plan from its executions' fills (prefetched by the plan selectors)."""
+    fills = [
+        Fill(
+            leg=execution.leg,
+            quantity=execution.filled,
+            # The state machine's own fallback: a triggered protective order may report no average.
+            price=execution.average_price or execution.price or execution.trigger_price,
+            fee=execution.fee,
+            fee_currency=execution.fee_currency,
+        )
+        for execution in plan.executions.all()
+    ]
+    return plan_result(side=plan.side, base=plan.market.base, quote=plan.market.quote, fills=fills)
 
 
 def alert_list(*, acknowledged: bool | None = None, plan_id: int | None = None) -> QuerySet[Alert]:

@@ -257,10 +257,26 @@ class AlertOut(Schema):
         return _username(obj.acknowledged_by)
 
 
+class PlanResultOut(Schema):
+    """Full precision, in the quote currency; the pages round it to cents."""
+
+    entry_quantity: Amount
+    closed_quantity: Amount
+    fees: Amount = Field(description="Every execution's fee, in the quote currency.")
+    gross_pnl: Amount | None = Field(description="Empty until part of the position is closed.")
+    realised_pnl: Amount | None = Field(description="Gross PnL less the fees; empty until part is closed.")
+    fees_complete: bool = Field(description="False when a fee in a third currency could not be priced.")
+
+
 class PlanDetailOut(PreviewOut):
     executions: list[ExecutionOut]
     events: list[PlanEventOut]
     alerts: list[AlertOut] = Field(description="The plan's unacknowledged alerts.")
+    result: PlanResultOut
+
+    @staticmethod
+    def resolve_result(obj: TradePlan) -> PlanResultOut:
+        return PlanResultOut.model_validate(selectors.trade_plan_result(plan=obj), from_attributes=True)
 
     @staticmethod
     def resolve_executions(obj: TradePlan) -> list:

@@ -250,6 +250,19 @@ def _figures(obj: Any, kinds: dict[str, str], market: Market) -> dict[str, Any]:
     return {name: _shown(getattr(obj, name), kind, market) for name, kind in kinds.items()}
 
 
+def _result_figures(plan: TradePlan) -> dict[str, Any]:
+    """Realised PnL (after fees) and fees, in money format; None (a dash) until something closed."""
+    result = selectors.trade_plan_result(plan=plan)
+    return {
+        "realised_pnl": _shown(result.realised_pnl, "money", plan.market),
+        "gross_pnl": _shown(result.gross_pnl, "money", plan.market),
+        "fees": _shown(result.fees, "money", plan.market),
+        "fees_complete": result.fees_complete,
+        "closed_quantity": _shown(result.closed_quantity, "amount", plan.market),
+        "quote": plan.market.quote,
+    }
+
+
 def _report_context(plan: TradePlan) -> dict[str, Any]:
     report = plan.risk_report if isinstance(plan.risk_report, dict) else {}
     estimate = plan.estimate if isinstance(plan.estimate, dict) else {}
@@ -284,6 +297,7 @@ def _plan_context(request: HttpRequest, plan: TradePlan) -> dict[str, Any]:
         "can_cancel": can_trade and plan.status in CANCELLABLE,
         "can_close": can_trade and plan.status in CLOSABLE,
         "polling": plan.is_open,
+        "result": _result_figures(plan),
         **_report_context(plan),
     }
 
@@ -299,7 +313,12 @@ def plan_list(request: HttpRequest) -> HttpResponse:
     context = paged(request, plans, per_page=PAGE_SIZE)
     context |= {
         "rows": [
-            {"plan": plan, "colour": STATUS_COLOURS.get(plan.status), **_figures(plan, PLAN_FIGURES, plan.market)}
+            {
+                "plan": plan,
+                "colour": STATUS_COLOURS.get(plan.status),
+                "result": _result_figures(plan),
+                **_figures(plan, PLAN_FIGURES, plan.market),
+            }
             for plan in context["page"]
         ],
         "statuses": PlanStatus.choices,

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin, number_column
 from apps.core.errors import ServiceValidationError
 from apps.traders import services
 from apps.traders.models import HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
@@ -94,11 +94,11 @@ class RiskProfileAdmin(_ServiceSavedAdmin):
     list_display = (
         "name",
         "max_leverage",
-        "max_order_notional",
-        "max_total_notional",
-        "risk_per_trade",
-        "daily_loss_limit",
-        "max_drawdown",
+        number_column("max_order_notional", "money"),
+        number_column("max_total_notional", "money"),
+        number_column("risk_per_trade", "plain"),
+        number_column("daily_loss_limit", "plain"),
+        number_column("max_drawdown", "plain"),
         "updated_at",
     )
     list_filter = ("require_stop_loss", "reset_daily_halt_next_day")
@@ -136,7 +136,13 @@ class TraderAdmin(_ServiceSavedAdmin):
 
 @admin.register(TraderRiskState)
 class TraderRiskStateAdmin(ReadOnlyAdmin):
-    list_display = ("trader", "halt", "halted_at", "last_equity", "day_start_equity", "peak_equity", "day")
+    list_display = (
+        "trader",
+        "halt",
+        "halted_at",
+        *(number_column(field, "money") for field in ("last_equity", "day_start_equity", "peak_equity")),
+        "day",
+    )
     list_filter = ("halt",)
     list_select_related = ("trader",)
     search_fields = ("trader__name", "halt_reason")

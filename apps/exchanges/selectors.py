@@ -237,6 +237,11 @@ def alert_get(*, alert_id: int) -> Alert | None:
     return Alert.objects.select_related("account", "plan", "acknowledged_by").filter(pk=alert_id).first()
 
 
+def account_markets(*, account: ExchangeAccount) -> dict[str, Market]:
+    """The account's exchange's markets by symbol, for showing its prices and amounts at their tick and step."""
+    return {market.symbol: market for market in Market.objects.filter(exchange=account.exchange)}
+
+
 def trade_markets(*, account: ExchangeAccount) -> QuerySet[Market]:
     """The active markets a trader on `account` can be given a plan for."""
     return Market.objects.filter(exchange=account.exchange, active=True).order_by("symbol")

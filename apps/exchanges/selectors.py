@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
 from apps.exchanges.adapters.base import Balance, ExchangeAdapter, Order, Position, Ticker
 from apps.exchanges.adapters.errors import AdapterError
@@ -166,6 +166,14 @@ def account_exposure(*, adapter: ExchangeAdapter, exchange: str, quote: str = "U
 PLAN_ORDERINGS = ("-created_at", "created_at", "-updated_at", "updated_at", "status", "-status")
 
 
+def _plans() -> QuerySet[TradePlan]:
+    """Plans with their relations, and `created_market_time`: the replay's market time of the first event."""
+    first_event = PlanEvent.objects.filter(plan=OuterRef("pk")).order_by("at", "id").values("market_time")[:1]
+    return TradePlan.objects.select_related("trader", "account", "market", "created_by").annotate(
+        created_market_time=Subquery(first_event)
+    )
+
+
 def trade_plan_list(
     *,
     status: str | None = None,
@@ -176,7 +184,7 @@ def trade_plan_list(
 ) -> QuerySet[TradePlan]:
     """Newest first unless `ordering` (one of PLAN_ORDERINGS) says otherwise; executions prefetched
     for trade_plan_result."""
-    plans = TradePlan.objects.select_related("trader", "account", "market", "created_by").prefetch_related("executions")
+    plans = _plans().prefetch_related("executions")
     if status:
         plans = plans.filter(status=status)
     if trader_id is not None:
@@ -191,7 +199,7 @@ def trade_plan_list(
 def trade_plan_get(*, plan_id: int) -> TradePlan | None:
     """The plan with its executions, timeline (oldest first) and open alerts prefetched."""
     return (
-        TradePlan.objects.select_related("trader", "account", "market", "created_by")
+        _plans()
         .prefetch_related(
             Prefetch("executions", queryset=Execution.objects.order_by("created_at", "id")),
             Prefetch("events", queryset=PlanEvent.objects.select_related("actor").order_by("at", "id")),

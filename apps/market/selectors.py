@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from psycopg import sql as pg_sql
 
 from apps.market.arrays import COLUMNS, CandleArrays
-from apps.market.models import Candle, CandleImport, CandleSeriesStats, Market
+from apps.market.models import Candle, CandleImport, CandleSeriesStats, Market, MarketFeed
 from apps.market.timeframes import TIMEFRAME_MS
 
 ORDERINGS = ("symbol", "-symbol", "exchange", "-exchange", "updated_at", "-updated_at")
@@ -64,6 +64,13 @@ def market_list(
         markets = markets.filter(Q(symbol__icontains=search) | Q(base__icontains=search))
     primary = ordering if ordering in ORDERINGS else "symbol"
     return markets.order_by(primary, "exchange", "symbol")
+
+
+def replay_clock(*, market: Market) -> datetime | None:
+    """The market's time on the replay: the open time of the newest candle a replay feed of it has
+    released (what the paper exchange prices at). None when the market is not replayed."""
+    feeds = MarketFeed.objects.filter(market=market, source=MarketFeed.Source.REPLAY, horizon__isnull=False)
+    return feeds.order_by("-horizon").values_list("horizon", flat=True).first()
 
 
 def market_get(*, exchange: str, symbol: str) -> Market | None:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import template
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
 
 from apps.core import numbers
 
@@ -17,6 +20,21 @@ def ms_datetime(value: int | None) -> datetime | None:
     if value is None:
         return None
     return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+
+
+# The replay's market clock moves in whole candles and a worker acts seconds after them: closer than
+# this, the two clocks agree and the market time would only add noise.
+MARKET_TIME_TOLERANCE = timedelta(minutes=2)
+
+
+@register.simple_tag
+def market_time(wall: datetime | None, market: datetime | None) -> str:
+    """{% market_time event.at event.market_time %}: the market's time beside a wall-clock time, when a
+    replay makes them differ (prices from 2023 traded today); nothing when they agree or it is unknown."""
+    if wall is None or market is None or abs(wall - market) <= MARKET_TIME_TOLERANCE:
+        return ""
+    shown = date_format(timezone.localtime(market), "Y-m-d H:i")
+    return format_html('<small class="market-time" title="Market time on the replay">market {}</small>', shown)
 
 
 def _shown(value: Any, formatter: Callable[[numbers.Number], str]) -> Any:

@@ -21,7 +21,7 @@ import logging
 import os
 import socket
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -47,6 +47,7 @@ from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.models import PLAN_TRANSITIONS, Alert, ExchangeAccount, Execution, PlanEvent, TradePlan
 from apps.exchanges.trade_rules import client_order_id
 from apps.market.models import Market
+from apps.market.selectors import replay_clock
 from apps.traders.selectors import trader_halt_kind
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,14 @@ def at_step(plan: TradePlan, value: Decimal | None) -> str:
     return "?" if value is None else at_increment(value, plan.market.amount_precision)
 
 
+def plan_market_time(plan: TradePlan) -> datetime | None:
+    """The replay's market time for a paper plan, whose prices come from replayed candles; a live or
+    testnet plan trades at the wall clock (None)."""
+    if plan.account.mode != ExchangeAccount.Mode.PAPER:
+        return None
+    return replay_clock(market=plan.market)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
@@ -131,6 +140,7 @@ def plan_transition(
         exchange_ref=exchange_ref,
         execution=execution,
         actor=actor,
+        market_time=plan_market_time(current),
     )
     log.info("plan %s: %s -> %s: %s", plan.pk, from_status, to_status, reason)
     return current
@@ -151,6 +161,7 @@ def plan_note(
         exchange_ref=execution.exchange_order_id if execution else "",
         execution=execution,
         actor=actor,
+        market_time=plan_market_time(plan),
     )
 
 

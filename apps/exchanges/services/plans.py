@@ -28,7 +28,7 @@ from apps.exchanges.adapters.rounding import round_to_tick
 from apps.exchanges.models import ExchangeAccount, PlanEvent, TradePlan
 from apps.exchanges.selectors import account_exposure
 from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
-from apps.exchanges.services.execution import plan_transition
+from apps.exchanges.services.execution import plan_market_time, plan_transition
 from apps.exchanges.trade_rules import trade_estimate
 from apps.market.models import MAX_LEVERAGE, Market
 from apps.traders.models import Trader
@@ -253,7 +253,13 @@ def trade_plan_preview(*, plan: PlanInput, user: AbstractBaseUser | None) -> Tra
             created_by=user,
             expires_at=timezone.now() + timedelta(seconds=settings.TRADE_PREVIEW_TTL_SECONDS),
         )
-        PlanEvent.objects.create(plan=stored, to_status=stored.status, reason=stored.status_reason, actor=user)
+        PlanEvent.objects.create(
+            plan=stored,
+            to_status=stored.status,
+            reason=stored.status_reason,
+            actor=user,
+            market_time=plan_market_time(stored),
+        )
     return stored
 
 

@@ -10,26 +10,19 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.exchanges.models import ExchangeAccount, PlanEvent
+from apps.exchanges.models import ExchangeAccount, PlanEvent, TradePlan
 from apps.exchanges.services.execution import plan_note
-from apps.exchanges.tasks import process_paper_orders
-from tests.exchanges.paper.helpers import bar_time, release
+from tests.exchanges.paper.helpers import bar_time
 from tests.exchanges.trading.test_api import client_for, setup_paper_trader
-from tests.exchanges.trading.test_pages import HTMX, preview, url
+from tests.exchanges.trading.test_pages import preview, url
 
 pytestmark = pytest.mark.django_db
 
 
 def test_each_event_of_a_replayed_plan_records_the_candle_time_and_the_pages_show_it(
-    operator, django_capture_on_commit_callbacks
+    operator, completed_plan: TradePlan
 ) -> None:
-    trader, feed = setup_paper_trader()
-    client = client_for(operator)
-    plan = preview(trader, operator)
-    with django_capture_on_commit_callbacks(execute=True):
-        client.post(url("plan_execute", plan), {"confirmation": ""}, headers=HTMX)
-    release(feed, 2)
-    process_paper_orders()
+    plan, client = completed_plan, client_for(operator)
 
     events = list(PlanEvent.objects.filter(plan=plan).order_by("at", "id"))
     assert events[0].market_time == bar_time(0)  # previewed while the replay stood at bar 0

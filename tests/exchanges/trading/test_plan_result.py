@@ -8,12 +8,10 @@ from decimal import Decimal as D
 import pytest
 from django.urls import reverse
 
-from apps.exchanges.models import Execution
-from apps.exchanges.tasks import process_paper_orders
+from apps.exchanges.models import Execution, TradePlan
 from apps.exchanges.trade_rules import Fill, plan_result
-from tests.exchanges.paper.helpers import release
-from tests.exchanges.trading.test_api import client_for, setup_paper_trader
-from tests.exchanges.trading.test_pages import HTMX, preview, url
+from tests.exchanges.trading.test_api import client_for
+from tests.exchanges.trading.test_pages import url
 
 pytestmark = pytest.mark.django_db
 
@@ -65,17 +63,9 @@ def test_fees_in_the_base_are_priced_at_their_fill_and_third_currencies_are_flag
 
 
 def test_a_completed_plan_shows_its_realised_pnl_on_the_pages_and_in_full_in_the_api(
-    operator, django_capture_on_commit_callbacks
+    operator, completed_plan: TradePlan
 ) -> None:
-    trader, feed = setup_paper_trader()
-    client = client_for(operator)
-    plan = preview(trader, operator)
-    with django_capture_on_commit_callbacks(execute=True):
-        client.post(url("plan_execute", plan), {"confirmation": ""}, headers=HTMX)
-    release(feed, 2)
-    process_paper_orders()
-    plan.refresh_from_db()
-    assert plan.status == "completed"
+    plan, client = completed_plan, client_for(operator)
 
     # The reference, from the stored fills: one entry, one take-profit, each with its own fee.
     entry = Execution.objects.get(plan=plan, leg="entry")

@@ -24,27 +24,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-NUMBER_KINDS = ("price", "amount", "money", "indicator", "plain")
-
-
 def number_column(field: str, kind: str, *, market: str = "market", description: str = "") -> Callable[[Any], Any]:
-    """A list_display column showing a stored number as people read it (apps.core.numbers): a price
-    at its market's tick, an amount at its step, money or an indicator at two decimals, or plain.
+    """A list_display column showing a stored number as people read it (apps.core.numbers.shown): a
+    price at its market's tick, an amount at its step, money or an indicator at two decimals, or plain.
     `market` is the dotted path from the row to its market ("plan.market"), read for prices and amounts.
     """
-    if kind not in NUMBER_KINDS:
-        raise ValueError(f"number_column kind must be one of {', '.join(NUMBER_KINDS)}, got {kind!r}")
-    increment = {"price": "price_precision", "amount": "amount_precision"}.get(kind)
-    read_market = attrgetter(market)
+    if kind not in numbers.KINDS:
+        raise ValueError(f"number_column kind must be one of {', '.join(numbers.KINDS)}, got {kind!r}")
+    read_market = attrgetter(market) if kind in numbers.INCREMENT_FIELDS else lambda _obj: None
 
     @admin.display(description=description or field.replace("_", " "), ordering=field)
     def column(obj: Any) -> str | None:
         value = getattr(obj, field)
-        if value is None:
-            return None  # the admin's empty value
-        if increment is not None:
-            return numbers.at_increment(value, getattr(read_market(obj), increment))
-        return {"money": numbers.money, "indicator": numbers.indicator, "plain": numbers.plain_number}[kind](value)
+        return None if value is None else numbers.shown(value, kind, read_market(obj))  # None: the admin's dash
 
     column.__name__ = f"{field}_shown"
     return column

@@ -9,6 +9,7 @@ into the trade ticket; money and indicator values are read, not typed, so they g
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from typing import Any
 
 Number = Decimal | int | float | str
 MONEY_PLACES = 2
@@ -70,6 +71,26 @@ def indicator(value: Number) -> str:
         places = SMALL_VALUE_DIGITS - number.adjusted() - 1
         return _strip(_round(number, places))
     return f"{rounded:,.{INDICATOR_PLACES}f}"
+
+
+KINDS = ("price", "amount", "money", "indicator", "plain")
+# Where a price or an amount finds its increment on a market (apps.market.models.Market, read by
+# attribute name: core imports no domain app).
+INCREMENT_FIELDS = {"price": "price_precision", "amount": "amount_precision"}
+
+
+def shown(value: Number, kind: str, market: Any = None) -> str:
+    """`value` as a `kind` of number: a price or an amount at `market`'s tick or step (full
+    precision without a market), money, an indicator value, or plain."""
+    if kind in INCREMENT_FIELDS:
+        return at_increment(value, getattr(market, INCREMENT_FIELDS[kind], None))
+    if kind == "money":
+        return money(value)
+    if kind == "indicator":
+        return indicator(value)
+    if kind == "plain":
+        return plain_number(value)
+    raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
 
 
 def _round(number: Decimal, places: int) -> Decimal:

@@ -53,11 +53,11 @@ STATUS_COLOURS = {
     PlanStatus.FAILED: "#c62828",
     PlanStatus.CANCELLED: "#757575",
 }
-# Each figure shown on the plan pages with its kind: a price (at the market's tick), an amount (at
-# its step), money (two decimals) or a rate (as stored).
+# Each figure shown on the plan pages with its kind (apps.core.numbers.KINDS): a price at the
+# market's tick, an amount at its step, money at two decimals, or a rate as stored (plain).
 ESTIMATE_LABELS = (
     ("notional", "Notional", "money"),
-    ("fee_rate", "Fee rate", "rate"),
+    ("fee_rate", "Fee rate", "plain"),
     ("entry_fee", "Entry fee", "money"),
     ("margin", "Margin", "money"),
     ("liquidation_price", "Liquidation price", "price"),
@@ -216,13 +216,7 @@ def _shown(value: Any, kind: str, market: Market) -> Any:
     operator reads it; None stays None (the templates show a dash), anything else as it is."""
     if value is None or numbers.to_decimal(value) is None:
         return value
-    if kind == "price":
-        return numbers.at_increment(value, market.price_precision)
-    if kind == "amount":
-        return numbers.at_increment(value, market.amount_precision)
-    if kind == "money":
-        return numbers.money(value)
-    return numbers.plain_number(value)
+    return numbers.shown(value, kind, market)
 
 
 PLAN_FIGURES = {

@@ -94,3 +94,11 @@ def test_filters_take_a_bare_increment_and_pass_text_through() -> None:
     assert render("{{ p|price:tick }}", p=D("1.2345"), tick=D("0.01")) == "1.23"
     assert render("{{ p|price }}", p=D("1.2345000")) == "1.2345"
     assert render("{{ t|money }}", t="n/a") == "n/a"
+
+
+def test_shown_formats_by_kind_and_names_an_unknown_kind() -> None:
+    assert numbers.shown(D("20995.83"), "price", FakeMarket()) == "20995.8"
+    assert numbers.shown(D("0.1904"), "amount", FakeMarket()) == "0.19"
+    assert numbers.shown(D("20995.83"), "price") == "20995.83"  # no market: full precision
+    with pytest.raises(ValueError, match="kind must be one of price, amount, money, indicator, plain, got 'pct'"):
+        numbers.shown(1, "pct")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,37 +36,43 @@ def market_time(wall: datetime | None, market: datetime | None) -> str:
     return format_html('<small class="market-time" title="Market time on the replay">market {}</small>', shown)
 
 
-def _shown(value: Any, formatter: Callable[[numbers.Number], str]) -> Any:
+def _shown(value: Any, kind: str, market: Any = None) -> Any:
     """Empty for None (so `|default:"—"` applies); anything that is not a number as it is."""
     if value is None or value == "":
         return ""
-    return formatter(value) if numbers.to_decimal(value) is not None else value
+    return numbers.shown(value, kind, market) if numbers.to_decimal(value) is not None else value
 
 
-def _increment(market: Any, field: str) -> Any:
-    """The tick or step: a Market's field (read by name, core imports no domain app) or the increment itself."""
-    return getattr(market, field, market) or None
+class _Increment:
+    """A bare tick or step given to |price or |amount instead of a market ({{ p|price:tick }})."""
+
+    def __init__(self, increment: Any):
+        self.price_precision = self.amount_precision = increment
+
+
+def _market(market: Any) -> Any:
+    return market if hasattr(market, "price_precision") or not market else _Increment(market)
 
 
 @register.filter
 def price(value: Any, market: Any = None) -> Any:
     """{{ plan.stop_loss|price:plan.market }}: at the market's tick."""
-    return _shown(value, lambda v: numbers.at_increment(v, _increment(market, "price_precision")))
+    return _shown(value, "price", _market(market))
 
 
 @register.filter
 def amount(value: Any, market: Any = None) -> Any:
     """{{ plan.quantity|amount:plan.market }}: at the market's step."""
-    return _shown(value, lambda v: numbers.at_increment(v, _increment(market, "amount_precision")))
+    return _shown(value, "amount", _market(market))
 
 
 @register.filter
 def money(value: Any) -> Any:
     """{{ balance.total|money }}: two decimals, thousands separators."""
-    return _shown(value, numbers.money)
+    return _shown(value, "money")
 
 
 @register.filter
 def indicator(value: Any) -> Any:
     """{{ value|indicator }}: an indicator or ratio at two decimals."""
-    return _shown(value, numbers.indicator)
+    return _shown(value, "indicator")

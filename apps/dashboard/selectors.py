@@ -17,6 +17,7 @@ from apps.strategies.models import Strategy
 from apps.traders.models import Trader
 from apps.traders.selectors import kill_switch_get
 
+# Alert.Level values, spelled out so that the alert model stays behind the one import above.
 CRITICAL = "critical"
 WARNING = "warning"
 BANNER_ALERTS = 3
@@ -91,4 +92,5 @@ def alert_banner() -> AlertBanner | None:
 
 
 def alert_get(*, alert_id: int) -> Any | None:
+    """The alert, open or acknowledged; None when there is no such alert."""
     return alert_list().filter(pk=alert_id).first()

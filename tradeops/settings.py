@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "apps.signals",
     "apps.backtests",
     "apps.traders",
+    "apps.dashboard",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.roles",
+                "apps.dashboard.context_processors.open_alerts",
             ],
         },
     },

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from apps.ai import selectors, services
 from apps.ai.models import MAX_TIMEOUT_SECONDS, MAX_TOKENS_LIMIT, ModelConfig
 from apps.core.crud import CrudSpec, crud_router
-from apps.secrets.schemas import SecretStatusOut, secret_status_out
+from apps.secrets.schemas import SecretStatusOut, secret_inputs, secret_status_out
 
 # An http(s) URL, or empty for providers that need none.
 URL_PATTERN = r"^(https?://[^\s/]+\S*)?$"
@@ -79,6 +79,7 @@ router = crud_router(
         update=lambda config, **kwargs: services.model_config_update(config=config, **kwargs),
         delete=lambda config: services.model_config_delete(config=config),
         secret_fields=ModelConfig.SECRET_FIELDS,
+        read_secrets=secret_inputs,
     ),
     tags=["model configs"],
 )

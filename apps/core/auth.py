@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.security import SessionAuth
 
-from apps.core.roles import Role, has_role
+from apps.core.roles import NO_ROLE_MESSAGE, Role, has_role
 
 
 class RoleSessionAuth(SessionAuth):
@@ -21,5 +21,5 @@ class RoleSessionAuth(SessionAuth):
         if user is None:
             return None
         if not has_role(user, Role.VIEWER):
-            raise HttpError(403, "Your user has no role yet. Ask an administrator to add you to a role group.")
+            raise HttpError(403, NO_ROLE_MESSAGE)
         return user

@@ -25,6 +25,7 @@ class Role(StrEnum):
 
 
 RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
+NO_ROLE_MESSAGE = "Your account has no role yet. Ask an admin to add you to viewer, operator or admin."
 
 
 def user_role(user: Any) -> Role | None:

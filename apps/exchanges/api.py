@@ -25,7 +25,7 @@ from apps.exchanges.adapters.errors import (
 )
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MAX_LEVERAGE, ExchangeId
-from apps.secrets.schemas import SecretStatusOut, secret_status_out
+from apps.secrets.schemas import SecretStatusOut, secret_inputs, secret_status_out
 
 
 class ExchangeAccountOut(Schema):
@@ -100,6 +100,7 @@ router = crud_router(
         update=lambda account, **kwargs: services.exchange_account_update(account=account, **kwargs),
         delete=lambda account: services.exchange_account_delete(account=account),
         secret_fields=ExchangeAccount.SECRET_FIELDS,
+        read_secrets=secret_inputs,
     ),
     tags=["exchange accounts"],
 )

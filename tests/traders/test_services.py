@@ -3,12 +3,10 @@ halts (event + alert exactly once, the daily auto-lift), operator halts and rese
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 
 from apps.core.errors import ServiceValidationError
 from apps.exchanges.models import Alert
@@ -270,18 +268,3 @@ def test_kill_switch_engage_and_release_record_who_and_why(trader, operator, adm
         (True, operator, "exchange outage"),
         (False, admin_user, "outage over"),
     ]
-
-
-def test_load_demo_creates_the_standard_profile_and_paper_trader_once(monkeypatch) -> None:
-    # Candles are another test's business; only the account, profile and trader matter here.
-    monkeypatch.setattr("apps.core.management.commands.load_demo.demo_market_data_load", lambda **_: None)
-    call_command("load_demo", stdout=io.StringIO())
-    call_command("load_demo", stdout=io.StringIO())
-    trader = Trader.objects.get()
-    assert (trader.name, trader.risk_profile.name, trader.account.mode, trader.live) == (
-        "Paper desk",
-        "Standard",
-        "paper",
-        False,
-    )
-    assert RiskProfile.objects.get().max_leverage == 5

@@ -105,7 +105,3 @@ def feed_horizon(*, market: Market, timeframe: str) -> datetime | None:
     return (
         MarketFeed.objects.filter(market=market, timeframe=timeframe).values_list("horizon", flat=True).first() or None
     )
-
-
-def market_feed_list() -> QuerySet[MarketFeed]:
-    return MarketFeed.objects.select_related("market").order_by("market__symbol", "market__exchange", "timeframe")

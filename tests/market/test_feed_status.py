@@ -11,15 +11,14 @@ from apps.market.models import Market
 from apps.market.replay import market_data_collect
 from apps.market.services import candle_series_delete
 from tests.signals.helpers import stored_market
+from tests.strategies.factories import client_for
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def page_client(viewer) -> Client:
-    client = Client()
-    client.force_login(viewer)
-    return client
+    return client_for(viewer)
 
 
 @pytest.fixture

@@ -58,10 +58,10 @@ class CandleSource(ABC):
     kind: ClassVar[str]
 
     @abstractmethod
-    def release(self, *, market: Market, timeframe: str, horizon: datetime | None, new: bool) -> Release:
+    def release(self, *, market: Market, timeframe: str, horizon: datetime | None) -> Release:
         """Make the candles that closed after `horizon` available as stored Candle rows; return the new horizon.
 
-        `new` is True on a feed's first tick. Runs inside the feed's transaction.
+        `horizon` is None until a tick released something. Runs inside the feed's transaction.
         """
 
 
@@ -72,15 +72,14 @@ class ReplaySource(CandleSource):
         self.speed = speed
         self.start_bars = start_bars
 
-    def release(self, *, market: Market, timeframe: str, horizon: datetime | None, new: bool) -> Release:
+    def release(self, *, market: Market, timeframe: str, horizon: datetime | None) -> Release:
         candles = Candle.objects.filter(market=market, timeframe=timeframe)
         if not candles.exists():
             return Release(horizon, State.STOPPED, NO_CANDLES)
-        if new:
+        if horizon is None:  # the feed starts: its warm-up history is already in the past
             ahead, step = candles, self.start_bars + self.speed
         else:
-            ahead = candles.filter(open_time__gt=horizon) if horizon is not None else candles
-            step = self.speed
+            ahead, step = candles.filter(open_time__gt=horizon), self.speed
         if step == 0:
             return Release(horizon, State.PAUSED, SPEED_ZERO) if ahead.exists() else _end(horizon)
         times = list(ahead.order_by("open_time").values_list("open_time", flat=True)[: step + 1])
@@ -117,9 +116,9 @@ class FeedTick:
 def feed_advance(*, market: Market, timeframe: str, source: CandleSource) -> FeedTick:
     """One tick of one feed: release the next candles, record the feed's state and, when candles
     were released, send `candles_released`."""
-    feed, new = _feed_locked(market=market, timeframe=timeframe, source=source)
+    feed = _feed_locked(market=market, timeframe=timeframe, source=source)
     before = feed.horizon
-    release = source.release(market=market, timeframe=timeframe, horizon=before, new=new)
+    release = source.release(market=market, timeframe=timeframe, horizon=before)
     feed.source = source.kind
     feed.horizon = release.horizon
     _feed_state_set(feed, state=release.state, reason=release.reason)
@@ -138,17 +137,17 @@ def _announce(*, market: Market, timeframe: str, horizon: datetime) -> None:
             logger.error("%s failed on new %s %s candles", receiver, market.symbol, timeframe, exc_info=response)
 
 
-def _feed_locked(*, market: Market, timeframe: str, source: CandleSource) -> tuple[MarketFeed, bool]:
-    """The feed row, locked for this transaction, and whether this tick created it."""
+def _feed_locked(*, market: Market, timeframe: str, source: CandleSource) -> MarketFeed:
+    """The feed row, created when missing, locked for this transaction."""
     feed = MarketFeed.objects.select_for_update().filter(market=market, timeframe=timeframe).first()
     if feed is not None:
-        return feed, False
+        return feed
     try:
         # The savepoint keeps the transaction usable when a concurrent tick created it first.
         with transaction.atomic():
-            return MarketFeed.objects.create(market=market, timeframe=timeframe, source=source.kind), True
+            return MarketFeed.objects.create(market=market, timeframe=timeframe, source=source.kind)
     except IntegrityError:
-        return MarketFeed.objects.select_for_update().get(market=market, timeframe=timeframe), False
+        return MarketFeed.objects.select_for_update().get(market=market, timeframe=timeframe)
 
 
 def _feed_state_set(feed: MarketFeed, *, state: str, reason: str) -> None:
@@ -164,7 +163,7 @@ def _feed_state_set(feed: MarketFeed, *, state: str, reason: str) -> None:
 @transaction.atomic
 def feed_stop(*, market: Market, timeframe: str, source: CandleSource, reason: str) -> FeedTick:
     """Record that the feed stopped for `reason` (its tick failed); the next tick tries again."""
-    feed, _new = _feed_locked(market=market, timeframe=timeframe, source=source)
+    feed = _feed_locked(market=market, timeframe=timeframe, source=source)
     _feed_state_set(feed, state=State.STOPPED, reason=reason)
     feed.save()
     return _tick(feed, before=feed.horizon)

@@ -187,3 +187,21 @@ def test_a_failing_receiver_of_released_candles_does_not_hold_the_feed_back(sett
     assert (tick.horizon, tick.state) == (open_times(market)[4], "running")
     assert "failed on new BTC/USDT:USDT 1m candles" in caplog.text
     assert "evaluation queue unavailable" in caplog.text
+
+
+def test_a_feed_whose_first_tick_failed_still_starts_with_its_warm_up(settings, monkeypatch) -> None:
+    settings.REPLAY_START_BARS, settings.REPLAY_SPEED = 10, 2
+    market = stored_market(bars=50)
+    release = ReplaySource.release
+
+    def broken(self, **kwargs):
+        raise OSError("database disk image is malformed")
+
+    monkeypatch.setattr(ReplaySource, "release", broken)
+    failed = market_data_collect()[0]
+    monkeypatch.setattr(ReplaySource, "release", release)
+    started = market_data_collect()[0]
+
+    assert (failed.state, failed.reason, failed.horizon) == ("stopped", "error: database disk image is malformed", None)
+    assert MarketFeed.objects.get().status_line == "BTC/USDT:USDT 1m replay running, live up to 2023-11-14 22:25"
+    assert (started.state, started.horizon) == ("running", open_times(market)[11])

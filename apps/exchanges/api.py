@@ -206,11 +206,6 @@ def _position_out(account: ExchangeAccount, position: Position) -> dict[str, Any
     return {"account_id": account.pk, "account": account.name, **dataclasses.asdict(position)}
 
 
-def _account_error_out(failure: selectors.AccountError) -> dict[str, Any]:
-    account, error = failure.account, failure.error
-    return {"account_id": account.pk, "account": account.name, "error": type(error).__name__, "detail": str(error)}
-
-
 def _account(account_id: int) -> ExchangeAccount:
     account = selectors.exchange_account_get(account_id=account_id)
     if account is None:

@@ -16,6 +16,7 @@ from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services.errors import TradeConflict
 from apps.market.models import ExchangeId
+from apps.market.selectors import market_feed_list
 
 PAGE_SIZE = 25
 
@@ -101,6 +102,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
         **_balance_context(account),
         **_positions_context(account),
         **_orders_context(request, account),
+        "feeds": market_feed_list(exchange=account.exchange),
     }
     return render(request, "exchanges/account_detail.html", context)
 

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from psycopg import sql as pg_sql
 
 from apps.market.arrays import COLUMNS, CandleArrays
-from apps.market.models import Candle, CandleImport, CandleSeriesStats, Market
+from apps.market.models import Candle, CandleImport, CandleSeriesStats, Market, MarketFeed
 from apps.market.timeframes import TIMEFRAME_MS
 
 ORDERINGS = ("symbol", "-symbol", "exchange", "-exchange", "updated_at", "-updated_at")
@@ -72,6 +72,14 @@ def market_get(*, exchange: str, symbol: str) -> Market | None:
 
 def market_symbols(*, exchange: str) -> list[str]:
     return list(Market.objects.filter(exchange=exchange).order_by("symbol").values_list("symbol", flat=True))
+
+
+def market_feed_list(*, exchange: str | None = None) -> QuerySet[MarketFeed]:
+    """The feeds (of one exchange's markets, when given), by symbol, exchange and timeframe."""
+    feeds = MarketFeed.objects.select_related("market")
+    if exchange:
+        feeds = feeds.filter(market__exchange=exchange)
+    return feeds.order_by("market__symbol", "market__exchange", "timeframe")
 
 
 def market_coverage(*, market_ids: Iterable[int]) -> dict[int, list[Coverage]]:

@@ -249,8 +249,11 @@ def _evaluation_commit(
     return cursor, created
 
 
-def signal_evaluations_enqueue(*, market: Market, timeframe: str) -> list[int]:
-    """After new candles of `market`/`timeframe` are committed: one evaluate_strategy task per strategy using them."""
+def signal_evaluations_enqueue(*, market: Market, timeframe: str, **_signal: object) -> list[int]:
+    """One evaluate_strategy task per strategy using `market`/`timeframe`, run after the commit.
+
+    Connected (SignalsConfig.ready) to apps.market.events.candles_released, hence the extra arguments.
+    """
     strategy_ids = [strategy.pk for strategy in selectors.strategies_using(market=market, timeframe=timeframe)]
     for strategy_id in strategy_ids:
         # After the commit: the task runs in another process and must see the released candles.

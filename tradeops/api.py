@@ -12,10 +12,10 @@ from apps.backtests.api import router as backtests_router
 from apps.core.auth import RoleSessionAuth
 from apps.core.errors import ServiceValidationError
 from apps.exchanges.api import router as exchanges_router
-from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
 from apps.market.api import router as market_router
 from apps.signals.api import router as signals_router
 from apps.strategies.api import router as strategies_router
+from apps.traders.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
 
 api = NinjaAPI(
     title="TradeOps API",
@@ -64,4 +64,4 @@ api.add_router("/risk-profiles", "apps.traders.api.risk_profile_router")
 api.add_router("/traders", "apps.traders.api.trader_router")
 api.add_router("/kill-switch", "apps.traders.api.kill_switch_router")
 api.add_router("", "apps.exchanges.api.trading_router")  # /exchanges/{id}/balance, /positions, /orders
-api.add_router("/trade", "apps.exchanges.trade_api.router")
+api.add_router("/trade", "apps.traders.trade_api.router")

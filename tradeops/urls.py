@@ -16,7 +16,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("markets/", include("apps.market.urls")),
     path("exchanges/", include("apps.exchanges.urls")),
-    path("trade/", include("apps.exchanges.trade_urls")),
+    path("trade/", include("apps.traders.trade_urls")),
     path("strategies/", include("apps.strategies.urls")),
     path("backtests/", include("apps.backtests.urls")),
     path("signals/", include("apps.signals.urls")),

@@ -1,25 +1,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from apps.ai.models import ModelConfig
 from apps.backtests.models import BacktestRun
 from apps.exchanges.models import ExchangeAccount
-
-# Alerts belong to the money-moving path; the dashboard reads them through this one import.
-from apps.exchanges.selectors import alert_list
 from apps.market.models import Candle, Market
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
-from apps.traders.models import Trader
-from apps.traders.selectors import kill_switch_get
+from apps.traders.models import Alert, Trader
+from apps.traders.selectors import alert_list, kill_switch_get
 
-# Alert.Level values, spelled out so that the alert model stays behind the one import above.
-CRITICAL = "critical"
-WARNING = "warning"
 BANNER_ALERTS = 3
 
 
@@ -59,7 +52,7 @@ class AlertBanner:
 
     count: int
     critical: int
-    first: list[Any]
+    first: list[Alert]
 
     @property
     def more(self) -> int:
@@ -69,8 +62,8 @@ class AlertBanner:
 def alert_open_list() -> QuerySet:
     """Unacknowledged alerts, critical first, then warnings, then newest first."""
     severity = Case(
-        When(level=CRITICAL, then=Value(0)),
-        When(level=WARNING, then=Value(1)),
+        When(level=Alert.Level.CRITICAL, then=Value(0)),
+        When(level=Alert.Level.WARNING, then=Value(1)),
         default=Value(2),
         output_field=IntegerField(),
     )
@@ -85,12 +78,12 @@ def alert_acknowledged_list() -> QuerySet:
 def alert_banner() -> AlertBanner | None:
     """None while nothing is open, so pages show no banner."""
     alerts = alert_open_list()
-    counts = alerts.aggregate(count=Count("id"), critical=Count("id", filter=Q(level=CRITICAL)))
+    counts = alerts.aggregate(count=Count("id"), critical=Count("id", filter=Q(level=Alert.Level.CRITICAL)))
     if not counts["count"]:
         return None
     return AlertBanner(count=counts["count"], critical=counts["critical"], first=list(alerts[:BANNER_ALERTS]))
 
 
-def alert_get(*, alert_id: int) -> Any | None:
+def alert_get(*, alert_id: int) -> Alert | None:
     """The alert, open or acknowledged; None when there is no such alert."""
     return alert_list().filter(pk=alert_id).first()

@@ -11,7 +11,7 @@ from apps.core.roles import Role, role_required
 from apps.dashboard import selectors
 
 # Alerts belong to the money-moving path; acknowledging goes through its service.
-from apps.exchanges.services.alerts import alert_acknowledge as alert_acknowledge_service
+from apps.traders.services.alerts import alert_acknowledge as alert_acknowledge_service
 
 ALERTS_PER_PAGE = 50
 

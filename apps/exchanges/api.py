@@ -23,6 +23,7 @@ from apps.exchanges.adapters.errors import (
     OrderNotFound,
     RateLimited,
 )
+from apps.exchanges.hooks import OrderCancelRefused
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MAX_LEVERAGE, ExchangeId
 from apps.secrets.schemas import SecretStatusOut, secret_inputs, secret_status_out
@@ -269,5 +270,7 @@ def order_cancel(request: HttpRequest, account_id: int, order_id: str):
         if order is None:
             raise HttpError(404, f"no order {order_id} on {account.name}")
         return services.order_cancel(account=account, order=order)
+    except OrderCancelRefused as exc:
+        raise HttpError(409, str(exc)) from exc
     except AdapterError as exc:
         raise adapter_http_error(account, exc) from exc

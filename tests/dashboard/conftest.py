@@ -5,7 +5,7 @@ from typing import Any
 from django.test import Client
 
 # Alerts move with the money-moving path; the dashboard tests create them here only.
-from apps.exchanges.models import Alert
+from apps.traders.models import Alert
 
 
 def client_for(user: Any) -> Client:

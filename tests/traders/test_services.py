@@ -9,9 +9,8 @@ from decimal import Decimal
 import pytest
 
 from apps.core.errors import ServiceValidationError
-from apps.exchanges.models import Alert
 from apps.traders import selectors, services
-from apps.traders.models import HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
+from apps.traders.models import Alert, HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
 from apps.traders.risk import HaltKind
 from tests.factories import ExchangeAccountFactory, RiskProfileFactory, TraderFactory
 from tests.traders.conftest import T0, trade_plan_for

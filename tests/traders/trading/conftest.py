@@ -26,11 +26,11 @@ from apps.exchanges.adapters import factory
 from apps.exchanges.adapters.retry import RetryPolicy
 from apps.exchanges.emulator import ExchangeEmulator, testing
 from apps.exchanges.emulator.engine import Order as EngineOrder
-from apps.exchanges.models import ExchangeAccount, TradePlan
+from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import exchange_account_create, market_sync_from_exchange
-from apps.exchanges.services.plans import PlanInput, trade_plan_execute, trade_plan_preview
 from apps.market.models import Market
-from apps.traders.models import RiskProfile, Trader
+from apps.traders.models import RiskProfile, TradePlan, Trader
+from apps.traders.services.plans import PlanInput, trade_plan_execute, trade_plan_preview
 
 # The shared fixtures; assigned rather than imported so that fixtures below may take them as arguments.
 emulator = testing.emulator
@@ -161,7 +161,7 @@ def desk(emulator: ExchangeEmulator, monkeypatch: pytest.MonkeyPatch, settings: 
     enqueued: list[tuple[Any, ...]] = []
     # The executed plan's task is captured, not run: each test decides who processes the plan, and when.
     monkeypatch.setattr(
-        "apps.exchanges.services.plans.async_task", lambda *args, **kwargs: enqueued.append(args), raising=True
+        "apps.traders.services.plans.async_task", lambda *args, **kwargs: enqueued.append(args), raising=True
     )
     emulator.set_price(SYMBOL, PRICE)
     with emulated(emulator):

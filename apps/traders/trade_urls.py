@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.exchanges import trade_views
+from apps.traders import trade_views
 
 app_name = "trade"
 urlpatterns = [

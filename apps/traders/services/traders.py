@@ -17,10 +17,10 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from apps.core.errors import ServiceValidationError
-from apps.exchanges.models import OPEN_PLAN_STATUSES, Alert, ExchangeAccount
+from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MAX_LEVERAGE
 from apps.traders import risk
-from apps.traders.models import HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
+from apps.traders.models import OPEN_PLAN_STATUSES, Alert, HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
 from apps.traders.risk import EquityState, HaltKind
 
 RISK_PROFILE_FIELDS = (

@@ -10,10 +10,10 @@ from django.test import Client
 
 from apps.core.models import IdempotentRequest
 from apps.exchanges.adapters.paper import PaperAdapter
-from apps.exchanges.models import Alert, ExchangeAccount, Execution, PaperOrder, TradePlan
+from apps.exchanges.models import ExchangeAccount, PaperOrder
 from apps.exchanges.tasks import process_paper_orders
 from apps.market.models import Market
-from apps.traders.models import RiskProfile, Trader
+from apps.traders.models import Alert, Execution, RiskProfile, TradePlan, Trader
 from tests.exchanges.paper.helpers import flat, paper_account, release, store_bars
 
 pytestmark = pytest.mark.django_db
@@ -257,9 +257,9 @@ def live_trader(paper_trader, monkeypatch):
     and the state machine is never enqueued."""
     trader, _feed = paper_trader
     pricing = PaperAdapter(trader.account)
-    monkeypatch.setattr("apps.exchanges.services.plans.adapter_for_account", lambda account: pricing)
+    monkeypatch.setattr("apps.traders.services.plans.adapter_for_account", lambda account: pricing)
     enqueued: list[int] = []
-    monkeypatch.setattr("apps.exchanges.services.plans.trade_plan_enqueue", lambda plan_id: enqueued.append(plan_id))
+    monkeypatch.setattr("apps.traders.services.plans.trade_plan_enqueue", lambda plan_id: enqueued.append(plan_id))
     account = ExchangeAccount.objects.create(name="Binance main", exchange="binanceusdm", mode="live")
     live = Trader.objects.create(name="Live desk", account=account, risk_profile=trader.risk_profile, live=True)
     live.enqueued = enqueued

@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from apps.exchanges import trade_views
 from apps.exchanges.adapters.paper import PaperAdapter
-from apps.exchanges.models import Alert, ExchangeAccount, Execution, TradePlan
-from apps.exchanges.services.plans import PlanInput, trade_plan_preview
+from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.tasks import process_paper_orders
 from apps.market.models import Market
-from apps.traders.models import Trader
+from apps.traders import trade_views
+from apps.traders.models import Alert, Execution, TradePlan, Trader
+from apps.traders.services.plans import PlanInput, trade_plan_preview
 from tests.exchanges.paper.helpers import release
-from tests.exchanges.trading.test_api import SYMBOL, client_for, setup_paper_trader
 from tests.factories import MarketFactory
+from tests.traders.trading.test_api import SYMBOL, client_for, setup_paper_trader
 
 pytestmark = pytest.mark.django_db
 
@@ -247,8 +247,8 @@ def test_detail_shows_open_alerts(viewer, operator, paper_trader) -> None:
 def live_trader(paper_trader, monkeypatch):
     trader, _feed = paper_trader
     pricing = PaperAdapter(trader.account)
-    monkeypatch.setattr("apps.exchanges.services.plans.adapter_for_account", lambda account: pricing)
-    monkeypatch.setattr("apps.exchanges.services.plans.trade_plan_enqueue", lambda plan_id: None)
+    monkeypatch.setattr("apps.traders.services.plans.adapter_for_account", lambda account: pricing)
+    monkeypatch.setattr("apps.traders.services.plans.trade_plan_enqueue", lambda plan_id: None)
     account = ExchangeAccount.objects.create(name="Binance main", exchange="binanceusdm", mode="live")
     return Trader.objects.create(name="Live desk", account=account, risk_profile=trader.risk_profile, live=True)
 

@@ -24,13 +24,10 @@ from apps.exchanges.adapters.base import ExchangeAdapter
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.adapters.paper_engine import TAKER_FEE_RATE
 from apps.exchanges.adapters.rounding import round_to_tick
-from apps.exchanges.models import ExchangeAccount, PlanEvent, TradePlan
+from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import account_exposure
-from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
-from apps.exchanges.services.execution import num, plan_transition
-from apps.exchanges.trade_rules import trade_estimate
 from apps.market.models import MAX_LEVERAGE, Market
-from apps.traders.models import Trader
+from apps.traders.models import PlanEvent, TradePlan, Trader
 from apps.traders.risk import (
     AccountSnapshot,
     MarketLimits,
@@ -40,7 +37,10 @@ from apps.traders.risk import (
     RiskReport,
 )
 from apps.traders.selectors import trader_halt_kind
-from apps.traders.services import trader_risk_update
+from apps.traders.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
+from apps.traders.services.execution import num, plan_transition
+from apps.traders.services.traders import trader_risk_update
+from apps.traders.trade_rules import trade_estimate
 
 PlanStatus = TradePlan.Status
 BUY, SELL = "buy", "sell"
@@ -342,7 +342,7 @@ def trade_plan_execute(*, plan_id: int, user: AbstractBaseUser | None, confirmat
 
 def trade_plan_enqueue(*, plan_id: int) -> None:
     """Hand the plan to a worker once the current transaction has committed."""
-    transaction.on_commit(lambda: async_task("apps.exchanges.tasks.process_trade_plan", plan_id))
+    transaction.on_commit(lambda: async_task("apps.traders.tasks.process_trade_plan", plan_id))
 
 
 @transaction.atomic

@@ -3,6 +3,9 @@
 The Execution row, with its deterministic client order id, is committed before its order is sent
 (DESIGN.md, safety invariant 2); the unique constraint on client_order_id is what stops a second
 worker from creating a second order for the same leg.
+
+The tables keep the names they had while these models lived in apps.exchanges, so a database
+migrated before the move only needs `manage.py migrate traders 0002 --fake` (see README).
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ class TradePlan(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "exchanges_tradeplan"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "account"], name="trade_plan_status_idx"),
@@ -204,6 +208,7 @@ class Execution(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "exchanges_execution"
         ordering = ["plan", "created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "leg", "attempt"], name="execution_unique_leg_attempt"),
@@ -242,6 +247,7 @@ class PlanEvent(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
+        db_table = "exchanges_planevent"
         ordering = ["plan", "at", "id"]
 
     def __str__(self) -> str:
@@ -278,6 +284,7 @@ class Alert(models.Model):
     )
 
     class Meta:
+        db_table = "exchanges_alert"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["acknowledged_at", "created_at"], name="alert_open_idx")]
 

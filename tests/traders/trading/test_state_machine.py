@@ -13,24 +13,25 @@ import pytest
 from apps.exchanges.adapters.base import Order, OrderRequest, OrderStatus, OrderType, Side
 from apps.exchanges.adapters.errors import ExchangeUnavailable, InvalidOrder
 from apps.exchanges.adapters.paper import PaperAdapter
-from apps.exchanges.models import Alert, ExchangeAccount, Execution, PaperOrder, PlanEvent, TradePlan
-from apps.exchanges.services import execution as engine
+from apps.exchanges.hooks import OrderCancelRefused
+from apps.exchanges.models import ExchangeAccount, PaperOrder
 from apps.exchanges.services.accounts import order_cancel
-from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
-from apps.exchanges.services.execution import InvalidTransition, plan_transition, trade_plan_process
-from apps.exchanges.services.plans import (
+from apps.exchanges.tasks import process_paper_orders
+from apps.traders.models import Alert, Execution, PlanEvent, RiskProfile, TradePlan, Trader
+from apps.traders.risk import HaltKind
+from apps.traders.selectors import trader_halt_kind
+from apps.traders.services import execution as engine
+from apps.traders.services import kill_switch_engage
+from apps.traders.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
+from apps.traders.services.execution import InvalidTransition, plan_transition, trade_plan_process
+from apps.traders.services.plans import (
     PlanInput,
     trade_plan_cancel,
     trade_plan_close,
     trade_plan_execute,
     trade_plan_preview,
 )
-from apps.exchanges.services.reconcile import account_reconcile
-from apps.exchanges.tasks import process_paper_orders
-from apps.traders.models import RiskProfile, Trader
-from apps.traders.risk import HaltKind
-from apps.traders.selectors import trader_halt_kind
-from apps.traders.services import kill_switch_engage
+from apps.traders.services.reconcile import account_reconcile
 from tests.exchanges.paper.helpers import SYMBOL, flat, paper_account, release, store_bars
 
 pytestmark = pytest.mark.django_db
@@ -334,7 +335,7 @@ def test_a_plans_stop_cannot_be_cancelled_from_the_account_page(trader, feed, ru
     plan = execute(preview(trader), run_on_commit)
     stop = Execution.objects.get(plan=plan, leg=Execution.Leg.STOP_LOSS)
     order = PaperAdapter(trader.account).fetch_order_by_client_id(SYMBOL, stop.client_order_id, protective=True)
-    with pytest.raises(TradeConflict, match=f"belongs to trade plan {plan.pk}: cancel or close the plan instead"):
+    with pytest.raises(OrderCancelRefused, match=f"belongs to trade plan {plan.pk}: cancel or close the plan instead"):
         order_cancel(account=trader.account, order=order)
     client.force_login(operator)
     answer = client.post(f"/api/v1/orders/{trader.account.pk}/{order.id}/cancel")

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from apps.exchanges.models import Alert, Execution, PlanEvent, TradePlan
-from apps.exchanges.services.plans import PlanInput, trade_plan_execute, trade_plan_preview
-from tests.exchanges.trading.test_api import SYMBOL, client_for, setup_paper_trader
+from apps.traders.models import Alert, Execution, PlanEvent, TradePlan
+from apps.traders.services.plans import PlanInput, trade_plan_execute, trade_plan_preview
+from tests.traders.trading.test_api import SYMBOL, client_for, setup_paper_trader
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def executed_plan(operator, django_capture_on_commit_callbacks) -> TradePlan:
 )
 def test_changelists_filter_and_search(admin_user, executed_plan, model, queries) -> None:
     client = client_for(admin_user)
-    base = f"/admin/exchanges/{model}/"
+    base = f"/admin/traders/{model}/"
     response = client.get(base)
     assert response.status_code == 200
     for query in queries:
@@ -57,10 +57,10 @@ def test_changelists_filter_and_search(admin_user, executed_plan, model, queries
 def test_search_by_client_order_id(admin_user, executed_plan) -> None:
     client = client_for(admin_user)
     entry = executed_plan.executions.get(leg="entry")
-    page = client.get("/admin/exchanges/tradeplan/", {"q": entry.client_order_id}).content.decode()
-    assert f"/admin/exchanges/tradeplan/{executed_plan.pk}/change/" in page
-    page = client.get("/admin/exchanges/execution/", {"q": entry.client_order_id}).content.decode()
-    assert f"/admin/exchanges/execution/{entry.pk}/change/" in page
+    page = client.get("/admin/traders/tradeplan/", {"q": entry.client_order_id}).content.decode()
+    assert f"/admin/traders/tradeplan/{executed_plan.pk}/change/" in page
+    page = client.get("/admin/traders/execution/", {"q": entry.client_order_id}).content.decode()
+    assert f"/admin/traders/execution/{entry.pk}/change/" in page
     assert "1 result" in page or "1 execution" in page
 
 
@@ -70,16 +70,16 @@ def test_everything_is_read_only(admin_user, executed_plan) -> None:
     event = executed_plan.events.first()
     alert = Alert.objects.get()
     for model, pk in (("tradeplan", executed_plan.pk), ("execution", execution.pk), ("planevent", event.pk)):
-        assert client.get(f"/admin/exchanges/{model}/add/").status_code == 403
-        page = client.get(f"/admin/exchanges/{model}/{pk}/change/")
+        assert client.get(f"/admin/traders/{model}/add/").status_code == 403
+        page = client.get(f"/admin/traders/{model}/{pk}/change/")
         assert page.status_code == 200
         assert 'name="_save"' not in page.content.decode()
-        assert client.get(f"/admin/exchanges/{model}/{pk}/delete/").status_code == 403
-    assert client.get(f"/admin/exchanges/alert/{alert.pk}/change/").status_code == 200
-    plan_page = client.get(f"/admin/exchanges/tradeplan/{executed_plan.pk}/change/").content.decode()
+        assert client.get(f"/admin/traders/{model}/{pk}/delete/").status_code == 403
+    assert client.get(f"/admin/traders/alert/{alert.pk}/change/").status_code == 200
+    plan_page = client.get(f"/admin/traders/tradeplan/{executed_plan.pk}/change/").content.decode()
     assert execution.client_order_id in plan_page  # the executions inline
-    client.post(f"/admin/exchanges/tradeplan/{executed_plan.pk}/change/", {"status": "cancelled"})
-    client.post(f"/admin/exchanges/alert/{alert.pk}/delete/", {"post": "yes"})
+    client.post(f"/admin/traders/tradeplan/{executed_plan.pk}/change/", {"status": "cancelled"})
+    client.post(f"/admin/traders/alert/{alert.pk}/delete/", {"post": "yes"})
     executed_plan.refresh_from_db()
     assert executed_plan.status == "protection_placed"
     assert Alert.objects.filter(pk=alert.pk).exists()

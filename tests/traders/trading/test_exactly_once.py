@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from apps.exchanges.adapters.ccxt_adapter import CcxtAdapter
 from apps.exchanges.emulator.wire import Request
-from apps.exchanges.models import Alert, Execution, PlanEvent, TradePlan
-from apps.exchanges.services.execution import plan_claim, plan_release, trade_plan_process
-from tests.exchanges.trading.conftest import Desk, WorkerDied, expire_lease, kill_lease, status_of
+from apps.traders.models import Alert, Execution, PlanEvent, TradePlan
+from apps.traders.services.execution import plan_claim, plan_release, trade_plan_process
+from tests.traders.trading.conftest import Desk, WorkerDied, expire_lease, kill_lease, status_of
 
 PlanStatus = TradePlan.Status
 PLACED = PlanStatus.PROTECTION_PLACED

@@ -9,13 +9,13 @@ from typing import Any
 import ccxt
 import pytest
 
-from apps.exchanges import apps as exchanges_apps
 from apps.exchanges.emulator.engine import OrderStatus as EngineStatus
-from apps.exchanges.models import Alert, Execution, PlanEvent, TradePlan
-from apps.exchanges.services.execution import trade_plan_process
-from apps.exchanges.services.reconcile import account_reconcile
-from apps.exchanges.tasks import reconcile_trades
-from tests.exchanges.trading.conftest import PRICE, STOP, SYMBOL, Desk
+from apps.traders import apps as traders_apps
+from apps.traders.models import Alert, Execution, PlanEvent, TradePlan
+from apps.traders.services.execution import trade_plan_process
+from apps.traders.services.reconcile import account_reconcile
+from apps.traders.tasks import reconcile_trades
+from tests.traders.trading.conftest import PRICE, STOP, SYMBOL, Desk
 
 pytestmark = pytest.mark.django_db
 PlanStatus = TradePlan.Status
@@ -179,6 +179,6 @@ def test_each_new_worker_process_enqueues_a_reconciliation(monkeypatch: pytest.M
         assert enqueued == []
     else:
         assert enqueued == [
-            ((exchanges_apps.RECONCILE_TASK,), {"task_name": "reconcile at start of Worker-7"}),
+            ((traders_apps.RECONCILE_TASK,), {"task_name": "reconcile at start of Worker-7"}),
         ]
-        assert f"{reconcile_trades.__module__}.{reconcile_trades.__name__}" == exchanges_apps.RECONCILE_TASK
+        assert f"{reconcile_trades.__module__}.{reconcile_trades.__name__}" == traders_apps.RECONCILE_TASK

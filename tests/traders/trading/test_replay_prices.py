@@ -8,11 +8,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from apps.exchanges.models import ExchangeAccount, TradePlan
-from apps.exchanges.services.plans import PlanInput, trade_plan_execute, trade_plan_preview
+from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.tasks import process_paper_orders
 from apps.market.tasks import collect_market_data
-from apps.traders.models import RiskProfile, Trader
+from apps.traders.models import RiskProfile, TradePlan, Trader
+from apps.traders.services.plans import PlanInput, trade_plan_execute, trade_plan_preview
 from tests.exchanges.paper.helpers import SYMBOL, bar_time, flat, paper_account, store_bars
 
 pytestmark = pytest.mark.django_db

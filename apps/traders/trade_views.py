@@ -20,11 +20,12 @@ from django_htmx.http import HttpResponseClientRedirect
 from apps.core.errors import ServiceValidationError
 from apps.core.paging import paged
 from apps.core.roles import Role, has_role, role_required
-from apps.exchanges import selectors
 from apps.exchanges.adapters.errors import AdapterError
-from apps.exchanges.models import Side, TradePlan
-from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
-from apps.exchanges.services.plans import (
+from apps.market.models import MAX_LEVERAGE, PRICE_DIGITS
+from apps.traders import selectors
+from apps.traders.models import Side, TradePlan, Trader
+from apps.traders.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
+from apps.traders.services.plans import (
     PlanInput,
     live_confirmation_phrase,
     trade_plan_cancel,
@@ -32,9 +33,7 @@ from apps.exchanges.services.plans import (
     trade_plan_execute,
     trade_plan_preview,
 )
-from apps.exchanges.trade_rules import plain_number
-from apps.market.models import MAX_LEVERAGE, PRICE_DIGITS
-from apps.traders.models import Trader
+from apps.traders.trade_rules import plain_number
 
 PAGE_SIZE = 25
 PlanStatus = TradePlan.Status
@@ -152,7 +151,7 @@ def _ticket_context(form: TradeTicketForm | None, plan: TradePlan | None = None)
 @require_GET
 def trade_ticket(request: HttpRequest) -> HttpResponse:
     form = TradeTicketForm(initial={"trader": request.GET.get("trader")}) if _can_trade(request) else None
-    return render(request, "exchanges/trade_ticket.html", _ticket_context(form))
+    return render(request, "traders/trade_ticket.html", _ticket_context(form))
 
 
 @require_GET
@@ -160,7 +159,7 @@ def trade_ticket(request: HttpRequest) -> HttpResponse:
 def trade_symbols(request: HttpRequest) -> HttpResponse:
     """The market select for the chosen trader (its account's exchange), swapped in when the trader changes."""
     form = TradeTicketForm(initial={"trader": request.GET.get("trader")})
-    return render(request, "exchanges/_trade_symbols.html", {"form": form})
+    return render(request, "traders/_trade_symbols.html", {"form": form})
 
 
 @require_GET
@@ -175,7 +174,7 @@ def trade_price(request: HttpRequest) -> HttpResponse:
             context.update(last=_n(ticker.last), at=ticker.timestamp)
         except AdapterError as exc:
             context["error"] = str(exc)
-    return render(request, "exchanges/_trade_price.html", context)
+    return render(request, "traders/_trade_price.html", context)
 
 
 @require_POST
@@ -190,7 +189,7 @@ def trade_preview(request: HttpRequest) -> HttpResponse:
             form.add_service_error(exc)
         except ExchangeUnreachable as exc:
             form.add_error(None, f"The exchange could not be asked for prices and balances: {exc}")
-    template = "exchanges/_trade_ticket.html" if request.htmx else "exchanges/trade_ticket.html"
+    template = "traders/_trade_ticket.html" if request.htmx else "traders/trade_ticket.html"
     return render(request, template, _ticket_context(form, plan))
 
 
@@ -292,21 +291,21 @@ def plan_list(request: HttpRequest) -> HttpResponse:
         "statuses": PlanStatus.choices,
         "traders": Trader.objects.order_by("name"),
     }
-    template = "exchanges/_plan_table.html" if request.htmx else "exchanges/trade_plan_list.html"
+    template = "traders/_plan_table.html" if request.htmx else "traders/trade_plan_list.html"
     return render(request, template, context)
 
 
 @require_GET
 def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(plan_id)
-    return render(request, "exchanges/trade_plan_detail.html", _plan_context(request, plan))
+    return render(request, "traders/trade_plan_detail.html", _plan_context(request, plan))
 
 
 @require_GET
 def plan_timeline(request: HttpRequest, plan_id: int) -> HttpResponse:
     """The part of the detail page that changes while the plan runs; it polls itself while open."""
     plan = _plan(plan_id)
-    return render(request, "exchanges/_plan_timeline.html", _plan_context(request, plan))
+    return render(request, "traders/_plan_timeline.html", _plan_context(request, plan))
 
 
 def _to_detail(request: HttpRequest, plan: TradePlan) -> HttpResponse:
@@ -330,7 +329,7 @@ def plan_execute(request: HttpRequest, plan_id: int) -> HttpResponse:
         plan = _plan(plan_id)  # the refusal may have changed it (rejected, expired)
         if request.htmx:
             context = {**_report_context(plan), "plan": plan, "confirm_error": error, "confirmation": confirmation}
-            return render(request, "exchanges/_plan_confirm.html", context)
+            return render(request, "traders/_plan_confirm.html", context)
         messages.error(request, error)
     return _to_detail(request, plan)
 

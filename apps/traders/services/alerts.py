@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from apps.exchanges.models import Alert
+from apps.traders.models import Alert
 
 
 def alert_acknowledge(*, alert: Alert, user: AbstractBaseUser) -> Alert:

@@ -23,13 +23,13 @@ from django.db.models import Q
 from apps.exchanges.adapters import errors
 from apps.exchanges.adapters.base import ExchangeAdapter, Order, PositionSide
 from apps.exchanges.adapters.factory import adapter_for_account
-from apps.exchanges.models import OPEN_PLAN_STATUSES, Alert, ExchangeAccount, Execution, TradePlan
+from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import account_exposure
-from apps.exchanges.services.execution import _apply, alert_raise, plan_note, trade_plan_process
-from apps.exchanges.trade_rules import is_own_client_id
 from apps.market.models import SPOT_EXCHANGES
-from apps.traders.models import Trader
-from apps.traders.services import trader_risk_update
+from apps.traders.models import OPEN_PLAN_STATUSES, Alert, Execution, TradePlan, Trader
+from apps.traders.services.execution import _apply, alert_raise, plan_note, trade_plan_process
+from apps.traders.services.traders import trader_risk_update
+from apps.traders.trade_rules import is_own_client_id
 
 log = logging.getLogger(__name__)
 PlanStatus = TradePlan.Status

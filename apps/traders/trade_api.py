@@ -27,11 +27,12 @@ from apps.core.auth import RoleSessionAuth
 from apps.core.errors import ServiceValidationError
 from apps.core.idempotency import HEADER, idempotent
 from apps.core.roles import Role, has_role
-from apps.exchanges import selectors
-from apps.exchanges.models import Alert, TradePlan
-from apps.exchanges.services.alerts import alert_acknowledge as alert_acknowledge_service
-from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
-from apps.exchanges.services.plans import (
+from apps.market.models import MAX_LEVERAGE
+from apps.traders import selectors
+from apps.traders.models import Alert, TradePlan
+from apps.traders.services.alerts import alert_acknowledge as alert_acknowledge_service
+from apps.traders.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
+from apps.traders.services.plans import (
     PlanInput,
     live_confirmation_phrase,
     trade_plan_cancel,
@@ -39,8 +40,7 @@ from apps.exchanges.services.plans import (
     trade_plan_execute,
     trade_plan_preview,
 )
-from apps.exchanges.trade_rules import plain_number
-from apps.market.models import MAX_LEVERAGE
+from apps.traders.trade_rules import plain_number
 
 EXECUTE_SCOPE = "trade.execute"
 AMOUNT = {"max_digits": 30, "decimal_places": 12}  # apps.market.models.PRICE_DIGITS

@@ -43,10 +43,11 @@ from apps.exchanges.adapters.base import (
     Side,
 )
 from apps.exchanges.adapters.factory import adapter_for_account
-from apps.exchanges.models import PLAN_TRANSITIONS, Alert, ExchangeAccount, Execution, PlanEvent, TradePlan
-from apps.exchanges.trade_rules import client_order_id, plain_number
+from apps.exchanges.models import ExchangeAccount
 from apps.market.models import Market
+from apps.traders.models import PLAN_TRANSITIONS, Alert, Execution, PlanEvent, TradePlan
 from apps.traders.selectors import trader_halt_kind
+from apps.traders.trade_rules import client_order_id, plain_number
 
 log = logging.getLogger(__name__)
 

@@ -138,9 +138,9 @@ def test_a_time_bound_includes_the_bar_opening_then(market, tmp_path) -> None:
 
 
 def test_the_default_out_directory_is_under_var(market, tmp_path, monkeypatch) -> None:
-    from apps.backtests.management.commands import backtest
+    from apps.backtests import services
 
-    monkeypatch.setattr(backtest, "DEFAULT_OUT_ROOT", tmp_path / "var" / "backtests")
+    monkeypatch.setattr(services, "DEFAULT_OUT_ROOT", tmp_path / "var" / "backtests")
     run_backtest_command(*RSI)
     run_backtest_command(*RSI)
 

@@ -4,6 +4,9 @@ import csv
 import json
 import os
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,9 @@ GRID_COLUMNS = (
     "fees_paid",
 )
 NAMES_SHOWN = 20
+BAR_DELAY_SECONDS = 1.0
+# Phases are not equal steps: a rate or an ETA computed from them would mislead.
+PHASE_BAR = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}"
 
 
 def _moment(text: str) -> tuple[datetime, bool]:
@@ -52,18 +58,43 @@ def _moment(text: str) -> tuple[datetime, bool]:
     return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)), False
 
 
-def progress_bar(options: dict[str, Any], *, total: int, unit: str, desc: str = "") -> tqdm:
+@contextmanager
+def progress_bar(
+    options: dict[str, Any], *, total: int, unit: str, desc: str = "", bar_format: str | None = None
+) -> Iterator[tqdm]:
     """A bar on stderr (stdout stays the report, for scripts), shown only on a terminal and only
-    once the work has taken a second: a quick run prints nothing more than before."""
-    return tqdm(
+    once the work has taken a second: a quick run prints nothing more than before.
+
+    tqdm redraws only when it is updated, so a long phase without updates (numba compiling the
+    kernels on the first run after an install) would stay silent; a ticker redraws it meanwhile.
+    """
+    bar = tqdm(
         total=total,
         desc=desc,
         unit=unit,
+        bar_format=bar_format,
         file=sys.stderr,
-        delay=1,
+        delay=BAR_DELAY_SECONDS,
         mininterval=0,
         disable=True if options["verbosity"] == 0 else None,  # None: off when stderr is no terminal
     )
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(BAR_DELAY_SECONDS):
+            if bar.format_dict["elapsed"] >= BAR_DELAY_SECONDS:
+                bar.refresh()
+
+    ticker = threading.Thread(target=tick, name="progress-bar", daemon=True)
+    if not bar.disable:
+        ticker.start()
+    try:
+        yield bar
+    finally:
+        stop.set()
+        if ticker.is_alive():
+            ticker.join()
+        bar.close()
 
 
 def _phases_on(bar: tqdm) -> services.ProgressCallback:
@@ -158,7 +189,7 @@ class Command(BaseCommand):
         )
         try:
             run = services.backtest_run_create(request=request)
-            with progress_bar(options, total=services.DONE_PERCENT, unit="%") as bar:
+            with progress_bar(options, total=services.DONE_PERCENT, unit="%", bar_format=PHASE_BAR) as bar:
                 outcome = services.backtest_run_execute(run=run, progress=_phases_on(bar))
         except ServiceValidationError as exc:
             raise CommandError(exc.message) from None

@@ -158,14 +158,14 @@ def backtest_start(
     *,
     strategy: Strategy,
     market: Market,
-    timeframe: str,
     params: BacktestParams,
+    timeframe: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
     created_by: AbstractBaseUser | None = None,
 ) -> BacktestRun:
     """From the strategy page or the API: store a queued run of the stored strategy and hand it
-    to the worker once the row is committed."""
+    to the worker once the row is committed. `timeframe` defaults to the spec's."""
     spec, errors = validate_spec(strategy.spec)
     if spec is None:
         raise ServiceValidationError(
@@ -176,7 +176,7 @@ def backtest_start(
             "market", f"{market.symbol} is not one of {strategy.name}'s markets ({', '.join(spec.markets)})"
         )
     request = BacktestRequest(
-        spec=spec.model_copy(update={"timeframe": timeframe}),
+        spec=spec.model_copy(update={"timeframe": timeframe or spec.timeframe}),
         market=market,
         params=params,
         strategy_name=strategy.name,

@@ -43,6 +43,7 @@ GRID_COLUMNS = (
 )
 NAMES_SHOWN = 20
 BAR_DELAY_SECONDS = 1.0
+BAR_TICK_SECONDS = 0.5
 # Phases are not equal steps: a rate or an ETA computed from them would mislead.
 PHASE_BAR = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}"
 
@@ -81,7 +82,7 @@ def progress_bar(
     stop = threading.Event()
 
     def tick() -> None:
-        while not stop.wait(BAR_DELAY_SECONDS):
+        while not stop.wait(BAR_TICK_SECONDS):
             if bar.format_dict["elapsed"] >= BAR_DELAY_SECONDS:
                 bar.refresh()
 

@@ -77,6 +77,7 @@ def progress_bar(
         file=sys.stderr,
         delay=BAR_DELAY_SECONDS,
         mininterval=0,
+        miniters=1,  # every phase is drawn: tqdm would otherwise skip updates smaller than the last
         disable=True if options["verbosity"] == 0 else None,  # None: off when stderr is no terminal
     )
     stop = threading.Event()

@@ -46,27 +46,32 @@ PRICE = "20000"  # the paper market's price while the replay stands at its first
 
 @dataclass
 class PageLog:
-    """What the page said while the test ran: every console line, and the ones that fail the test."""
+    """What the page said while the test ran, each line under the page's address: every console
+    line, and apart the ones that fail the test."""
 
+    tab: Any
     lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    def console(self, message: Any) -> None:
-        url = message.location.get("url", "")
-        line = f"console.{message.type}: {message.text} ({url})"
+    def add(self, text: str, *, problem: bool) -> None:
+        line = f"{self.tab.url}: {text}"
         self.lines.append(line)
-        if message.type == "error" and not url.endswith(FAVICON):
+        if problem:
             self.problems.append(line)
 
+    def console(self, message: Any) -> None:
+        url = message.location.get("url", "")
+        self.add(
+            f"console.{message.type}: {message.text} ({url})",
+            problem=message.type == "error" and not url.endswith(FAVICON),
+        )
+
     def page_error(self, error: Any) -> None:
-        self.lines.append(f"page error: {error}")
-        self.problems.append(f"page error: {error}")
+        self.add(f"page error: {error}", problem=True)
 
     def response(self, response: Any) -> None:
         if response.status >= 500:
-            line = f"HTTP {response.status} from {response.request.method} {response.url}"
-            self.lines.append(line)
-            self.problems.append(line)
+            self.add(f"HTTP {response.status} from {response.request.method} {response.url}", problem=True)
 
 
 @pytest.fixture(scope="package")
@@ -100,7 +105,7 @@ def page(browser: Any, live_server: Any, request: pytest.FixtureRequest) -> Iter
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
-    log = PageLog()
+    log = PageLog(tab)
     tab.on("console", log.console)
     tab.on("pageerror", log.page_error)
     tab.on("response", log.response)
@@ -130,7 +135,7 @@ def save_artifacts(item: pytest.Item, tab: Any, log: PageLog) -> Path:
     folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", item.name)
     folder.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=folder / "page.png", full_page=True)
-    (folder / "console.log").write_text(f"{tab.url}\n" + "\n".join(log.lines) + "\n")
+    (folder / "console.log").write_text("".join(f"{line}\n" for line in log.lines))
     return folder
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,29 @@ INHERITANCE_SCRIPT = """(attributes) => {
 def inherited_htmx(tab: Any) -> list[str]:
     """Elements on the page that would send a request with an htmx attribute of an ancestor."""
     return tab.evaluate(INHERITANCE_SCRIPT, INHERITED_HTMX)
+
+
+DUPLICATE_IDS_SCRIPT = """() => {
+  const counts = new Map();
+  for (const element of document.querySelectorAll("[id]")) counts.set(element.id, (counts.get(element.id) || 0) + 1);
+  return [...counts].filter(([, count]) => count > 1).map(([id]) => id);
+}"""
+
+
+def duplicate_ids(tab: Any) -> list[str]:
+    """Ids that more than one element carries: what a fragment swapped into itself instead of over itself leaves."""
+    return tab.evaluate(DUPLICATE_IDS_SCRIPT)
+
+
+@contextmanager
+def htmx_settled(tab: Any) -> Iterator[None]:
+    """On leaving the block, wait until htmx has swapped in and settled the answer to what the block did."""
+    tab.evaluate(
+        "() => { window.e2eSettled = new Promise("
+        "resolve => document.addEventListener('htmx:afterSettle', resolve, {once: true})); }"
+    )
+    yield
+    tab.evaluate("() => window.e2eSettled.then(() => true)")
 
 
 @pytest.fixture

@@ -47,6 +47,13 @@ def test_ticket_previews_and_executes_a_paper_trade_until_protection_is_placed(
     assert sorted(plan.executions.values_list("leg", flat=True)) == ["entry", "stop_loss", "take_profit"]
     assert inherited_htmx(page) == []
 
+    # The account shows the position and the two protective orders, each with its own cancel button.
+    page.get_by_role("link", name=paper_trader.account.name).click()
+    expect(page.locator("#account-positions")).to_contain_text("long")
+    expect(page.locator("#account-orders").get_by_role("button", name="Cancel")).to_have_count(2)
+    assert inherited_htmx(page) == []
+    page.go_back()
+
     # "New trade" from the plan opens the ticket on the plan's trader, usable as before.
     page.get_by_role("link", name="New trade").click()
     expect(page).to_have_url(f"/trade/?trader={paper_trader.pk}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
+from playwright.sync_api import expect, sync_playwright
 
+from tests.e2e.helpers import PRICE
 from tests.exchanges.paper.helpers import flat, paper_account, store_bars
 from tests.factories import RiskProfileFactory, TraderFactory, UserFactory
 
@@ -42,13 +43,12 @@ TIMEOUT_MS = 10_000  # for each action and expectation; two busy cores can be sl
 # The browser's own request for an icon, not the page's: tolerated until the overview work answers
 # /favicon.ico (drop this when it has been merged).
 FAVICON = "/favicon.ico"
-PRICE = "20000"  # the paper market's price while the replay stands at its first bar
 
 
 @dataclass
 class PageLog:
     """What the page said while the test ran, each line under the page's address: every console
-    line, and apart the ones that fail the test."""
+    line, and separately the ones that fail the test."""
 
     tab: Any
     lines: list[str] = field(default_factory=list)
@@ -92,8 +92,6 @@ def browser(_orm_beside_playwright: None) -> Iterator[Any]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}, and CI must run them")
         pytest.skip(reason)
-    from playwright.sync_api import expect, sync_playwright
-
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -151,62 +149,6 @@ def log_in(page: Any, live_server: Any) -> Callable[[Any], None]:
         page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
     return start_session
-
-
-# Attributes htmx takes from the closest ancestor when an element has none of its own. Inherited,
-# they aim a request at its container's target (the trade ticket vanished that way), so every
-# element that sends a request sets its own or sits below an hx-disinherit that stops them.
-INHERITED_HTMX = ["hx-target", "hx-swap", "hx-disabled-elt", "hx-indicator", "hx-select", "hx-include", "hx-confirm"]
-INHERITANCE_SCRIPT = """(attributes) => {
-  const disinherits = (element, attribute) => {
-    const names = (element.getAttribute("hx-disinherit") || "").split(/\\s+/);
-    return names.includes("*") || names.includes(attribute);
-  };
-  const found = [];
-  for (const element of document.querySelectorAll("[hx-get],[hx-post],[hx-put],[hx-patch],[hx-delete]")) {
-    for (const attribute of attributes) {
-      if (element.hasAttribute(attribute)) continue;
-      // htmx walks up the same way: the first hx-disinherit naming the attribute ends the search.
-      for (let owner = element.parentElement; owner; owner = owner.parentElement) {
-        if (disinherits(owner, attribute)) break;
-        if (owner.hasAttribute(attribute)) {
-          const name = element.id ? `#${element.id}` : element.outerHTML.slice(0, 80);
-          found.push(`${name} inherits ${attribute}="${owner.getAttribute(attribute)}"`);
-          break;
-        }
-      }
-    }
-  }
-  return found;
-}"""
-
-
-def inherited_htmx(tab: Any) -> list[str]:
-    """Elements on the page that would send a request with an htmx attribute of an ancestor."""
-    return tab.evaluate(INHERITANCE_SCRIPT, INHERITED_HTMX)
-
-
-DUPLICATE_IDS_SCRIPT = """() => {
-  const counts = new Map();
-  for (const element of document.querySelectorAll("[id]")) counts.set(element.id, (counts.get(element.id) || 0) + 1);
-  return [...counts].filter(([, count]) => count > 1).map(([id]) => id);
-}"""
-
-
-def duplicate_ids(tab: Any) -> list[str]:
-    """Ids that more than one element carries: what a fragment swapped into itself instead of over itself leaves."""
-    return tab.evaluate(DUPLICATE_IDS_SCRIPT)
-
-
-@contextmanager
-def htmx_settled(tab: Any) -> Iterator[None]:
-    """On leaving the block, wait until htmx has swapped in and settled the answer to what the block did."""
-    tab.evaluate(
-        "() => { window.e2eSettled = new Promise("
-        "resolve => document.addEventListener('htmx:afterSettle', resolve, {once: true})); }"
-    )
-    yield
-    tab.evaluate("() => window.e2eSettled.then(() => true)")
 
 
 @pytest.fixture

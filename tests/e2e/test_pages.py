@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import duplicate_ids, htmx_settled, inherited_htmx
+from tests.e2e.helpers import duplicate_ids, htmx_settled, inherited_htmx
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

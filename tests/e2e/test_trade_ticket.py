@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.exchanges.models import TradePlan
-from tests.e2e.conftest import PRICE, inherited_htmx
+from tests.e2e.helpers import PRICE, inherited_htmx
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

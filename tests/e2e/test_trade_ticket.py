@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from apps.exchanges.models import TradePlan
 from tests.e2e.helpers import PRICE, inherited_htmx
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -36,14 +35,14 @@ def test_ticket_previews_and_executes_a_paper_trade_until_protection_is_placed(
     expect(preview).to_contain_text("Previewed")
     expect(preview.locator(".plan-quantity")).to_have_text("0.2")  # 1 % of 10,000 risked over a 500 stop
     expect_ticket_ready(page)  # the ticket stays, for the next trade
-    plan = TradePlan.objects.get()
-    assert plan.status == TradePlan.Status.PREVIEWED and plan.executions.count() == 0
+    plan = paper_trader.plans.get()
+    assert plan.status == "previewed" and plan.executions.count() == 0  # nothing sent yet
 
     preview.get_by_role("button", name="Execute").click()
     expect(page).to_have_url(f"/trade/plans/{plan.pk}/")
     expect(page.locator("#plan-timeline")).to_contain_text("Protection placed")
     plan.refresh_from_db()
-    assert plan.status == TradePlan.Status.PROTECTION_PLACED
+    assert plan.status == "protection_placed"
     assert sorted(plan.executions.values_list("leg", flat=True)) == ["entry", "stop_loss", "take_profit"]
     assert inherited_htmx(page) == []
 

@@ -12,10 +12,12 @@ from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from apps.backtests import selectors
 from apps.backtests.models import BacktestRun
+from apps.core.paging import Pagination
+from apps.core.schemas import ErrorOut, RowId
 from apps.market.timeframes import TIMEFRAME_MS
 
 Timeframe = Literal[tuple(TIMEFRAME_MS)]  # type: ignore[valid-type]
@@ -69,13 +71,13 @@ class RunFilters(Schema):
 
 
 @router.get("", response=list[RunOut], url_name="backtest_list")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def backtest_list(request: HttpRequest, filters: Query[RunFilters]):
     return selectors.backtest_run_list(**filters.dict())
 
 
-@router.get("/{run_id}", response=RunDetailOut, url_name="backtest_detail")
-def backtest_detail(request: HttpRequest, run_id: int):
+@router.get("/{run_id}", response={200: RunDetailOut, 404: ErrorOut}, url_name="backtest_detail")
+def backtest_detail(request: HttpRequest, run_id: RowId):
     run = selectors.backtest_run_get(pk=run_id)
     if run is None:
         raise HttpError(404, "No such backtest run.")

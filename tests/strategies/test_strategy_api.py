@@ -15,7 +15,7 @@ from tests.strategies.factories import (
     two_error_spec,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("known_markets")]
 URL = "/api/v1/strategies"
 
 

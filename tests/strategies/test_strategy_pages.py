@@ -236,3 +236,12 @@ def test_detail_shows_history_with_user_reason_and_each_versions_spec(operator, 
     assert history.count("<details>") == 2  # v1 and v2; the toggle keeps v2's spec
     old_spec = spec_text(Strategy.history.filter(version=1).get().spec)
     assert old_spec.replace('"', "&quot;") in history
+
+
+def test_the_editor_names_an_unknown_market_as_the_api_does(operator) -> None:
+    spec = json.dumps(good_spec(markets=["XYZ/USDT"]))
+    html = client_for(operator).post("/strategies/validate/", {"spec": spec}, **HTMX).content.decode()
+    assert "<code>markets[0]</code>: unknown market XYZ/USDT (known: BTC/USDT, BTC/USDT:USDT, ETH/USDT:USDT)" in html
+    page = client_for(operator).post("/strategies/new/", form_data(spec=spec)).content.decode()
+    assert "unknown market XYZ/USDT" in page and "List should" not in page
+    assert not Strategy.objects.exists()

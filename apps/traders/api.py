@@ -218,26 +218,22 @@ def _trader(trader_id: int) -> Trader:
     return get_object_or_404(selectors.trader_list(), pk=trader_id)
 
 
-@trader_router.post(
-    "/{trader_id}/halt",
-    response={200: TraderOut, 404: ErrorOut},
-    auth=OPERATOR,
-    url_name="trader_halt",
-    operation_id="trader_halt",
-)
+def _operator_action(action: str) -> Any:
+    """POST /traders/{id}/<action>: operators only, with a reason."""
+    name, answers = f"trader_{action}", {200: TraderOut, 404: ErrorOut}
+    return trader_router.post(
+        f"/{{trader_id}}/{action}", response=answers, auth=OPERATOR, url_name=name, operation_id=name
+    )
+
+
+@_operator_action("halt")
 def trader_halt(request: HttpRequest, trader_id: RowId, payload: ReasonIn):
     trader = _trader(trader_id)
     services.trader_halt(trader=trader, reason=payload.reason, user=request.user)
     return _trader(trader_id)
 
 
-@trader_router.post(
-    "/{trader_id}/reset",
-    response={200: TraderOut, 404: ErrorOut},
-    auth=OPERATOR,
-    url_name="trader_reset",
-    operation_id="trader_reset",
-)
+@_operator_action("reset")
 def trader_reset(request: HttpRequest, trader_id: RowId, payload: ReasonIn):
     trader = _trader(trader_id)
     services.trader_halt_reset(trader=trader, reason=payload.reason, user=request.user)

@@ -20,7 +20,7 @@ from apps.secrets.models import Secret
 from apps.strategies import services as strategy_services
 from apps.strategies.models import Strategy
 from tests.factories import MarketFactory, TraderFactory
-from tests.strategies.factories import StrategyFactory
+from tests.strategies.factories import StrategyFactory, client_for
 from tests.traders.conftest import trade_plan_for
 from tradeops.api import api as ninja_api
 
@@ -28,13 +28,6 @@ pytestmark = pytest.mark.django_db
 
 TOO_BIG = str(2**63)  # one past the widest integer column
 JSON = "application/json"
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from apps.backtests.api import router as backtests_router
 from apps.core.auth import VIEWER
 from apps.core.errors import RowInUse, ServiceValidationError
 from apps.core.roles import Role, role_required
-from apps.core.schemas import document_error_answers
+from apps.core.schemas import TextSafeParser, document_error_answers
 from apps.exchanges.api import router as exchanges_router
 from apps.exchanges.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
 from apps.market.api import router as market_router
@@ -42,6 +42,7 @@ api = TradeOpsAPI(
     urls_namespace="api",
     auth=VIEWER,
     docs_decorator=viewers_only,
+    parser=TextSafeParser(),
 )
 
 

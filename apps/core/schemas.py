@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from django.http import HttpRequest
+from django.utils.datastructures import MultiValueDict
 from ninja import Field, Schema
+from ninja.errors import ValidationError
+from ninja.parser import Parser
 from ninja.schema import DjangoGetter
 from pydantic import model_validator
 from pydantic.json_schema import models_json_schema
@@ -23,8 +27,25 @@ RowId = Annotated[int, Field(ge=1, le=MAX_DB_INT, description="A row id.")]
 """A primary key as clients send it: in a path, a filter or a body."""
 
 
+NUL_MESSAGE = "must not contain a NUL character (\\u0000): no database text column can store it"
+
+
+def nul_path(value: Any, path: str = "") -> str | None:
+    """Where in a parsed JSON value a string holds a NUL character ("" for the value itself), or None.
+
+    PostgreSQL refuses NUL in text, so such a value would fail in the database, as a server error."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = nul_path(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 class InputSchema(Schema):
-    """Base of request bodies: the body must be a JSON object.
+    """Base of request bodies: the body must be a JSON object, and its text free of NUL characters.
 
     ninja reads a schema's fields as attributes of whatever it is given, so without this a body of
     `false` or `[]` would read as "every field left out" and a PATCH would answer 200.
@@ -37,6 +58,9 @@ class InputSchema(Schema):
         sent = data._obj if isinstance(data, DjangoGetter) else data
         if not isinstance(sent, dict):
             raise PydanticCustomError("object_type", "must be a JSON object")
+        where = nul_path(sent)
+        if where is not None:
+            raise PydanticCustomError("nul_character", "{field} " + NUL_MESSAGE, {"field": where})
         return data
 
 
@@ -93,3 +117,15 @@ def document_error_answers(openapi: dict[str, Any]) -> None:
                 answers.setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": reference}}}
                 )
+
+
+class TextSafeParser(Parser):
+    """ninja's parser, refusing query parameters with a NUL character (422 naming the parameter)
+    before they reach a database filter. Bodies are checked by InputSchema."""
+
+    def parse_querydict(self, data: MultiValueDict, list_fields: list[str], request: HttpRequest) -> dict[str, Any]:
+        parsed = super().parse_querydict(data, list_fields, request)
+        refused = [name for name, value in parsed.items() if nul_path(value) is not None]
+        if refused:
+            raise ValidationError([{"loc": ["query", name], "msg": NUL_MESSAGE} for name in refused])
+        return parsed

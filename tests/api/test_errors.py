@@ -256,3 +256,21 @@ def test_the_documented_422_is_the_list_that_is_sent(viewer) -> None:
 
     sent = client_for(viewer).get("/api/v1/markets", {"offset": "-1"}).json()
     assert sent == {"detail": [{"loc": ["query", "offset"], "msg": "Input should be greater than or equal to 0"}]}
+
+
+# --- 422: NUL characters, which no database text column can store ---------------------------------
+
+
+def test_a_nul_character_in_a_query_is_422_naming_the_parameter(viewer) -> None:
+    response = client_for(viewer).get("/api/v1/markets", {"search": "BTC\x00", "ordering": "symbol"})
+
+    assert response.status_code == 422
+    assert [error["loc"] for error in response.json()["detail"]] == [["query", "search"]]
+
+
+def test_a_nul_character_in_a_body_is_422_naming_the_field_and_stores_nothing(admin) -> None:
+    response = admin.post("/api/v1/risk-profiles", {"name": "Tight\x00"}, content_type=JSON)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"].startswith("name must not contain a NUL character")
+    assert admin.get("/api/v1/risk-profiles").json()["count"] == 0

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 
@@ -47,6 +49,19 @@ def no_exchange() -> Iterator[None]:
 
 
 @pytest.fixture
+def same_connection() -> Iterator[None]:
+    """Keep the test's database connection open across requests, as django.test.Client does: the
+    WSGI handler would otherwise close it after each one (and with it the test's transaction)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def desk(db) -> None:
     """Rows that other rows use, so that deletes meet 409s and reads have something to show."""
     plan = trade_plan_for(TraderFactory())
@@ -74,7 +89,7 @@ def _documented(case: Any, status: int) -> bool:
 
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_server_errors(case, desk, no_exchange, admin_cookies) -> None:
+def test_no_server_errors(case, same_connection, desk, no_exchange, admin_cookies) -> None:
     response = case.call(cookies=admin_cookies, headers={"X-CSRFToken": CSRF_TOKEN})
     # A 401 or a CSRF refusal would mean the test is not logged in, and everything below is moot.
     assert response.status_code != 401 and b"CSRF" not in response.content, response.text

@@ -14,12 +14,14 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from apps.backtests import selectors, services
 from apps.backtests.engine import BacktestParams
 from apps.backtests.models import BacktestRun
-from apps.core.roles import Role, require_role
+from apps.core.auth import OPERATOR
+from apps.core.paging import Pagination
+from apps.core.schemas import ErrorOut, RowId
 from apps.market.models import Market
 from apps.market.timeframes import TIMEFRAME_MS
 from apps.strategies.models import Strategy
@@ -104,15 +106,14 @@ class RunFilters(Schema):
 
 
 @router.get("", response=list[RunOut], url_name="backtest_list")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def backtest_list(request: HttpRequest, filters: Query[RunFilters]):
     return selectors.backtest_run_list(**filters.dict())
 
 
-@router.post("", response={202: RunDetailOut}, url_name="backtest_start")
+@router.post("", response={202: RunDetailOut, 404: ErrorOut}, auth=OPERATOR, url_name="backtest_start")
 def backtest_start(request: HttpRequest, payload: RunIn):
     """Queue a backtest for the worker (operators). Bad input answers 422 naming the field."""
-    require_role(request, Role.OPERATOR)
     strategy = get_object_or_404(Strategy, pk=payload.strategy_id)
     market = get_object_or_404(Market, pk=payload.market_id)
     params = BacktestParams(**payload.dict(include={"cash", "fee_bps", "slippage_bps", "size_pct", "sl_pct", "tp_pct"}))
@@ -128,8 +129,8 @@ def backtest_start(request: HttpRequest, payload: RunIn):
     return Status(202, selectors.backtest_run_get(pk=run.pk))
 
 
-@router.get("/{run_id}", response=RunDetailOut, url_name="backtest_detail")
-def backtest_detail(request: HttpRequest, run_id: int):
+@router.get("/{run_id}", response={200: RunDetailOut, 404: ErrorOut}, url_name="backtest_detail")
+def backtest_detail(request: HttpRequest, run_id: RowId):
     run = selectors.backtest_run_get(pk=run_id)
     if run is None:
         raise HttpError(404, "No such backtest run.")

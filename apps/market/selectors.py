@@ -70,8 +70,10 @@ def market_get(*, exchange: str, symbol: str) -> Market | None:
     return Market.objects.filter(exchange=exchange, symbol=symbol).first()
 
 
-def market_symbols(*, exchange: str) -> list[str]:
-    return list(Market.objects.filter(exchange=exchange).order_by("symbol").values_list("symbol", flat=True))
+def market_symbols(*, exchange: str | None = None) -> list[str]:
+    """The stored symbols of one exchange, or of all (each symbol once)."""
+    markets = Market.objects.filter(exchange=exchange) if exchange is not None else Market.objects.all()
+    return list(markets.order_by("symbol").values_list("symbol", flat=True).distinct())
 
 
 def market_feed_list(*, exchange: str | None = None) -> QuerySet[MarketFeed]:

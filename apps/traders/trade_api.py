@@ -19,14 +19,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, JsonResponse
 from ninja import Field, Header, Query, Router, Schema
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from ninja.responses import NinjaJSONEncoder, Status
 from pydantic import PlainSerializer
 
-from apps.core.auth import RoleSessionAuth
+from apps.core.auth import OPERATOR
 from apps.core.errors import ServiceValidationError
 from apps.core.idempotency import HEADER, idempotent
-from apps.core.roles import Role, has_role
+from apps.core.paging import Pagination
+from apps.core.schemas import ErrorOut, InputSchema, RowId, ValidationErrorOut
 from apps.market.models import MAX_LEVERAGE
 from apps.traders import selectors
 from apps.traders.models import Alert, TradePlan
@@ -50,41 +51,17 @@ AMOUNT = {"max_digits": 30, "decimal_places": 12}  # apps.market.models.PRICE_DI
 Amount = Annotated[Decimal, PlainSerializer(plain_number, return_type=str)]
 
 
-class OperatorAuth(RoleSessionAuth):
-    """Session login with at least the operator role: 401 without a login, 403 below operator."""
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = super().authenticate(request, key)
-        if user is not None and not has_role(user, Role.OPERATOR):
-            raise HttpError(403, f"This needs the {Role.OPERATOR} role.")
-        return user
-
-
-OPERATOR = OperatorAuth()
 router = Router(tags=["trade"])
 
 
 # --- schemas -------------------------------------------------------------------------------------
 
 
-class ErrorOut(Schema):
-    detail: str
-
-
-class FieldErrorOut(Schema):
-    loc: list[str]
-    msg: str
-
-
-class ValidationErrorOut(Schema):
-    detail: list[FieldErrorOut]
-
-
-class PreviewIn(Schema):
+class PreviewIn(InputSchema):
     """Bounds here answer 422 before anything is looked up; the service checks the rest (the market,
     the sides of the stop-loss and take-profit, the market's leverage) and also answers 422."""
 
-    trader_id: int = Field(gt=0)
+    trader_id: RowId
     symbol: str = Field(min_length=1, max_length=64)
     side: Literal["buy", "sell"]
     order_type: Literal["market", "limit"] = "market"
@@ -96,8 +73,8 @@ class PreviewIn(Schema):
     reason: str = Field("", max_length=500)
 
 
-class ExecuteIn(Schema):
-    plan_id: int = Field(gt=0)
+class ExecuteIn(InputSchema):
+    plan_id: RowId
     confirmation: str = Field("", max_length=200, description="Live plans: the account's name, typed.")
 
 
@@ -279,15 +256,15 @@ class PlanDetailOut(PreviewOut):
 
 class PlanFilters(Schema):
     status: TradePlan.Status | None = None
-    trader_id: int | None = None
-    account_id: int | None = None
+    trader_id: RowId | None = None
+    account_id: RowId | None = None
     symbol: str | None = None
     ordering: Literal[selectors.PLAN_ORDERINGS] = "-created_at"  # type: ignore[valid-type]
 
 
 class AlertFilters(Schema):
     acknowledged: bool | None = None
-    plan_id: int | None = None
+    plan_id: RowId | None = None
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -375,7 +352,7 @@ def plan_execute(
 
 
 @router.get("/plans", response=list[PlanOut], url_name="trade_plan_list")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def plan_list(request: HttpRequest, filters: Query[PlanFilters]):
     return selectors.trade_plan_list(
         status=filters.status,
@@ -387,7 +364,7 @@ def plan_list(request: HttpRequest, filters: Query[PlanFilters]):
 
 
 @router.get("/plans/{plan_id}", response=PlanDetailOut, url_name="trade_plan_detail")
-def plan_detail(request: HttpRequest, plan_id: int):
+def plan_detail(request: HttpRequest, plan_id: RowId):
     return _plan(plan_id)
 
 
@@ -397,7 +374,7 @@ def plan_detail(request: HttpRequest, plan_id: int):
     auth=OPERATOR,
     url_name="trade_plan_cancel",
 )
-def plan_cancel(request: HttpRequest, plan_id: int):
+def plan_cancel(request: HttpRequest, plan_id: RowId):
     """A preview is cancelled at once; a sent entry order is cancelled by the worker (exit_requested)."""
     trade_plan_cancel(plan=_plan(plan_id), user=request.user)
     return _plan(plan_id)
@@ -409,21 +386,21 @@ def plan_cancel(request: HttpRequest, plan_id: int):
     auth=OPERATOR,
     url_name="trade_plan_close",
 )
-def plan_close(request: HttpRequest, plan_id: int):
+def plan_close(request: HttpRequest, plan_id: RowId):
     """Close the position at market (the worker does it; exit_requested is set at once)."""
     trade_plan_close(plan=_plan(plan_id), user=request.user)
     return _plan(plan_id)
 
 
 @router.get("/alerts", response=list[AlertOut], url_name="trade_alert_list")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def alert_list(request: HttpRequest, filters: Query[AlertFilters]):
     """Unacknowledged first, then newest first."""
     return selectors.alert_list(acknowledged=filters.acknowledged, plan_id=filters.plan_id)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response=AlertOut, auth=OPERATOR, url_name="trade_alert_acknowledge")
-def alert_acknowledge(request: HttpRequest, alert_id: int):
+def alert_acknowledge(request: HttpRequest, alert_id: RowId):
     alert = selectors.alert_get(alert_id=alert_id)
     if alert is None:
         raise HttpError(404, f"no alert {alert_id}")

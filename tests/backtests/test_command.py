@@ -197,7 +197,7 @@ def test_an_invalid_spec_file_lists_every_error_with_its_path(market, tmp_path) 
     with pytest.raises(CommandError) as caught:
         run_backtest_command("--spec", str(path), "--symbol", SYMBOL, out=tmp_path)
     assert "the spec in bad.json is invalid" in str(caught.value)
-    assert "indicators[0].period: Input should be greater than or equal to 1" in str(caught.value)
+    assert "indicators[0].period: must be at least 1" in str(caught.value)
 
 
 def test_a_spec_file_that_is_not_json_or_missing(market, tmp_path) -> None:

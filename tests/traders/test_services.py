@@ -76,7 +76,7 @@ def test_risk_profile_update_validates_against_the_other_stored_values() -> None
 def test_risk_profile_in_use_cannot_be_deleted(trader) -> None:
     with pytest.raises(ServiceValidationError) as excinfo:
         services.risk_profile_delete(profile=trader.risk_profile)
-    assert field_of(excinfo) == "risk_profile" and "Desk A" in excinfo.value.message
+    assert field_of(excinfo) == "risk profile" and excinfo.value.used_by == {"trader": 1}
     unused = RiskProfileFactory()
     services.risk_profile_delete(profile=unused)
     assert not RiskProfile.objects.filter(pk=unused.pk).exists()
@@ -115,7 +115,7 @@ def test_trader_with_plans_cannot_be_deleted_nor_moved(trader) -> None:
     trade_plan_for(trader)
     with pytest.raises(ServiceValidationError) as excinfo:
         services.trader_delete(trader=trader)
-    assert field_of(excinfo) == "trader" and "1 trade plan" in excinfo.value.message
+    assert field_of(excinfo) == "trader" and excinfo.value.used_by == {"trade plan": 1}
     other = ExchangeAccountFactory()
     # A previewed plan is not open: moving is allowed; an open one blocks it.
     services.trader_update(trader=trader, changes={"account": other.pk})

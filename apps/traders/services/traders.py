@@ -13,9 +13,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import ProtectedError
 from django.utils import timezone
 
+from apps.core.deletion import delete_unless_used
 from apps.core.errors import ServiceValidationError
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MAX_LEVERAGE
@@ -249,14 +249,7 @@ def risk_profile_update(
 
 @transaction.atomic
 def risk_profile_delete(*, profile: RiskProfile) -> None:
-    names = list(Trader.objects.filter(risk_profile=profile).order_by("name").values_list("name", flat=True)[:6])
-    if names:
-        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
-        raise ServiceValidationError("risk_profile", f"is used by traders ({shown}); move them first")
-    try:
-        profile.delete()
-    except ProtectedError:
-        raise ServiceValidationError("risk_profile", "is still used by a trader") from None
+    delete_unless_used(profile, profile.delete, advice="move its traders to another profile first")
 
 
 # --- traders -------------------------------------------------------------------------------------
@@ -316,15 +309,8 @@ def trader_update(*, trader: Trader, changes: Mapping[str, Any], secrets: Mappin
 
 @transaction.atomic
 def trader_delete(*, trader: Trader) -> None:
-    plans = trader.plans.count()
-    if plans:
-        raise ServiceValidationError(
-            "trader", f"has {plans} trade plan{'s' if plans != 1 else ''}; they keep it for the audit trail"
-        )
-    try:
-        trader.delete()
-    except ProtectedError:
-        raise ServiceValidationError("trader", "has halt history, kept for the audit trail") from None
+    # Its trade plans and halt history keep the trader for the audit trail.
+    delete_unless_used(trader, trader.delete, advice="they keep it for the audit trail")
 
 
 # --- halts ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 
 from apps.demo.services import DEMO_FIXTURES, DemoFixtureInvalid, demo_fixtures_load
 from apps.exchanges.models import ExchangeAccount
+from apps.market.demo import demo_markets_ensure
 from apps.strategies.models import Strategy
 from apps.traders.models import RiskProfile, Trader
 
@@ -20,8 +21,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def no_candles(monkeypatch) -> None:
-    # Candles are tests/market/test_demo.py's business; only the fixture rows matter here.
+def demo_markets_without_candles(monkeypatch) -> None:
+    # Candles are tests/market/test_demo.py's business; here only the fixture rows matter, and the
+    # markets the demo strategy names (a strategy may only name stored markets).
+    demo_markets_ensure()
     monkeypatch.setattr("apps.demo.management.commands.load_demo.demo_market_data_load", lambda **_: None)
 
 

@@ -81,7 +81,8 @@ def run_orders(orders: int) -> dict:
     from apps.exchanges.adapters.base import OrderRequest, OrderType, ProtectionKind, ProtectiveOrderRequest, Side
     from apps.exchanges.adapters.paper import PaperAdapter
     from apps.exchanges.models import ExchangeAccount
-    from apps.market.candles_io import CandleSeries
+    from apps.market.candles_io import CandleSeries, ms_to_datetime
+    from apps.market.models import MarketFeed
     from apps.market.services import candle_series_import, market_create
 
     call_command("migrate", verbosity=0)
@@ -102,6 +103,10 @@ def run_orders(orders: int) -> dict:
     ohlcv = np.tile([20_000.0, 20_010.0, 19_990.0, 20_000.0, 1.0], (CANDLES + 1, 1))
     candle_series_import(
         market=market, timeframe="1m", series=CandleSeries(open_time_ms=times, ohlcv=ohlcv, format="bench"), source="b"
+    )
+    # The paper exchange prices only what a replay feed has released: release the first candle.
+    MarketFeed.objects.create(
+        market=market, timeframe="1m", source=MarketFeed.Source.REPLAY, horizon=ms_to_datetime(int(times[0]))
     )
     account = ExchangeAccount.objects.create(
         name="bench", exchange="binanceusdm", mode="paper", paper_starting_balance=Decimal(1_000_000)

@@ -197,8 +197,8 @@ def bench_evaluate(evaluations: int) -> dict:
 
 def plan_cycle(trader, index: int, prices: tuple[Decimal, Decimal, Decimal], quantity: Decimal):
     """Preview, execute (to protection_placed) and close one plan; returns the two timings."""
-    from apps.exchanges.models import TradePlan
-    from apps.exchanges.services.plans import PlanInput, trade_plan_close, trade_plan_execute, trade_plan_preview
+    from apps.traders.models import TradePlan
+    from apps.traders.services.plans import PlanInput, trade_plan_close, trade_plan_execute, trade_plan_preview
 
     price, stop_distance, target_distance = prices
     buy = index % 2 == 0

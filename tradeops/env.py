@@ -21,13 +21,6 @@ def env_str(name: str, default: str | None = None) -> str | None:
     return value.strip()
 
 
-def env_required(name: str, hint: str) -> str:
-    value = env_str(name)
-    if not value:
-        raise ImproperlyConfigured(f"{name} is not set. {hint}")
-    return value
-
-
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:

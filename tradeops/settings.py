@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "apps.signals",
     "apps.backtests",
     "apps.traders",
+    "apps.dashboard",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.roles",
+                "apps.dashboard.context_processors.open_alerts",
             ],
         },
     },
@@ -145,8 +148,8 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
-# The replay feed (apps.market.replay) plays stored candles forward on markets without a live
-# or testnet account: REPLAY_SPEED candles per one-minute tick (0 pauses it), starting with
+# The replay feed (apps.market.replay) plays the stored candles of every active market forward
+# (whatever accounts exist): REPLAY_SPEED candles per one-minute tick (0 pauses it), starting with
 # REPLAY_START_BARS candles already in the past.
 REPLAY_SPEED = env_int("REPLAY_SPEED", 1, minimum=0)
 REPLAY_START_BARS = env_int("REPLAY_START_BARS", 1000, minimum=0)

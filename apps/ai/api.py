@@ -10,7 +10,8 @@ from pydantic import SecretStr
 from apps.ai import selectors, services
 from apps.ai.models import MAX_TIMEOUT_SECONDS, MAX_TOKENS_LIMIT, ModelConfig
 from apps.core.crud import CrudSpec, crud_router
-from apps.secrets.schemas import SecretStatusOut, secret_status_out
+from apps.core.schemas import MAX_DB_INT, InputSchema
+from apps.secrets.schemas import SecretStatusOut, secret_inputs, secret_status_out
 
 # An http(s) URL, or empty for providers that need none.
 URL_PATTERN = r"^(https?://[^\s/]+\S*)?$"
@@ -35,7 +36,7 @@ class ModelConfigOut(Schema):
         return secret_status_out(obj.api_key)
 
 
-class ModelConfigIn(Schema):
+class ModelConfigIn(InputSchema):
     name: str = Field(min_length=1, max_length=100)
     provider: ModelConfig.Provider
     model: str = Field(min_length=1, max_length=300)
@@ -44,10 +45,10 @@ class ModelConfigIn(Schema):
     temperature: Decimal = Field(Decimal("0.20"), ge=0, le=2, decimal_places=2)
     max_tokens: int = Field(1024, ge=1, le=MAX_TOKENS_LIMIT)
     timeout_seconds: int = Field(60, ge=1, le=MAX_TIMEOUT_SECONDS)
-    daily_token_budget: int = Field(200_000, ge=0)
+    daily_token_budget: int = Field(200_000, ge=0, le=MAX_DB_INT)
 
 
-class ModelConfigPatch(Schema):
+class ModelConfigPatch(InputSchema):
     """Fields left out stay as they are; an api_key sent as null is removed."""
 
     name: str | None = Field(None, min_length=1, max_length=100)
@@ -58,7 +59,7 @@ class ModelConfigPatch(Schema):
     temperature: Decimal | None = Field(None, ge=0, le=2, decimal_places=2)
     max_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
     timeout_seconds: int | None = Field(None, ge=1, le=MAX_TIMEOUT_SECONDS)
-    daily_token_budget: int | None = Field(None, ge=0)
+    daily_token_budget: int | None = Field(None, ge=0, le=MAX_DB_INT)
 
 
 class ModelConfigFilters(Schema):
@@ -79,6 +80,7 @@ router = crud_router(
         update=lambda config, **kwargs: services.model_config_update(config=config, **kwargs),
         delete=lambda config: services.model_config_delete(config=config),
         secret_fields=ModelConfig.SECRET_FIELDS,
+        read_secrets=secret_inputs,
     ),
     tags=["model configs"],
 )

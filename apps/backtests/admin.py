@@ -1,5 +1,5 @@
-"""Backtest runs in the admin: a read-only record (runs come from `manage.py backtest`); admins
-may delete a row, which leaves its files on disk."""
+"""Backtest runs in the admin: a read-only record (runs come from `manage.py backtest` or the
+strategy pages); admins may delete a row, which leaves its files on disk."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ class BacktestRunAdmin(admin.ModelAdmin):
         "symbol",
         "exchange",
         "timeframe",
+        "status",
+        "progress",
         "period_start",
         "period_end",
         "return_shown",
@@ -32,7 +34,7 @@ class BacktestRunAdmin(admin.ModelAdmin):
         "created_by",
         "created_at",
     )
-    list_filter = ("strategy_source", "timeframe", "exchange", "created_at")
+    list_filter = ("status", "strategy_source", "timeframe", "exchange", "created_at")
     search_fields = ("strategy_name", "symbol")
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")

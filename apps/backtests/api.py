@@ -1,22 +1,30 @@
-"""/api/v1/backtests: recorded runs, read-only, for every role. Runs are made by
-`manage.py backtest`; the files are downloaded from the pages (`files` gives their URLs)."""
+"""/api/v1/backtests: recorded runs for every role to read; operators start one with POST (the
+worker runs it; poll the run's `status` and `progress`). The files are downloaded from the pages
+(`files` gives their URLs once the run is done)."""
 
 # No `from __future__ import annotations` here (as in apps/strategies/api.py): ninja's pagination
 # wrapper hides this module's globals, so a string annotation such as Query[RunFilters] could not
 # be resolved when the endpoint is built.
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
-from apps.backtests import selectors
+from apps.backtests import selectors, services
+from apps.backtests.engine import BacktestParams
 from apps.backtests.models import BacktestRun
+from apps.core.auth import OPERATOR
+from apps.core.paging import Pagination
+from apps.core.schemas import ErrorOut, RowId
+from apps.market.models import Market
 from apps.market.timeframes import TIMEFRAME_MS
+from apps.strategies.models import Strategy
 
 Timeframe = Literal[tuple(TIMEFRAME_MS)]  # type: ignore[valid-type]
 Source = Literal[tuple(BacktestRun.Source.values)]  # type: ignore[valid-type]
@@ -33,8 +41,14 @@ class RunOut(Schema):
     exchange: str
     symbol: str
     timeframe: str
-    period_start: datetime
-    period_end: datetime
+    status: str
+    phase: str
+    progress: int
+    error: str
+    requested_start: datetime | None
+    requested_end: datetime | None
+    period_start: datetime | None
+    period_end: datetime | None
     bars: int
     initial_cash: Decimal
     fee_bps: Decimal
@@ -47,7 +61,9 @@ class RunOut(Schema):
     max_drawdown: float | None
     trade_count: int
     created_at: datetime
-    duration_seconds: float
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
 
 
 class RunDetailOut(RunOut):
@@ -57,7 +73,28 @@ class RunDetailOut(RunOut):
 
     @staticmethod
     def resolve_files(obj: BacktestRun) -> dict[str, str]:
+        if obj.status != BacktestRun.Status.DONE:
+            return {}
         return {kind: reverse("backtests:file", args=[obj.pk, kind]) for kind in selectors.OUTPUT_KINDS}
+
+
+DEFAULTS = BacktestParams()
+
+
+class RunIn(Schema):
+    """A run of a stored strategy; the period is [start, end) in bar open times (UTC when naive)."""
+
+    strategy_id: int
+    market_id: int = Field(description="A stored market among the strategy spec's markets.")
+    timeframe: Timeframe | None = Field(None, description="Default: the spec's timeframe.")
+    start: datetime | None = Field(None, description="First bar, inclusive. Default: the first stored bar.")
+    end: datetime | None = Field(None, description="Bars opening before this. Default: through the last stored bar.")
+    cash: float = DEFAULTS.cash
+    fee_bps: float = DEFAULTS.fee_bps
+    slippage_bps: float = DEFAULTS.slippage_bps
+    size_pct: float = DEFAULTS.size_pct
+    sl_pct: float | None = None
+    tp_pct: float | None = None
 
 
 class RunFilters(Schema):
@@ -69,14 +106,36 @@ class RunFilters(Schema):
 
 
 @router.get("", response=list[RunOut], url_name="backtest_list")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def backtest_list(request: HttpRequest, filters: Query[RunFilters]):
     return selectors.backtest_run_list(**filters.dict())
 
 
-@router.get("/{run_id}", response=RunDetailOut, url_name="backtest_detail")
-def backtest_detail(request: HttpRequest, run_id: int):
+@router.post("", response={202: RunDetailOut, 404: ErrorOut}, auth=OPERATOR, url_name="backtest_start")
+def backtest_start(request: HttpRequest, payload: RunIn):
+    """Queue a backtest for the worker (operators). Bad input answers 422 naming the field."""
+    strategy = get_object_or_404(Strategy, pk=payload.strategy_id)
+    market = get_object_or_404(Market, pk=payload.market_id)
+    params = BacktestParams(**payload.dict(include={"cash", "fee_bps", "slippage_bps", "size_pct", "sl_pct", "tp_pct"}))
+    run = services.backtest_start(
+        strategy=strategy,
+        market=market,
+        timeframe=payload.timeframe,
+        params=params,
+        start=_utc(payload.start),
+        end=_utc(payload.end),
+        created_by=request.user,
+    )
+    return Status(202, selectors.backtest_run_get(pk=run.pk))
+
+
+@router.get("/{run_id}", response={200: RunDetailOut, 404: ErrorOut}, url_name="backtest_detail")
+def backtest_detail(request: HttpRequest, run_id: RowId):
     run = selectors.backtest_run_get(pk=run_id)
     if run is None:
         raise HttpError(404, "No such backtest run.")
     return run
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment

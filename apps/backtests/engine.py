@@ -76,21 +76,25 @@ class BacktestParams:
     sl_pct: float | None = None
     tp_pct: float | None = None
 
-    def problems(self) -> list[str]:
-        found = []
+    def field_problems(self) -> dict[str, str]:
+        """Each bad number by field name (`fee_bps`), with a message naming the option (`fee-bps`)."""
+        found = {}
         if not (math.isfinite(self.cash) and 0 < self.cash <= MAX_CASH):
-            found.append(f"cash must be a positive amount up to {MAX_CASH:g}, not {self.cash:g}")
+            found["cash"] = f"cash must be a positive amount up to {MAX_CASH:g}, not {self.cash:g}"
         for name in ("fee_bps", "slippage_bps"):
             value = getattr(self, name)
             if not (math.isfinite(value) and 0 <= value <= MAX_BPS):
-                found.append(f"{name.replace('_', '-')} must be between 0 and {MAX_BPS:g} basis points, not {value:g}")
+                found[name] = f"{name.replace('_', '-')} must be between 0 and {MAX_BPS:g} basis points, not {value:g}"
         if not (math.isfinite(self.size_pct) and 0 < self.size_pct <= 100):
-            found.append(f"size-pct must be in (0, 100], not {self.size_pct:g}")
+            found["size_pct"] = f"size-pct must be in (0, 100], not {self.size_pct:g}"
         if self.sl_pct is not None and not (math.isfinite(self.sl_pct) and 0 < self.sl_pct < 100):
-            found.append(f"sl-pct must be in (0, 100), not {self.sl_pct:g}")
+            found["sl_pct"] = f"sl-pct must be in (0, 100), not {self.sl_pct:g}"
         if self.tp_pct is not None and not (math.isfinite(self.tp_pct) and 0 < self.tp_pct <= MAX_TP_PCT):
-            found.append(f"tp-pct must be in (0, {MAX_TP_PCT:g}], not {self.tp_pct:g}")
+            found["tp_pct"] = f"tp-pct must be in (0, {MAX_TP_PCT:g}], not {self.tp_pct:g}"
         return found
+
+    def problems(self) -> list[str]:
+        return list(self.field_problems().values())
 
     def validated(self) -> BacktestParams:
         problems = self.problems()

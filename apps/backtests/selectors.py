@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from django.db.models import F, Q, QuerySet
 
 from apps.backtests.models import BacktestRun
+from apps.market.models import Candle, Market
 from apps.strategies.models import Strategy
+from apps.strategies.spec import StrategySpec
 
 ORDERINGS = (
     "-created_at",
@@ -77,3 +80,19 @@ def backtest_run_files(*, run: BacktestRun) -> list[OutputFile]:
 
 def strategy_by_name(*, name: str) -> Strategy | None:
     return Strategy.objects.filter(name=name).first()
+
+
+def candle_count(*, market: Market, timeframe: str, start: datetime | None, end: datetime | None) -> int:
+    """Stored candles in [start, end): checked before a run is stored, so a period without data
+    is refused on the form instead of failing in the worker."""
+    candles = Candle.objects.filter(market=market, timeframe=timeframe)
+    if start is not None:
+        candles = candles.filter(open_time__gte=start)
+    if end is not None:
+        candles = candles.filter(open_time__lt=end)
+    return candles.count()
+
+
+def spec_markets(*, spec: StrategySpec) -> list[Market]:
+    """The stored markets a backtest of a strategy may use: those its spec names."""
+    return list(Market.objects.filter(symbol__in=spec.markets).order_by("symbol", "exchange"))

@@ -1,7 +1,8 @@
 """One way to expose a configuration model over the API: list (filters, pagination), detail,
 create, partial update and delete; reads for every role, writes for admins only.
 
-The endpoints stay thin: parse with the given schemas, check the role, call one service.
+The endpoints stay thin: the auth checks the role (before the body is read), the schemas parse,
+one service writes. A delete refused because other records use the row answers 409 (tradeops.api).
 """
 
 # No `from __future__ import annotations` here: ninja reads the endpoint annotations at runtime,
@@ -15,11 +16,21 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from apps.core.auth import ADMIN
+from apps.core.deletion import delete_unless_used
 from apps.core.errors import ServiceValidationError
-from apps.core.roles import Role, require_role
-from apps.secrets.schemas import secret_inputs
+from apps.core.paging import Pagination
+from apps.core.schemas import ErrorOut, InUseOut, RowId
+
+# Reads a payload's write-only fields into what the services take (apps.secrets.schemas.secret_inputs).
+# Core is below every domain app, so the routers whose models own secrets hand it in.
+SecretReader = Callable[[Schema, tuple[str, ...]], dict[str, Any]]
+
+
+def _no_secrets(payload: Schema, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,11 @@ class CrudSpec:
     update: Callable[..., Model]
     delete: Callable[..., None]
     secret_fields: tuple[str, ...] = ()
+    read_secrets: SecretReader = _no_secrets
+
+    def __post_init__(self) -> None:
+        if self.secret_fields and self.read_secrets is _no_secrets:
+            raise TypeError(f"{self.model.__name__}: secret_fields need read_secrets to read them")
 
 
 def _nullable(model: type[Model], field: str) -> bool:
@@ -59,31 +75,43 @@ def crud_router(spec: CrudSpec, *, tags: list[str]) -> Router:
     name = spec.model._meta.model_name
 
     @router.get("", response=list[spec.out], url_name=f"{name}_list", operation_id=f"{name}_list")
-    @paginate(LimitOffsetPagination)
+    @paginate(Pagination)
     def list_rows(request: HttpRequest, filters: Query[spec.filters]):  # type: ignore[valid-type]
         return spec.select(**filters.dict())
 
-    @router.get("/{row_id}", response=spec.out, url_name=f"{name}_detail", operation_id=f"{name}_detail")
-    def get_row(request: HttpRequest, row_id: int):
+    @router.get(
+        "/{row_id}", response={200: spec.out, 404: ErrorOut}, url_name=f"{name}_detail", operation_id=f"{name}_detail"
+    )
+    def get_row(request: HttpRequest, row_id: RowId):
         return get_object_or_404(spec.select(), pk=row_id)
 
-    @router.post("", response={201: spec.out}, url_name=f"{name}_create", operation_id=f"{name}_create")
+    @router.post("", response={201: spec.out}, auth=ADMIN, url_name=f"{name}_create", operation_id=f"{name}_create")
     def create_row(request: HttpRequest, payload: spec.create_in):  # type: ignore[valid-type]
-        require_role(request, Role.ADMIN)
         fields = plain_values(payload, model=spec.model, exclude=spec.secret_fields, include_defaults=True)
-        return Status(201, spec.create(**fields, secrets=secret_inputs(payload, spec.secret_fields)))
+        return Status(201, spec.create(**fields, secrets=spec.read_secrets(payload, spec.secret_fields)))
 
-    @router.patch("/{row_id}", response=spec.out, url_name=f"{name}_update", operation_id=f"{name}_update")
-    def update_row(request: HttpRequest, row_id: int, payload: spec.patch_in):  # type: ignore[valid-type]
-        require_role(request, Role.ADMIN)
+    @router.patch(
+        "/{row_id}",
+        response={200: spec.out, 404: ErrorOut},
+        auth=ADMIN,
+        url_name=f"{name}_update",
+        operation_id=f"{name}_update",
+    )
+    def update_row(request: HttpRequest, row_id: RowId, payload: spec.patch_in):  # type: ignore[valid-type]
         row = get_object_or_404(spec.model, pk=row_id)
         changes = plain_values(payload, model=spec.model, exclude=spec.secret_fields, include_defaults=False)
-        return spec.update(row, changes=changes, secrets=secret_inputs(payload, spec.secret_fields))
+        return spec.update(row, changes=changes, secrets=spec.read_secrets(payload, spec.secret_fields))
 
-    @router.delete("/{row_id}", response={204: None}, url_name=f"{name}_delete", operation_id=f"{name}_delete")
-    def delete_row(request: HttpRequest, row_id: int):
-        require_role(request, Role.ADMIN)
-        spec.delete(get_object_or_404(spec.model, pk=row_id))
+    @router.delete(
+        "/{row_id}",
+        response={204: None, 404: ErrorOut, 409: InUseOut},
+        auth=ADMIN,
+        url_name=f"{name}_delete",
+        operation_id=f"{name}_delete",
+    )
+    def delete_row(request: HttpRequest, row_id: RowId):
+        row = get_object_or_404(spec.model, pk=row_id)
+        delete_unless_used(row, lambda: spec.delete(row))
         return Status(204, None)
 
     return router

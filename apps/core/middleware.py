@@ -7,11 +7,11 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLogi
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from apps.core.roles import user_role
+from apps.core.roles import NO_ROLE_MESSAGE, user_role
 
 API_PREFIX = "/api/"
 ADMIN_PREFIX = "/admin/"
-ROLELESS_ALLOWED = frozenset({"login", "logout"})
+ROLELESS_ALLOWED = frozenset({"login", "logout", "favicon"})
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
@@ -32,5 +32,5 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         match = request.resolver_match
         exempt = match is not None and match.url_name in ROLELESS_ALLOWED
         if request.user.is_authenticated and not exempt and user_role(request.user) is None:
-            raise PermissionDenied("Your user has no role yet. Ask an administrator to add you to a role group.")
+            raise PermissionDenied(NO_ROLE_MESSAGE)
         return None

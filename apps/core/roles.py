@@ -12,7 +12,6 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
-from ninja.errors import HttpError
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -25,6 +24,7 @@ class Role(StrEnum):
 
 
 RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
+NO_ROLE_MESSAGE = "Your account has no role yet. Ask an admin to add you to viewer, operator or admin."
 
 
 def user_role(user: Any) -> Role | None:
@@ -55,9 +55,3 @@ def role_required(role: Role) -> Callable:
         return wrapped
 
     return decorator
-
-
-def require_role(request: HttpRequest, role: Role) -> None:
-    """For API endpoints: answer 403 unless the caller holds `role` or a higher one."""
-    if not has_role(request.user, role):
-        raise HttpError(403, f"This needs the {role} role.")

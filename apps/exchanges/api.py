@@ -10,8 +10,9 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import SecretStr
 
+from apps.core.auth import OPERATOR
 from apps.core.crud import CrudSpec, crud_router
-from apps.core.roles import Role, require_role
+from apps.core.schemas import MAX_DB_INT, ErrorOut, InputSchema, RowId
 from apps.exchanges import selectors, services
 from apps.exchanges.adapters.base import OrderStatus, Position
 from apps.exchanges.adapters.errors import (
@@ -23,9 +24,10 @@ from apps.exchanges.adapters.errors import (
     OrderNotFound,
     RateLimited,
 )
+from apps.exchanges.hooks import OrderCancelRefused
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MAX_LEVERAGE, ExchangeId
-from apps.secrets.schemas import SecretStatusOut, secret_status_out
+from apps.secrets.schemas import SecretStatusOut, secret_inputs, secret_status_out
 
 
 class ExchangeAccountOut(Schema):
@@ -55,7 +57,7 @@ class ExchangeAccountOut(Schema):
         return secret_status_out(obj.passphrase)
 
 
-class ExchangeAccountIn(Schema):
+class ExchangeAccountIn(InputSchema):
     name: str = Field(min_length=1, max_length=100)
     exchange: ExchangeId
     mode: ExchangeAccount.Mode = ExchangeAccount.Mode.PAPER
@@ -67,7 +69,7 @@ class ExchangeAccountIn(Schema):
     passphrase: SecretStr | None = None
 
 
-class ExchangeAccountPatch(Schema):
+class ExchangeAccountPatch(InputSchema):
     """Fields left out stay as they are; a secret sent as null is removed."""
 
     name: str | None = Field(None, min_length=1, max_length=100)
@@ -100,6 +102,7 @@ router = crud_router(
         update=lambda account, **kwargs: services.exchange_account_update(account=account, **kwargs),
         delete=lambda account: services.exchange_account_delete(account=account),
         secret_fields=ExchangeAccount.SECRET_FIELDS,
+        read_secrets=secret_inputs,
     ),
     tags=["exchange accounts"],
 )
@@ -180,17 +183,17 @@ class OrderOut(Schema):
 
 
 class PositionFilters(Schema):
-    account: int | None = None
+    account: RowId | None = None
     symbol: str | None = None
 
 
 class OrderFilters(Schema):
-    account: int
+    account: RowId
     symbol: str | None = None
     status: OrderStatus | None = None
     protective: bool | None = None
     limit: int = Field(ORDER_PAGE_LIMIT, ge=1, le=ORDER_PAGE_MAX)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_DB_INT)
 
 
 class OrderPage(Schema):
@@ -205,9 +208,8 @@ def _position_out(account: ExchangeAccount, position: Position) -> dict[str, Any
     return {"account_id": account.pk, "account": account.name, **dataclasses.asdict(position)}
 
 
-def _account_error_out(failure: selectors.AccountError) -> dict[str, Any]:
-    account, error = failure.account, failure.error
-    return {"account_id": account.pk, "account": account.name, "error": type(error).__name__, "detail": str(error)}
+# What the exchange's failures answer (ADAPTER_ERROR_STATUS), for the OpenAPI document.
+EXCHANGE_ERRORS = {404: ErrorOut, 409: ErrorOut, 502: ErrorOut, 503: ErrorOut}
 
 
 def _account(account_id: int) -> ExchangeAccount:
@@ -220,8 +222,10 @@ def _account(account_id: int) -> ExchangeAccount:
 trading_router = Router(tags=["trading"])
 
 
-@trading_router.get("/exchanges/{account_id}/balance", response=list[BalanceOut], url_name="account_balance")
-def account_balance(request: HttpRequest, account_id: int):
+@trading_router.get(
+    "/exchanges/{account_id}/balance", response={200: list[BalanceOut], **EXCHANGE_ERRORS}, url_name="account_balance"
+)
+def account_balance(request: HttpRequest, account_id: RowId):
     account = _account(account_id)
     try:
         return selectors.account_balance(account=account)
@@ -229,7 +233,7 @@ def account_balance(request: HttpRequest, account_id: int):
         raise adapter_http_error(account, exc) from exc
 
 
-@trading_router.get("/positions", response=PositionsOut, url_name="position_list")
+@trading_router.get("/positions", response={200: PositionsOut, **EXCHANGE_ERRORS}, url_name="position_list")
 def position_list(request: HttpRequest, filters: Query[PositionFilters]):
     if filters.account is None:
         found, failed = selectors.positions_all_accounts(symbol=filters.symbol)
@@ -252,7 +256,7 @@ def position_list(request: HttpRequest, filters: Query[PositionFilters]):
     return {"positions": [_position_out(account, position) for position in positions], "errors": []}
 
 
-@trading_router.get("/orders", response=OrderPage, url_name="order_list")
+@trading_router.get("/orders", response={200: OrderPage, **EXCHANGE_ERRORS}, url_name="order_list")
 def order_list(request: HttpRequest, filters: Query[OrderFilters]):
     account = _account(filters.account)
     try:
@@ -264,14 +268,20 @@ def order_list(request: HttpRequest, filters: Query[OrderFilters]):
     return {"items": orders[filters.offset : filters.offset + filters.limit], "count": len(orders)}
 
 
-@trading_router.post("/orders/{account_id}/{order_id}/cancel", response=OrderOut, url_name="order_cancel")
-def order_cancel(request: HttpRequest, account_id: int, order_id: str):
-    require_role(request, Role.OPERATOR)
+@trading_router.post(
+    "/orders/{account_id}/{order_id}/cancel",
+    response={200: OrderOut, **EXCHANGE_ERRORS},
+    auth=OPERATOR,
+    url_name="order_cancel",
+)
+def order_cancel(request: HttpRequest, account_id: RowId, order_id: str):
     account = _account(account_id)
     try:
         order = selectors.account_order_find(account=account, order_id=order_id)
         if order is None:
             raise HttpError(404, f"no order {order_id} on {account.name}")
         return services.order_cancel(account=account, order=order)
+    except OrderCancelRefused as exc:
+        raise HttpError(409, str(exc)) from exc
     except AdapterError as exc:
         raise adapter_http_error(account, exc) from exc

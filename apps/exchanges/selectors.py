@@ -4,14 +4,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Q, QuerySet
 
-from apps.exchanges.adapters.base import Balance, ExchangeAdapter, Order, Position, Ticker
+from apps.exchanges.adapters.base import Balance, ExchangeAdapter, Order, Position
 from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.adapters.paper import paper_order_value
-from apps.exchanges.models import Alert, ExchangeAccount, Execution, PaperOrder, PlanEvent, TradePlan
-from apps.exchanges.trade_rules import Fill, PlanResult, plan_result
+from apps.exchanges.models import ExchangeAccount, PaperOrder
 from apps.market.models import SPOT_EXCHANGES, Market
 
 ORDERINGS = ("name", "-name", "exchange", "-exchange", "mode", "-mode", "created_at", "-created_at")
@@ -161,100 +160,6 @@ def account_exposure(*, adapter: ExchangeAdapter, exchange: str, quote: str = "U
     return Exposure(equity=equity, free_margin=cash.free if cash else Decimal(0), positions=tuple(positions))
 
 
-# --- trade plans and alerts (the /trade API and pages) -------------------------------------------
-
-PLAN_ORDERINGS = ("-created_at", "created_at", "-updated_at", "updated_at", "status", "-status")
-
-
-def _plans() -> QuerySet[TradePlan]:
-    """Plans with their relations, and `created_market_time`: the replay's market time of the first event."""
-    first_event = PlanEvent.objects.filter(plan=OuterRef("pk")).order_by("at", "id").values("market_time")[:1]
-    return TradePlan.objects.select_related("trader", "account", "market", "created_by").annotate(
-        created_market_time=Subquery(first_event)
-    )
-
-
-def trade_plan_list(
-    *,
-    status: str | None = None,
-    trader_id: int | None = None,
-    account_id: int | None = None,
-    symbol: str | None = None,
-    ordering: str = "-created_at",
-) -> QuerySet[TradePlan]:
-    """Newest first unless `ordering` (one of PLAN_ORDERINGS) says otherwise; executions prefetched
-    for trade_plan_result."""
-    plans = _plans().prefetch_related("executions")
-    if status:
-        plans = plans.filter(status=status)
-    if trader_id is not None:
-        plans = plans.filter(trader_id=trader_id)
-    if account_id is not None:
-        plans = plans.filter(account_id=account_id)
-    if symbol:
-        plans = plans.filter(market__symbol=symbol)
-    return plans.order_by(ordering if ordering in PLAN_ORDERINGS else "-created_at", "-id")
-
-
-def trade_plan_get(*, plan_id: int) -> TradePlan | None:
-    """The plan with its executions, timeline (oldest first) and open alerts prefetched."""
-    return (
-        _plans()
-        .prefetch_related(
-            Prefetch("executions", queryset=Execution.objects.order_by("created_at", "id")),
-            Prefetch("events", queryset=PlanEvent.objects.select_related("actor").order_by("at", "id")),
-            Prefetch(
-                "alerts",
-                queryset=Alert.objects.filter(acknowledged_at__isnull=True).order_by("-created_at", "-id"),
-                to_attr="open_alerts",
-            ),
-        )
-        .filter(pk=plan_id)
-        .first()
-    )
-
-
-def trade_plan_result(*, plan: TradePlan) -> PlanResult:
-    """Realised PnL and fees of the plan from its executions' fills (prefetched by the plan selectors)."""
-    fills = [
-        Fill(
-            leg=execution.leg,
-            quantity=execution.filled,
-            # The state machine's own fallback: a triggered protective order may report no average.
-            price=execution.average_price or execution.price or execution.trigger_price,
-            fee=execution.fee,
-            fee_currency=execution.fee_currency,
-        )
-        for execution in plan.executions.all()
-    ]
-    return plan_result(side=plan.side, base=plan.market.base, quote=plan.market.quote, fills=fills)
-
-
-def alert_list(*, acknowledged: bool | None = None, plan_id: int | None = None) -> QuerySet[Alert]:
-    """Unacknowledged alerts first, then newest first."""
-    alerts = Alert.objects.select_related("account", "plan", "acknowledged_by")
-    if acknowledged is not None:
-        alerts = alerts.filter(acknowledged_at__isnull=not acknowledged)
-    if plan_id is not None:
-        alerts = alerts.filter(plan_id=plan_id)
-    open_first = Case(When(acknowledged_at__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField())
-    return alerts.order_by(open_first, "-created_at", "-id")
-
-
-def alert_get(*, alert_id: int) -> Alert | None:
-    return Alert.objects.select_related("account", "plan", "acknowledged_by").filter(pk=alert_id).first()
-
-
 def account_markets(*, account: ExchangeAccount) -> dict[str, Market]:
     """The account's exchange's markets by symbol, for showing its prices and amounts at their tick and step."""
     return {market.symbol: market for market in Market.objects.filter(exchange=account.exchange)}
-
-
-def trade_markets(*, account: ExchangeAccount) -> QuerySet[Market]:
-    """The active markets a trader on `account` can be given a plan for."""
-    return Market.objects.filter(exchange=account.exchange, active=True).order_by("symbol")
-
-
-def market_ticker(*, account: ExchangeAccount, symbol: str) -> Ticker:
-    """The last price of `symbol` as the account's exchange (or the paper replay) sees it. Raises AdapterError."""
-    return adapter_for_account(account).fetch_ticker(symbol)

@@ -14,9 +14,10 @@ from apps.core.roles import Role, role_required
 from apps.exchanges import selectors, services
 from apps.exchanges.adapters.base import Order, OrderStatus
 from apps.exchanges.adapters.errors import AdapterError
+from apps.exchanges.hooks import OrderCancelRefused
 from apps.exchanges.models import ExchangeAccount
-from apps.exchanges.services.errors import TradeConflict
 from apps.market.models import ExchangeId, Market
+from apps.market.selectors import market_feed_list
 
 PAGE_SIZE = 25
 
@@ -113,6 +114,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
         **_balance_context(account),
         **_positions_context(account),
         **_orders_context(request, account),
+        "feeds": market_feed_list(exchange=account.exchange),
     }
     return render(request, "exchanges/account_detail.html", context)
 
@@ -176,7 +178,7 @@ def order_cancel(request: HttpRequest, account_id: int, order_id: str) -> HttpRe
         error = str(exc)
     except AdapterError as exc:
         error = f"The order was not cancelled ({type(exc).__name__}): {exc}"
-    except TradeConflict as exc:
+    except OrderCancelRefused as exc:
         error, status = f"The order was not cancelled: {exc}", 409
     # The order list's filters and page ride along in the query string of the cancel URL.
     if request.htmx:

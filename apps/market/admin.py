@@ -93,6 +93,6 @@ class CandleImportAdmin(ReadOnlyAdmin):
 
 @admin.register(MarketFeed)
 class MarketFeedAdmin(ReadOnlyAdmin):
-    list_display = ("market", "timeframe", "source", "horizon", "exhausted_at", "updated_at")
-    list_filter = ("source", "timeframe")
+    list_display = ("market", "timeframe", "source", "horizon", "state", "state_reason", "state_since")
+    list_filter = ("source", "state", "timeframe")
     list_select_related = ("market",)

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Schema
 
 from apps.core.crud import CrudSpec, crud_router
+from apps.core.schemas import ErrorOut, InputSchema, RowId
 from apps.market import selectors, services
 from apps.market.models import MAX_LEVERAGE, ExchangeId, Market, Timeframe
 
@@ -36,7 +37,7 @@ class MarketOut(Schema):
     updated_at: datetime
 
 
-class MarketIn(Schema):
+class MarketIn(InputSchema):
     exchange: ExchangeId
     symbol: str = Field(**SYMBOL_FIELD)
     base: str = Field(**ASSET_FIELD)
@@ -51,7 +52,7 @@ class MarketIn(Schema):
     notes: str = Field("", max_length=300)
 
 
-class MarketPatch(Schema):
+class MarketPatch(InputSchema):
     """Fields left out stay as they are."""
 
     exchange: ExchangeId | None = None
@@ -103,7 +104,7 @@ router = crud_router(
 )
 
 
-@router.get("/{row_id}/coverage", response=list[CoverageOut], url_name="market_coverage")
-def market_coverage(request: HttpRequest, row_id: int) -> list[selectors.Coverage]:
+@router.get("/{row_id}/coverage", response={200: list[CoverageOut], 404: ErrorOut}, url_name="market_coverage")
+def market_coverage(request: HttpRequest, row_id: RowId) -> list[selectors.Coverage]:
     market = get_object_or_404(Market, pk=row_id)
     return selectors.market_coverage(market_ids=[market.pk]).get(market.pk, [])

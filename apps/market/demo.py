@@ -77,8 +77,7 @@ def demo_market_data_load(*, shared_data_dir: Path, stdout: TextIO) -> list[str]
     skips what is loaded; a synthetic series is replaced once the real file appears.
     """
     lines = []
-    for spec in DEMO_MARKETS:
-        market = _demo_market(spec)
+    for spec, market in zip(DEMO_MARKETS, demo_markets_ensure(), strict=True):
         for timeframe, file_pattern, synthetic_bars in DEMO_SERIES:
             path = shared_data_dir / "ohlcv" / file_pattern.format(pair=spec.pair)
             if path.is_file():
@@ -96,6 +95,11 @@ def demo_market_data_load(*, shared_data_dir: Path, stdout: TextIO) -> list[str]
             lines.append(line)
             stdout.write(line + "\n")
     return lines
+
+
+def demo_markets_ensure() -> list[Market]:
+    """The demo markets, created when missing (in DEMO_MARKETS' order)."""
+    return [_demo_market(spec) for spec in DEMO_MARKETS]
 
 
 def _start_replay(market: Market) -> str:

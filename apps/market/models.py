@@ -3,12 +3,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from apps.market.timeframes import TIMEFRAME_MS
 
 PRICE_DIGITS = {"max_digits": 30, "decimal_places": 12}
 MAX_LEVERAGE = 125  # the highest any supported exchange offers
+REASON_MAX_LENGTH = 300
 
 
 class ExchangeId(models.TextChoices):
@@ -152,12 +154,21 @@ class MarketFeed(models.Model):
         REPLAY = "replay", "Replay of stored candles"
         EXCHANGE = "exchange", "Exchange (ccxt)"
 
+    class State(models.TextChoices):
+        RUNNING = "running", "running"
+        PAUSED = "paused", "paused"
+        STOPPED = "stopped", "stopped"
+
     market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="feeds")
     timeframe = models.CharField(max_length=4, choices=Timeframe.choices)
     source = models.CharField(max_length=8, choices=Source.choices)
     horizon = models.DateTimeField(null=True, blank=True, help_text="Open time of the newest released candle (UTC).")
-    exhausted_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a replay ran out of stored candles; it then stays at its last bar."
+    state = models.CharField(max_length=8, choices=State.choices, default=State.RUNNING)
+    state_reason = models.CharField(
+        max_length=REASON_MAX_LENGTH, blank=True, help_text="Why the feed is paused or stopped, in plain words."
+    )
+    state_since = models.DateTimeField(
+        default=timezone.now, help_text="When the feed entered its current state and reason (wall clock, UTC)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -168,3 +179,20 @@ class MarketFeed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.market.symbol} {self.timeframe} ({self.source})"
+
+    @property
+    def status_line(self) -> str:
+        """The feed's state in plain words, e.g. "BTC/USDT:USDT 1m replay stopped at 2023-05-01 00:00: no
+        more stored candles". The time is the newest released candle's (market time, UTC)."""
+        return f"{self.market.symbol} {self.timeframe} {self.state_text}"
+
+    @property
+    def state_text(self) -> str:
+        """`status_line` without the market and timeframe, for a table that has columns for them."""
+        kind = "replay" if self.source == self.Source.REPLAY else "feed"
+        if self.state == self.State.RUNNING:
+            where = f", live up to {self.horizon:%Y-%m-%d %H:%M}" if self.horizon else ", nothing released yet"
+        else:
+            where = f" at {self.horizon:%Y-%m-%d %H:%M}" if self.horizon else ""
+        reason = f": {self.state_reason}" if self.state_reason else ""
+        return f"{kind} {self.state}{where}{reason}"

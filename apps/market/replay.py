@@ -1,23 +1,26 @@
 """Live market data for the signals pipeline: sources that release newly closed candles.
 
 Each active market keeps one MarketFeed per stored timeframe: its `horizon` is the open time of
-the newest candle released to live use. Live evaluation (apps.signals) never reads past it; the
-backtester ignores it and reads all stored history.
+the newest candle released to live use. Live evaluation (apps.signals) and the paper exchange
+never read past it; the backtester ignores it and reads all stored history.
 
-Sources (`CandleSource`):
+`ReplaySource`, the only source so far, plays stored history forward as if it were live. The
+candles are already stored (the demo loads them), so nothing is copied: the replay moves the
+horizon through them, REPLAY_SPEED candles per tick (one tick a minute: django-q2's scheduler
+wakes every 30 s and its finest interval is a minute). A new feed starts with REPLAY_START_BARS
+candles already in the past, so indicators have history to warm up on. Because replayed bars are
+the stored bars, they cannot be mixed up with, or duplicate, the history they come from.
 
-- `ReplaySource`, the only one implemented: plays stored history forward as if it were live.
-  The candles are already stored (the demo loads them), so nothing is copied: the replay moves
-  the horizon through them, REPLAY_SPEED candles per tick (one tick a minute: django-q2's
-  scheduler wakes every 30 s and its finest interval is a minute). A new feed starts with
-  REPLAY_START_BARS candles already in the past, so indicators have history to warm up on.
-  Because replayed bars are the stored bars, they cannot be mixed up with, or duplicate, the
-  history they come from. At the end of the stored series the feed stays on its last candle.
-- `ExchangeSource`, the seam for exchanges reached through ccxt: fetch the candles closed since
-  the newest stored one, append them (candle_series_import) and move the horizon to the newest
-  closed one. Not implemented yet; markets that need it are logged and skipped.
+Every stored series is replayed, whatever accounts exist: a paper account's prices must not
+depend on its exchange also having a testnet or live account (those price from the exchange
+itself). Live collection through ccxt will be another CandleSource beside the replay.
 
-A market is replayed unless its exchange has a testnet or live account: paper is the default.
+Each tick records the feed's state (running, paused, stopped) and, when it is not running, why:
+REPLAY_SPEED is 0, no more stored candles (the feed stays on its last candle and resumes when
+more are imported), no candles stored, or the error that stopped the tick.
+
+When a feed releases candles, `apps.market.events.candles_released` is sent: the apps that react
+(apps.signals evaluates its strategies) are above market and connect to it themselves.
 """
 
 from __future__ import annotations
@@ -32,29 +35,33 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.exchanges.models import ExchangeAccount
-from apps.market.models import Candle, CandleSeriesStats, Market, MarketFeed
-from apps.signals.services import signal_evaluations_enqueue
+from apps.market.events import candles_released
+from apps.market.models import REASON_MAX_LENGTH, Candle, CandleSeriesStats, Market, MarketFeed
 
 logger = logging.getLogger(__name__)
+State = MarketFeed.State
+NO_MORE_CANDLES = "no more stored candles"
+NO_CANDLES = "no candles stored"
+SPEED_ZERO = "REPLAY_SPEED is 0"
 
 
 @dataclass(frozen=True)
 class Release:
-    """Where a source left a feed: the newest released candle, and whether stored candles ran out."""
+    """Where a source left a feed: the newest released candle, and the feed's state with its reason."""
 
     horizon: datetime | None
-    exhausted: bool = False
+    state: str = State.RUNNING
+    reason: str = ""
 
 
 class CandleSource(ABC):
     kind: ClassVar[str]
 
     @abstractmethod
-    def release(self, *, market: Market, timeframe: str, horizon: datetime | None, new: bool) -> Release:
+    def release(self, *, market: Market, timeframe: str, horizon: datetime | None) -> Release:
         """Make the candles that closed after `horizon` available as stored Candle rows; return the new horizon.
 
-        `new` is True on a feed's first tick. Runs inside the feed's transaction.
+        `horizon` is None until a tick released something. Runs inside the feed's transaction.
         """
 
 
@@ -65,38 +72,28 @@ class ReplaySource(CandleSource):
         self.speed = speed
         self.start_bars = start_bars
 
-    def release(self, *, market: Market, timeframe: str, horizon: datetime | None, new: bool) -> Release:
+    def release(self, *, market: Market, timeframe: str, horizon: datetime | None) -> Release:
         candles = Candle.objects.filter(market=market, timeframe=timeframe)
-        if new:
+        if not candles.exists():
+            return Release(horizon, State.STOPPED, NO_CANDLES)
+        if horizon is None:  # the feed starts: its warm-up history is already in the past
             ahead, step = candles, self.start_bars + self.speed
         else:
-            ahead = candles.filter(open_time__gt=horizon) if horizon is not None else candles
-            step = self.speed
+            ahead, step = candles.filter(open_time__gt=horizon), self.speed
         if step == 0:
-            return Release(horizon, exhausted=not ahead.exists())
+            return Release(horizon, State.PAUSED, SPEED_ZERO) if ahead.exists() else _end(horizon)
         times = list(ahead.order_by("open_time").values_list("open_time", flat=True)[: step + 1])
         if len(times) > step:
             return Release(times[step - 1])
         # Fewer than `step` candles left: release them all; the replay has reached the end.
-        return Release(times[-1] if times else horizon, exhausted=True)
+        return _end(times[-1] if times else horizon)
 
 
-class ExchangeSource(CandleSource):
-    """Candles fetched from the exchange through ccxt. The seam for live collection; not implemented yet."""
-
-    kind = MarketFeed.Source.EXCHANGE
-
-    def release(self, *, market: Market, timeframe: str, horizon: datetime | None, new: bool) -> Release:
-        raise NotImplementedError(
-            f"live candle collection from {market.exchange} through ccxt is not implemented yet; "
-            f"{market.symbol} is collected only when its exchange has paper accounts alone (replay)"
-        )
+def _end(horizon: datetime | None) -> Release:
+    return Release(horizon, State.STOPPED, NO_MORE_CANDLES)
 
 
-def source_for(market: Market) -> CandleSource:
-    """Replay unless the market's exchange has a testnet or live account (whose orders need real prices)."""
-    if ExchangeAccount.objects.filter(exchange=market.exchange).exclude(mode=ExchangeAccount.Mode.PAPER).exists():
-        return ExchangeSource()
+def replay_source() -> ReplaySource:
     return ReplaySource(speed=settings.REPLAY_SPEED, start_bars=settings.REPLAY_START_BARS)
 
 
@@ -107,8 +104,8 @@ class FeedTick:
     source: str
     before: datetime | None
     horizon: datetime | None
-    exhausted: bool
-    strategies: tuple[int, ...]  # evaluations enqueued
+    state: str
+    reason: str
 
     @property
     def moved(self) -> bool:
@@ -117,39 +114,70 @@ class FeedTick:
 
 @transaction.atomic
 def feed_advance(*, market: Market, timeframe: str, source: CandleSource) -> FeedTick:
-    """One tick of one feed: release the next candles and, when any were released, enqueue the
-    evaluation of the strategies that use them (after the commit)."""
-    feed = MarketFeed.objects.select_for_update().filter(market=market, timeframe=timeframe).first()
-    new = feed is None
-    if feed is None:
-        try:
-            # The savepoint keeps the transaction usable when a concurrent tick created it first.
-            with transaction.atomic():
-                feed = MarketFeed.objects.create(market=market, timeframe=timeframe, source=source.kind)
-        except IntegrityError:
-            feed = MarketFeed.objects.select_for_update().get(market=market, timeframe=timeframe)
-            new = False
+    """One tick of one feed: release the next candles, record the feed's state and, when candles
+    were released, send `candles_released`."""
+    feed = _feed_locked(market=market, timeframe=timeframe, source=source)
     before = feed.horizon
-    release = source.release(market=market, timeframe=timeframe, horizon=before, new=new)
+    release = source.release(market=market, timeframe=timeframe, horizon=before)
     feed.source = source.kind
     feed.horizon = release.horizon
-    if release.exhausted and feed.exhausted_at is None:
-        feed.exhausted_at = timezone.now()
-        logger.info("The replay of %s %s reached its last stored candle (%s).", market.symbol, timeframe, feed.horizon)
-    elif not release.exhausted:
-        feed.exhausted_at = None
+    _feed_state_set(feed, state=release.state, reason=release.reason)
     feed.save()
-    strategies: list[int] = []
     if feed.horizon is not None and feed.horizon != before:
-        strategies = signal_evaluations_enqueue(market=market, timeframe=timeframe)
+        _announce(market=market, timeframe=timeframe, horizon=feed.horizon)
+    return _tick(feed, before=before)
+
+
+def _announce(*, market: Market, timeframe: str, horizon: datetime) -> None:
+    """Send candles_released. A failing receiver is logged, not raised: prices (the paper exchange
+    reads the horizon) must not stand still because something above market failed to react."""
+    responses = candles_released.send_robust(sender=MarketFeed, market=market, timeframe=timeframe, horizon=horizon)
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            logger.error("%s failed on new %s %s candles", receiver, market.symbol, timeframe, exc_info=response)
+
+
+def _feed_locked(*, market: Market, timeframe: str, source: CandleSource) -> MarketFeed:
+    """The feed row, created when missing, locked for this transaction."""
+    feed = MarketFeed.objects.select_for_update().filter(market=market, timeframe=timeframe).first()
+    if feed is not None:
+        return feed
+    try:
+        # The savepoint keeps the transaction usable when a concurrent tick created it first.
+        with transaction.atomic():
+            return MarketFeed.objects.create(market=market, timeframe=timeframe, source=source.kind)
+    except IntegrityError:
+        return MarketFeed.objects.select_for_update().get(market=market, timeframe=timeframe)
+
+
+def _feed_state_set(feed: MarketFeed, *, state: str, reason: str) -> None:
+    """Set the state; `state_since` moves only when the state or its reason changes."""
+    reason = reason[:REASON_MAX_LENGTH]
+    if (feed.state, feed.state_reason) == (state, reason):
+        return
+    feed.state, feed.state_reason, feed.state_since = state, reason, timezone.now()
+    level = logging.WARNING if state == State.STOPPED and reason != NO_MORE_CANDLES else logging.INFO
+    logger.log(level, "%s", feed.status_line)
+
+
+@transaction.atomic
+def feed_stop(*, market: Market, timeframe: str, source: CandleSource, reason: str) -> FeedTick:
+    """Record that the feed stopped for `reason` (its tick failed); the next tick tries again."""
+    feed = _feed_locked(market=market, timeframe=timeframe, source=source)
+    _feed_state_set(feed, state=State.STOPPED, reason=reason)
+    feed.save()
+    return _tick(feed, before=feed.horizon)
+
+
+def _tick(feed: MarketFeed, *, before: datetime | None) -> FeedTick:
     return FeedTick(
-        market_id=market.pk,
-        timeframe=timeframe,
+        market_id=feed.market_id,
+        timeframe=feed.timeframe,
         source=feed.source,
         before=before,
         horizon=feed.horizon,
-        exhausted=feed.exhausted_at is not None,
-        strategies=tuple(strategies),
+        state=feed.state,
+        reason=feed.state_reason,
     )
 
 
@@ -163,15 +191,20 @@ def market_data_collect(*, market_id: int | None = None) -> list[FeedTick]:
     timeframes: dict[int, set[str]] = {}
     for pk, timeframe in [*stored, *fed]:
         timeframes.setdefault(pk, set()).add(timeframe)
+    source = replay_source()
     ticks = []
     for market in markets:
-        if market.pk not in timeframes:
-            continue
-        source = source_for(market)
-        for timeframe in sorted(timeframes[market.pk]):
-            try:
-                ticks.append(feed_advance(market=market, timeframe=timeframe, source=source))
-            except NotImplementedError as exc:
-                logger.info("Not collecting %s: %s", market, exc)
-                break
+        for timeframe in sorted(timeframes.get(market.pk, ())):
+            ticks.append(_feed_tick(market=market, timeframe=timeframe, source=source))
     return ticks
+
+
+def _feed_tick(*, market: Market, timeframe: str, source: CandleSource) -> FeedTick:
+    try:
+        return feed_advance(market=market, timeframe=timeframe, source=source)
+    except Exception as exc:
+        # One broken series must not starve the others, and the pages must say why it stands still.
+        logger.exception("The %s %s feed failed", market.symbol, timeframe)
+        return feed_stop(
+            market=market, timeframe=timeframe, source=source, reason=f"error: {str(exc) or type(exc).__name__}"
+        )

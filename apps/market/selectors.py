@@ -77,8 +77,18 @@ def market_get(*, exchange: str, symbol: str) -> Market | None:
     return Market.objects.filter(exchange=exchange, symbol=symbol).first()
 
 
-def market_symbols(*, exchange: str) -> list[str]:
-    return list(Market.objects.filter(exchange=exchange).order_by("symbol").values_list("symbol", flat=True))
+def market_symbols(*, exchange: str | None = None) -> list[str]:
+    """The stored symbols of one exchange, or of all (each symbol once)."""
+    markets = Market.objects.filter(exchange=exchange) if exchange is not None else Market.objects.all()
+    return list(markets.order_by("symbol").values_list("symbol", flat=True).distinct())
+
+
+def market_feed_list(*, exchange: str | None = None) -> QuerySet[MarketFeed]:
+    """The feeds (of one exchange's markets, when given), by symbol, exchange and timeframe."""
+    feeds = MarketFeed.objects.select_related("market")
+    if exchange:
+        feeds = feeds.filter(market__exchange=exchange)
+    return feeds.order_by("market__symbol", "market__exchange", "timeframe")
 
 
 def market_coverage(*, market_ids: Iterable[int]) -> dict[int, list[Coverage]]:

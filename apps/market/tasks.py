@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from apps.market.models import MarketFeed
 from apps.market.replay import market_data_collect
 
 
 def collect_market_data(market_id: int | None = None) -> str:
     """Scheduled every minute: release newly closed candles of active markets (see apps.market.replay).
 
-    Evaluations of the strategies that use them are enqueued after each feed's commit.
+    Receivers of apps.market.events.candles_released react to each release (apps.signals enqueues
+    the evaluations of the strategies that use the candles).
     """
     ticks = market_data_collect(market_id=market_id)
-    moved = [tick for tick in ticks if tick.moved]
-    enqueued = sum(len(tick.strategies) for tick in moved)
-    return f"{len(ticks)} feeds ticked, {len(moved)} released candles, {enqueued} evaluations enqueued"
+    moved = sum(tick.moved for tick in ticks)
+    stopped = sum(tick.state == MarketFeed.State.STOPPED for tick in ticks)
+    return f"{len(ticks)} feeds ticked, {moved} released candles, {stopped} stopped"

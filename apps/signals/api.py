@@ -12,8 +12,10 @@ from typing import Literal
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from apps.core.paging import Pagination
+from apps.core.schemas import ErrorOut, RowId
 from apps.market.timeframes import TIMEFRAME_MS
 from apps.signals import selectors
 from apps.signals.models import Signal
@@ -52,8 +54,8 @@ class SignalOut(Schema):
 
 
 class SignalFilters(Schema):
-    strategy: int | None = Field(None, description="Strategy id.")
-    market: int | None = Field(None, description="Market id.")
+    strategy: RowId | None = Field(None, description="Strategy id.")
+    market: RowId | None = Field(None, description="Market id.")
     timeframe: Timeframe | None = None
     direction: Signal.Direction | None = None
     status: Signal.Status | None = None
@@ -70,7 +72,7 @@ class StrategyCountsOut(Schema):
 
 
 @router.get("", response=list[SignalOut], url_name="signal_list", operation_id="signal_list")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def signal_list(request: HttpRequest, filters: Query[SignalFilters]):
     return selectors.signal_list(**filters.dict())
 
@@ -81,6 +83,8 @@ def signal_counts(request: HttpRequest, filters: Query[SignalFilters]):
     return selectors.signal_counts(signals=selectors.signal_list(**filters.dict()))
 
 
-@router.get("/{signal_id}", response=SignalOut, url_name="signal_detail", operation_id="signal_detail")
-def signal_detail(request: HttpRequest, signal_id: int):
+@router.get(
+    "/{signal_id}", response={200: SignalOut, 404: ErrorOut}, url_name="signal_detail", operation_id="signal_detail"
+)
+def signal_detail(request: HttpRequest, signal_id: RowId):
     return get_object_or_404(selectors.signal_list(), pk=signal_id)

@@ -6,3 +6,10 @@ from django.apps import AppConfig
 class SignalsConfig(AppConfig):
     name = "apps.signals"
     label = "signals"
+
+    def ready(self) -> None:
+        # market sits below signals and cannot call it: it announces released candles instead.
+        from apps.market.events import candles_released
+        from apps.signals.services import signal_evaluations_enqueue
+
+        candles_released.connect(signal_evaluations_enqueue, dispatch_uid="signals.evaluate_released_candles")

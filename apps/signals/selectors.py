@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from pydantic import ValidationError
 
 from apps.market.models import Market, MarketFeed
-from apps.signals.models import EvaluationCursor, Signal
+from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.strategies.spec import StrategySpec
 
@@ -105,14 +105,3 @@ def feed_horizon(*, market: Market, timeframe: str) -> datetime | None:
     return (
         MarketFeed.objects.filter(market=market, timeframe=timeframe).values_list("horizon", flat=True).first() or None
     )
-
-
-def market_feed_list() -> QuerySet[MarketFeed]:
-    return MarketFeed.objects.select_related("market").order_by("market__symbol", "market__exchange", "timeframe")
-
-
-def evaluation_cursor_list(*, strategy: Strategy | None = None) -> QuerySet[EvaluationCursor]:
-    cursors = EvaluationCursor.objects.select_related("strategy", "market")
-    if strategy is not None:
-        cursors = cursors.filter(strategy=strategy)
-    return cursors.order_by("strategy__name", "market__symbol", "timeframe")

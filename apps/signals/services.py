@@ -47,7 +47,7 @@ SCHEDULES: dict[str, dict[str, object]] = {
     "Collect market data": {"func": "apps.market.tasks.collect_market_data", "minutes": 1},
     "Evaluate lagging strategies": {"func": "apps.signals.tasks.evaluate_strategies", "minutes": 5},
     "Process paper orders": {"func": "apps.exchanges.tasks.process_paper_orders", "minutes": 1},
-    "Reconcile trades": {"func": "apps.exchanges.tasks.reconcile_trades", "minutes": 1},
+    "Reconcile trades": {"func": "apps.traders.tasks.reconcile_trades", "minutes": 1},
 }
 # Candles evaluated per commit: bounds one transaction (and the memory of one read) when a new
 # strategy catches up over a long history.
@@ -249,8 +249,11 @@ def _evaluation_commit(
     return cursor, created
 
 
-def signal_evaluations_enqueue(*, market: Market, timeframe: str) -> list[int]:
-    """After new candles of `market`/`timeframe` are committed: one evaluate_strategy task per strategy using them."""
+def signal_evaluations_enqueue(*, market: Market, timeframe: str, **_signal: object) -> list[int]:
+    """One evaluate_strategy task per strategy using `market`/`timeframe`, run after the commit.
+
+    Connected (SignalsConfig.ready) to apps.market.events.candles_released, hence the extra arguments.
+    """
     strategy_ids = [strategy.pk for strategy in selectors.strategies_using(market=market, timeframe=timeframe)]
     for strategy_id in strategy_ids:
         # After the commit: the task runs in another process and must see the released candles.

@@ -6,7 +6,7 @@ from apps.signals import services
 
 
 def evaluate_strategy(strategy_id: int, market_id: int, timeframe: str) -> str:
-    """Enqueued after new candles of the market/timeframe are committed (apps.market.replay.feed_advance)."""
+    """Enqueued after new candles of the market/timeframe are committed (apps.market.events.candles_released)."""
     return str(services.strategy_evaluate(strategy_id=strategy_id, market_id=market_id, timeframe=timeframe))
 
 

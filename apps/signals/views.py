@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from apps.core.paging import paged
 from apps.market.models import Market, Timeframe
+from apps.market.selectors import market_feed_list
 from apps.signals import selectors
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
@@ -71,7 +72,7 @@ def signal_list(request: HttpRequest) -> HttpResponse:
         "timeframes": Timeframe.values,
         "directions": Signal.Direction.choices,
         "statuses": Signal.Status.choices,
-        "feeds": selectors.market_feed_list(),
+        "feeds": market_feed_list(),
     }
     template = "signals/_signal_results.html" if request.htmx else "signals/signal_list.html"
     return render(request, template, context)

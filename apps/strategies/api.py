@@ -1,4 +1,5 @@
-"""/api/v1/strategies: reads for every role; writes (create, edit, delete, toggle) for operators.
+"""/api/v1/strategies: reads for every role; writes (create, edit, delete, toggle) for operators,
+checked before the body is read.
 
 A spec that does not validate is answered with 422 and one entry per problem, each naming the
 path inside the spec, so a client can point at the exact rule; nothing is stored.
@@ -13,15 +14,15 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from apps.core.auth import OPERATOR
 from apps.core.crud import plain_values
-from apps.core.roles import Role, require_role
+from apps.core.paging import Pagination
+from apps.core.schemas import ErrorOut, InputSchema, InUseOut, RowId, ValidationErrorOut
 from apps.market.timeframes import TIMEFRAME_MS
 from apps.strategies import selectors, services
 from apps.strategies.models import Strategy
-from apps.strategies.services import StrategySpecInvalid
-from apps.strategies.spec import validate_spec
 
 DETAIL_HISTORY = 5
 NAME_MAX_LENGTH = services.NAME_MAX_LENGTH
@@ -71,14 +72,14 @@ class StrategyDetailOut(StrategyOut):
         return selectors.strategy_history(strategy=obj, limit=DETAIL_HISTORY)
 
 
-class StrategyIn(Schema):
+class StrategyIn(InputSchema):
     name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
     description: str = ""
     spec: dict[str, Any]
     enabled: bool = False
 
 
-class StrategyPatch(Schema):
+class StrategyPatch(InputSchema):
     """Fields left out stay as they are. `expected_version` refuses the write if the spec changed meanwhile."""
 
     name: str | None = Field(None, min_length=1, max_length=NAME_MAX_LENGTH)
@@ -88,20 +89,20 @@ class StrategyPatch(Schema):
     expected_version: int | None = Field(None, ge=1)
 
 
-class ToggleIn(Schema):
+class ToggleIn(InputSchema):
     """`enabled` sets the state; left out (or null) flips it."""
 
     enabled: bool | None = None
 
 
-class FromPresetIn(Schema):
+class FromPresetIn(InputSchema):
     preset: str
     name: str | None = Field(None, min_length=1, max_length=NAME_MAX_LENGTH)
     timeframe: str = "1h"
     markets: list[str]
 
 
-class ValidateIn(Schema):
+class ValidateIn(InputSchema):
     spec: Any
 
 
@@ -121,16 +122,6 @@ class PresetOut(Schema):
     spec: dict[str, Any]
 
 
-class ErrorItemOut(Schema):
-    loc: list[str]
-    path: str | None = None
-    msg: str
-
-
-class ErrorOut(Schema):
-    detail: list[ErrorItemOut]
-
-
 class StrategyFilters(Schema):
     enabled: bool | None = None
     timeframe: Timeframe | None = None
@@ -138,14 +129,8 @@ class StrategyFilters(Schema):
     ordering: Literal[selectors.ORDERINGS] = "name"  # type: ignore[valid-type]
 
 
-def _spec_invalid(exc: StrategySpecInvalid) -> Status:
-    # Same envelope as the project's other 422 answers, plus the exact path inside the spec.
-    detail = [{"loc": ["body", "spec"], "path": error.path, "msg": error.message} for error in exc.errors]
-    return Status(422, {"detail": detail})
-
-
 @router.get("", response=list[StrategyOut], url_name="strategy_list")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def strategy_list(request: HttpRequest, filters: Query[StrategyFilters]):
     return selectors.strategy_list(**filters.dict())
 
@@ -158,61 +143,59 @@ def preset_list(request: HttpRequest):
 @router.post("/validate", response=ValidateOut, url_name="strategy_validate")
 def strategy_validate(request: HttpRequest, payload: ValidateIn):
     """Check a spec without storing anything; open to every role."""
-    _spec, errors = validate_spec(payload.spec)
+    _spec, errors = selectors.spec_validate(data=payload.spec)
     return {"valid": not errors, "errors": [{"path": error.path, "message": error.message} for error in errors]}
 
 
-@router.post("/from-preset", response={201: StrategyOut, 422: ErrorOut}, url_name="strategy_from_preset")
+# A spec that does not validate raises StrategySpecInvalid: tradeops.api answers 422 with one entry
+# per problem, each with its path inside the spec.
+@router.post(
+    "/from-preset",
+    response={201: StrategyOut, 422: ValidationErrorOut},
+    auth=OPERATOR,
+    url_name="strategy_from_preset",
+)
 def strategy_from_preset(request: HttpRequest, payload: FromPresetIn):
-    require_role(request, Role.OPERATOR)
-    try:
-        strategy = services.strategy_from_preset(**payload.dict())
-    except StrategySpecInvalid as exc:
-        return _spec_invalid(exc)
-    return Status(201, strategy)
+    return Status(201, services.strategy_from_preset(**payload.dict()))
 
 
-@router.post("", response={201: StrategyOut, 422: ErrorOut}, url_name="strategy_create")
+@router.post("", response={201: StrategyOut, 422: ValidationErrorOut}, auth=OPERATOR, url_name="strategy_create")
 def strategy_create(request: HttpRequest, payload: StrategyIn):
-    require_role(request, Role.OPERATOR)
-    try:
-        strategy = services.strategy_create(**payload.dict())
-    except StrategySpecInvalid as exc:
-        return _spec_invalid(exc)
-    return Status(201, strategy)
+    return Status(201, services.strategy_create(**payload.dict()))
 
 
-@router.get("/{strategy_id}", response=StrategyDetailOut, url_name="strategy_detail")
-def strategy_detail(request: HttpRequest, strategy_id: int):
+@router.get("/{strategy_id}", response={200: StrategyDetailOut, 404: ErrorOut}, url_name="strategy_detail")
+def strategy_detail(request: HttpRequest, strategy_id: RowId):
     return get_object_or_404(Strategy, pk=strategy_id)
 
 
-@router.patch("/{strategy_id}", response={200: StrategyDetailOut, 422: ErrorOut}, url_name="strategy_update")
-def strategy_update(request: HttpRequest, strategy_id: int, payload: StrategyPatch):
-    require_role(request, Role.OPERATOR)
+@router.patch(
+    "/{strategy_id}",
+    response={200: StrategyDetailOut, 404: ErrorOut, 422: ValidationErrorOut},
+    auth=OPERATOR,
+    url_name="strategy_update",
+)
+def strategy_update(request: HttpRequest, strategy_id: RowId, payload: StrategyPatch):
     strategy = get_object_or_404(Strategy, pk=strategy_id)
     expected_version = payload.expected_version
     changes = plain_values(payload, model=Strategy, exclude=("expected_version",), include_defaults=False)
-    try:
-        strategy = services.strategy_update(strategy=strategy, changes=changes, expected_version=expected_version)
-    except StrategySpecInvalid as exc:
-        return _spec_invalid(exc)
-    return strategy
+    return services.strategy_update(strategy=strategy, changes=changes, expected_version=expected_version)
 
 
-@router.delete("/{strategy_id}", response={204: None}, url_name="strategy_delete")
-def strategy_delete(request: HttpRequest, strategy_id: int):
-    require_role(request, Role.OPERATOR)
+@router.delete(
+    "/{strategy_id}", response={204: None, 404: ErrorOut, 409: InUseOut}, auth=OPERATOR, url_name="strategy_delete"
+)
+def strategy_delete(request: HttpRequest, strategy_id: RowId):
     services.strategy_delete(strategy=get_object_or_404(Strategy, pk=strategy_id))
     return Status(204, None)
 
 
-@router.post("/{strategy_id}/toggle", response={200: StrategyOut, 422: ErrorOut}, url_name="strategy_toggle")
-def strategy_toggle(request: HttpRequest, strategy_id: int, payload: ToggleIn | None = None):
-    require_role(request, Role.OPERATOR)
+@router.post(
+    "/{strategy_id}/toggle",
+    response={200: StrategyOut, 404: ErrorOut, 422: ValidationErrorOut},
+    auth=OPERATOR,
+    url_name="strategy_toggle",
+)
+def strategy_toggle(request: HttpRequest, strategy_id: RowId, payload: ToggleIn | None = None):
     strategy = get_object_or_404(Strategy, pk=strategy_id)
-    enabled = payload.enabled if payload is not None else None
-    try:
-        return services.strategy_toggle(strategy=strategy, enabled=enabled)
-    except StrategySpecInvalid as exc:
-        return _spec_invalid(exc)
+    return services.strategy_toggle(strategy=strategy, enabled=payload.enabled if payload is not None else None)

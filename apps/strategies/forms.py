@@ -9,7 +9,8 @@ from typing import Any
 from django import forms
 
 from apps.strategies.models import Strategy
-from apps.strategies.spec import SpecError, validate_spec
+from apps.strategies.selectors import spec_validate
+from apps.strategies.spec import SpecError
 
 SPEC_ROWS = 24
 
@@ -24,7 +25,7 @@ def spec_check(text: str) -> tuple[Any, list[SpecError]]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, [SpecError("", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]
-    _spec, errors = validate_spec(data)
+    _spec, errors = spec_validate(data=data)
     return data, errors
 
 
@@ -71,7 +72,7 @@ class IndentedJSONField(forms.JSONField):
 
 
 class StrategyAdminForm(forms.ModelForm):
-    """Admin form: the spec edited as JSON and checked with validate_spec, every problem shown on the form."""
+    """Admin form: the spec edited as JSON and checked with spec_validate, every problem shown on the form."""
 
     class Meta:
         model = Strategy
@@ -81,7 +82,7 @@ class StrategyAdminForm(forms.ModelForm):
 
     def clean_spec(self) -> Any:
         data = self.cleaned_data["spec"]
-        _spec, errors = validate_spec(data)
+        _spec, errors = spec_validate(data=data)
         if errors:
             raise forms.ValidationError([str(error) for error in errors])
         return data

@@ -6,11 +6,19 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from apps.market.selectors import market_symbols
 from apps.strategies.models import Strategy
 from apps.strategies.presets import PRESETS, preset_names, preset_spec_data
+from apps.strategies.spec import SpecError, StrategySpec, validate_spec
 
 ORDERINGS = ("name", "-name", "version", "-version", "updated_at", "-updated_at", "created_at", "-created_at")
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+def spec_validate(*, data: Any) -> tuple[StrategySpec | None, list[SpecError]]:
+    """apps.strategies.spec.validate_spec plus what only the database knows: the markets a spec
+    names must be stored ones (signals are matched to candles by symbol, on any exchange)."""
+    return validate_spec(data, known_markets=market_symbols())
 
 
 def strategy_list(

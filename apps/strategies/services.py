@@ -4,16 +4,16 @@ with it and leaves a history record with a reason; the user comes from the reque
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, RestrictedError
 
+from apps.core.deletion import delete_unless_used
 from apps.core.errors import ServiceValidationError
 from apps.strategies.models import Strategy
 from apps.strategies.presets import PRESETS, preset_names
+from apps.strategies.selectors import spec_validate
 from apps.strategies.spec import SpecError, StrategySpec, validate_spec
 
 EDITABLE_FIELDS = ("name", "description", "spec", "enabled")
@@ -27,6 +27,9 @@ class StrategySpecInvalid(ServiceValidationError):
         super().__init__("spec", "; ".join(str(error) for error in errors))
         self.errors = errors
 
+    def field_errors(self) -> list[dict[str, Any]]:
+        return [{"loc": ["body", "spec"], "path": error.path, "msg": error.message} for error in self.errors]
+
 
 def spec_normalize(data: Any) -> tuple[dict[str, Any], StrategySpec]:
     """Validate a spec and return it with every default written out.
@@ -34,7 +37,7 @@ def spec_normalize(data: Any) -> tuple[dict[str, Any], StrategySpec]:
     Storing the defaults (source, k, timeframe, cooldown_bars, ...) means a later change of a
     default in apps.strategies.spec cannot silently change what a stored strategy does.
     """
-    spec, errors = validate_spec(data)
+    spec, errors = spec_validate(data=data)
     if spec is None:
         raise StrategySpecInvalid(errors)
     return _dump(spec), spec
@@ -179,17 +182,9 @@ def strategy_toggle(*, strategy: Strategy, enabled: bool | None = None) -> Strat
 @transaction.atomic
 def strategy_delete(*, strategy: Strategy) -> None:
     strategy._change_reason = "deleted"  # type: ignore[attr-defined]
-    try:
-        strategy.delete()
-    except (ProtectedError, RestrictedError) as exc:
-        # Signals (and later traders) keep the strategy that produced them; the audit trail
-        # needs it, so the answer is to disable the strategy, not to delete its evidence.
-        blockers = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
-        counts = Counter(obj._meta for obj in blockers)
-        used_by = ", ".join(
-            f"{count} {meta.verbose_name if count == 1 else meta.verbose_name_plural}" for meta, count in counts.items()
-        )
-        raise ServiceValidationError("strategy", f"is still referenced by {used_by}; disable it instead") from None
+    # Signals (and later traders) keep the strategy that produced them; the audit trail needs it,
+    # so the answer is to disable the strategy, not to delete its evidence.
+    delete_unless_used(strategy, strategy.delete, advice="disable it instead")
 
 
 @transaction.atomic

@@ -12,10 +12,21 @@ for single-output indicators, `<id>.upper|middle|lower` for Bollinger Bands and
 
 from __future__ import annotations
 
+import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from apps.market.timeframes import TIMEFRAME_MS
 
@@ -28,7 +39,8 @@ Timeframe = Literal[tuple(TIMEFRAME_MS)]  # type: ignore[valid-type]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are not numbers a rule can use (NaN would even pass `le=10` checks unnoticed).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SMA(_Strict):
@@ -84,7 +96,19 @@ class MACD(_Strict):
 Indicator = Annotated[Union[SMA, EMA, RSI, ATR, BBands, MACD], Field(discriminator="kind")]  # noqa: UP007
 OUTPUTS: dict[str, tuple[str, ...]] = {"bbands": ("upper", "middle", "lower"), "macd": ("macd", "signal", "hist")}
 
-Operand = Union[str, float]  # noqa: UP007
+
+def _operand(value: Any) -> str | float:
+    """A series name or a finite number; one plain error otherwise, not one per union branch."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if math.isfinite(value):
+            return float(value)
+        raise ValueError("must be a number (not NaN or infinity)")
+    raise ValueError("must be a number or the name of a series")
+
+
+Operand = Annotated[Union[str, float], PlainValidator(_operand)]  # noqa: UP007
 Operator = Literal["<", "<=", ">", ">=", "crosses_above", "crosses_below"]
 
 
@@ -185,17 +209,77 @@ def _path(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def validate_spec(data: Any) -> tuple[StrategySpec | None, list[SpecError]]:
-    """Parse a spec; on failure return every problem with the exact path and reason."""
+def validate_spec(
+    data: Any, *, known_markets: Collection[str] | None = None
+) -> tuple[StrategySpec | None, list[SpecError]]:
+    """Parse a spec; on failure return every problem with the exact path and a plain reason.
+
+    `known_markets`, when given, are the market symbols a spec may name (the stored markets); None
+    skips that check (backtests name their market themselves).
+    """
     try:
         spec = StrategySpec.model_validate(data)
     except ValidationError as exc:
         return None, _dedupe([SpecError(_path(tuple(err["loc"])), _message(err)) for err in exc.errors()])
     errors = _reference_errors(spec)
+    if known_markets is not None:
+        errors += _market_errors(spec, known_markets)
     return (None, errors) if errors else (spec, [])
 
 
+def _market_errors(spec: StrategySpec, known: Collection[str]) -> list[SpecError]:
+    listed = f"known: {', '.join(sorted(known))}" if known else "no markets are stored yet"
+    return [
+        SpecError(f"markets[{position}]", f"unknown market {symbol} ({listed})")
+        for position, symbol in enumerate(spec.markets)
+        if symbol not in known
+    ]
+
+
+def _unquoted(text: Any) -> str:
+    return str(text).replace("'", "")
+
+
+# pydantic's wording, in the words of the spec's author; types not listed keep pydantic's message.
+_MESSAGES: dict[str, Any] = {
+    "missing": lambda ctx, field: "is required",
+    "extra_forbidden": lambda ctx, field: f"{field!r} is not a known setting here",
+    "union_tag_invalid": lambda ctx, field: (
+        f"unknown {_unquoted(ctx['discriminator'])} {ctx['tag']!r} (known: {_unquoted(ctx['expected_tags'])})"
+    ),
+    "union_tag_not_found": lambda ctx, field: f"needs a {_unquoted(ctx['discriminator'])}",
+    "literal_error": lambda ctx, field: f"must be one of {_unquoted(ctx['expected'])}",
+    "int_type": lambda ctx, field: "must be a whole number",
+    "int_parsing": lambda ctx, field: "must be a whole number",
+    "int_from_float": lambda ctx, field: "must be a whole number",
+    "float_type": lambda ctx, field: "must be a number",
+    "float_parsing": lambda ctx, field: "must be a number",
+    "finite_number": lambda ctx, field: "must be a number (not NaN or infinity)",
+    "string_type": lambda ctx, field: "must be text",
+    "string_too_long": lambda ctx, field: f"must be at most {ctx['max_length']} characters",
+    "string_pattern_mismatch": lambda ctx, field: (
+        "must start with a small letter and use only a-z, 0-9 and _" if field == "id" else "has the wrong format"
+    ),
+    "greater_than": lambda ctx, field: f"must be more than {ctx['gt']}",
+    "greater_than_equal": lambda ctx, field: f"must be at least {ctx['ge']}",
+    "less_than": lambda ctx, field: f"must be less than {ctx['lt']}",
+    "less_than_equal": lambda ctx, field: f"must be at most {ctx['le']}",
+    "too_short": lambda ctx, field: (
+        "must name at least one market" if field == "markets" else f"must have at least {ctx['min_length']} item(s)"
+    ),
+    "list_type": lambda ctx, field: "must be a list",
+    "dict_type": lambda ctx, field: "must be an object",
+    "model_type": lambda ctx, field: "must be an object",
+    "model_attributes_type": lambda ctx, field: "must be an object",
+}
+
+
 def _message(error: dict[str, Any]) -> str:
+    loc = [part for part in error["loc"] if isinstance(part, str)]
+    field = loc[-1] if loc else ""
+    translate = _MESSAGES.get(error["type"])
+    if translate is not None:
+        return translate(error.get("ctx") or {}, field)
     return str(error["msg"]).removeprefix("Value error, ")
 
 

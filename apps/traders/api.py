@@ -14,8 +14,9 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
+from apps.core.auth import OPERATOR
 from apps.core.crud import CrudSpec, crud_router
-from apps.core.roles import Role, require_role
+from apps.core.schemas import ErrorOut, InputSchema, RowId
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MAX_LEVERAGE
 from apps.traders import selectors, services
@@ -56,7 +57,7 @@ def _fraction(default: Any = ...) -> Any:
     return Field(default, max_digits=6, decimal_places=5)
 
 
-class RiskProfileIn(Schema):
+class RiskProfileIn(InputSchema):
     """Ranges and the relations between fields (min <= max order <= max total) are checked by the
     service, which answers 422 naming the field. Caps left out or null: no limit."""
 
@@ -76,7 +77,7 @@ class RiskProfileIn(Schema):
     reset_daily_halt_next_day: bool = True
 
 
-class RiskProfilePatch(Schema):
+class RiskProfilePatch(InputSchema):
     """Fields left out stay as they are; null clears a cap (no limit)."""
 
     name: str | None = Field(None, min_length=1, max_length=100)
@@ -170,30 +171,30 @@ class TraderOut(Schema):
         return state.halted_at if state else None
 
 
-class TraderIn(Schema):
+class TraderIn(InputSchema):
     name: str = Field(min_length=1, max_length=100)
-    account: int = Field(description="Exchange account id.")
-    risk_profile: int = Field(description="Risk profile id.")
+    account: RowId = Field(description="Exchange account id.")
+    risk_profile: RowId = Field(description="Risk profile id.")
     live: bool = Field(False, description="Only a trader on a live account may be live.")
 
 
-class TraderPatch(Schema):
+class TraderPatch(InputSchema):
     name: str | None = Field(None, min_length=1, max_length=100)
-    account: int | None = None
-    risk_profile: int | None = None
+    account: RowId | None = None
+    risk_profile: RowId | None = None
     live: bool | None = None
 
 
 class TraderFilters(Schema):
-    account: int | None = None
-    risk_profile: int | None = None
+    account: RowId | None = None
+    risk_profile: RowId | None = None
     live: bool | None = None
     halted: bool | None = None
     search: str | None = None
     ordering: Literal[selectors.TRADER_ORDERINGS] = "name"  # type: ignore[valid-type]
 
 
-class ReasonIn(Schema):
+class ReasonIn(InputSchema):
     reason: str = Field(max_length=REASON_MAX_LENGTH, description="Why; it goes into the record.")
 
 
@@ -217,17 +218,23 @@ def _trader(trader_id: int) -> Trader:
     return get_object_or_404(selectors.trader_list(), pk=trader_id)
 
 
-@trader_router.post("/{trader_id}/halt", response=TraderOut, url_name="trader_halt", operation_id="trader_halt")
-def trader_halt(request: HttpRequest, trader_id: int, payload: ReasonIn):
-    require_role(request, Role.OPERATOR)
+def _operator_action(action: str) -> Any:
+    """POST /traders/{id}/<action>: operators only, with a reason."""
+    name, answers = f"trader_{action}", {200: TraderOut, 404: ErrorOut}
+    return trader_router.post(
+        f"/{{trader_id}}/{action}", response=answers, auth=OPERATOR, url_name=name, operation_id=name
+    )
+
+
+@_operator_action("halt")
+def trader_halt(request: HttpRequest, trader_id: RowId, payload: ReasonIn):
     trader = _trader(trader_id)
     services.trader_halt(trader=trader, reason=payload.reason, user=request.user)
     return _trader(trader_id)
 
 
-@trader_router.post("/{trader_id}/reset", response=TraderOut, url_name="trader_reset", operation_id="trader_reset")
-def trader_reset(request: HttpRequest, trader_id: int, payload: ReasonIn):
-    require_role(request, Role.OPERATOR)
+@_operator_action("reset")
+def trader_reset(request: HttpRequest, trader_id: RowId, payload: ReasonIn):
     trader = _trader(trader_id)
     services.trader_halt_reset(trader=trader, reason=payload.reason, user=request.user)
     return _trader(trader_id)
@@ -283,18 +290,20 @@ def kill_switch_get(request: HttpRequest):
 
 
 @kill_switch_router.post(
-    "/engage", response=KillSwitchOut, url_name="kill_switch_engage", operation_id="kill_switch_engage"
+    "/engage", response=KillSwitchOut, auth=OPERATOR, url_name="kill_switch_engage", operation_id="kill_switch_engage"
 )
 def kill_switch_engage(request: HttpRequest, payload: ReasonIn):
     """Halt every trader at once. Engaging an engaged switch changes nothing."""
-    require_role(request, Role.OPERATOR)
     return _kill_switch_out(services.kill_switch_engage(user=request.user, reason=payload.reason))
 
 
 @kill_switch_router.post(
-    "/release", response=KillSwitchOut, url_name="kill_switch_release", operation_id="kill_switch_release"
+    "/release",
+    response=KillSwitchOut,
+    auth=OPERATOR,
+    url_name="kill_switch_release",
+    operation_id="kill_switch_release",
 )
 def kill_switch_release(request: HttpRequest, payload: ReasonIn):
     """Let traders trade again; each trader's own halt still holds."""
-    require_role(request, Role.OPERATOR)
     return _kill_switch_out(services.kill_switch_release(user=request.user, reason=payload.reason))

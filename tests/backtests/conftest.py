@@ -48,3 +48,13 @@ def run_backtest_command(*args: str, out: Path | None = None) -> str:
 
 def as_columns(series: CandleSeries) -> tuple[np.ndarray, ...]:
     return (series.open_time_ms, *(series.ohlcv[:, i] for i in range(5)))
+
+
+@pytest.fixture(autouse=True)
+def out_root(tmp_path, monkeypatch) -> Path:
+    """Runs without an --out directory (the worker's) write under tmp, never the repository's var/."""
+    from apps.backtests import services
+
+    root = tmp_path / "var" / "backtests"
+    monkeypatch.setattr(services, "DEFAULT_OUT_ROOT", root)
+    return root

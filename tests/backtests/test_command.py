@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import json
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -138,9 +140,9 @@ def test_a_time_bound_includes_the_bar_opening_then(market, tmp_path) -> None:
 
 
 def test_the_default_out_directory_is_under_var(market, tmp_path, monkeypatch) -> None:
-    from apps.backtests.management.commands import backtest
+    from apps.backtests import services
 
-    monkeypatch.setattr(backtest, "DEFAULT_OUT_ROOT", tmp_path / "var" / "backtests")
+    monkeypatch.setattr(services, "DEFAULT_OUT_ROOT", tmp_path / "var" / "backtests")
     run_backtest_command(*RSI)
     run_backtest_command(*RSI)
 
@@ -195,7 +197,7 @@ def test_an_invalid_spec_file_lists_every_error_with_its_path(market, tmp_path) 
     with pytest.raises(CommandError) as caught:
         run_backtest_command("--spec", str(path), "--symbol", SYMBOL, out=tmp_path)
     assert "the spec in bad.json is invalid" in str(caught.value)
-    assert "indicators[0].period: Input should be greater than or equal to 1" in str(caught.value)
+    assert "indicators[0].period: must be at least 1" in str(caught.value)
 
 
 def test_a_spec_file_that_is_not_json_or_missing(market, tmp_path) -> None:
@@ -210,3 +212,32 @@ def test_a_spec_file_that_is_not_json_or_missing(market, tmp_path) -> None:
 def test_strategy_and_spec_exclude_each_other(market, tmp_path) -> None:
     with pytest.raises(CommandError, match="not allowed with argument"):
         run_backtest_command("--strategy", "x", "--spec", "y.json", "--symbol", SYMBOL)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_sees_the_phases_on_stderr_and_stdout_stays_the_summary(market, tmp_path, monkeypatch) -> None:
+    from apps.backtests.management.commands import backtest
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(backtest, "BAR_DELAY_SECONDS", 0)  # a run here is quicker than the real one-second delay
+
+    output = run_backtest_command(*RSI, out=tmp_path)
+
+    shown = terminal.getvalue()
+    # Loading starts at 0 %, which only the ticker draws once a slow read has taken its second.
+    for phase in ("Computing signals:  40%", "Simulating:  60%", "Writing reports:  80%", "done: 100%"):
+        assert phase in shown
+    assert "%|" not in output and output.startswith("rsi_mean_reversion (preset)")
+
+
+def test_no_bar_when_stderr_is_not_a_terminal(market, tmp_path, capsys, monkeypatch) -> None:
+    from apps.backtests.management.commands import backtest
+
+    monkeypatch.setattr(backtest, "BAR_DELAY_SECONDS", 0)
+    run_backtest_command(*RSI, out=tmp_path)
+    assert capsys.readouterr().err == ""

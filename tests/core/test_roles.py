@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.templatetags.static import static
 from django.test import Client
+from django.urls import reverse
 
 from apps.exchanges.models import ExchangeAccount
 
@@ -90,3 +92,29 @@ def test_admin_site_lets_only_admins_change_accounts(request, role_fixture: str,
 def test_api_docs_need_login(viewer) -> None:
     assert Client().get("/api/v1/docs").status_code == 302
     assert client_for(viewer).get("/api/v1/docs").status_code == 200
+
+
+def test_a_user_without_role_is_told_what_to_do_and_not_sent_to_another_403(outsider) -> None:
+    page = client_for(outsider).get("/markets/").content.decode()
+
+    assert "Your account has no role yet. Ask an admin to add you to viewer, operator or admin." in page
+    assert f'action="{reverse("logout")}"' in page
+    assert f'href="{reverse("home")}"' not in page  # the overview would answer 403 again
+    assert f'href="{reverse("market:coverage")}"' not in page  # nor any other page in the menu
+
+
+def test_a_user_whose_role_is_too_low_is_sent_back_to_the_overview(viewer) -> None:
+    page = client_for(viewer).post(reverse("traders:kill_switch_engage"), {"reason": "x"}).content.decode()
+
+    assert "This needs the operator role." in page and f'href="{reverse("home")}"' in page
+
+
+@pytest.mark.parametrize("user_fixture", [None, "outsider", "viewer"])
+def test_the_favicon_answers_for_everyone(request, user_fixture) -> None:
+    client = client_for(request.getfixturevalue(user_fixture) if user_fixture else None)
+
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301 and response["Location"] == static("favicon.svg")
+    assert client.get(response["Location"]).status_code == 200
+    assert f'<link rel="icon" href="{static("favicon.svg")}"' in Client().get(reverse("login")).content.decode()

@@ -7,13 +7,14 @@ from decimal import Decimal as D
 import pytest
 from django.test import Client
 
-from apps.exchanges import selectors
+from apps.exchanges import hooks, selectors
 from apps.exchanges.adapters.base import OrderRequest, OrderType, ProtectionKind, ProtectiveOrderRequest, Side
 from apps.exchanges.adapters.errors import AuthenticationFailed, ExchangeUnavailable
 from apps.exchanges.adapters.paper import PaperAdapter
 from apps.exchanges.models import PaperOrder
 from apps.exchanges.tasks import process_paper_orders
 from tests.exchanges.paper.helpers import SYMBOL, flat, paper_account, release, store_bars
+from tests.factories import ExchangeAccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -141,6 +142,14 @@ def test_cancel_of_an_unknown_order_is_404(operator, trading) -> None:
     assert client.post(f"/api/v1/orders/{other.pk}/{resting.id}/cancel").status_code == 404
 
 
+def test_a_cancel_refused_by_a_guard_answers_409_and_leaves_the_order_open(operator, trading, cancel_refused) -> None:
+    account, _, _, resting = trading
+    response = logged_in(operator).post(f"/api/v1/orders/{account.pk}/{resting.id}/cancel")
+    assert response.status_code == 409
+    assert response.json()["detail"] == cancel_refused
+    assert PaperOrder.objects.get(pk=resting.id).status == "open"
+
+
 def test_anonymous_and_roleless_users_are_refused(outsider, trading) -> None:
     account, *_ = trading
     assert Client().get(f"/api/v1/exchanges/{account.pk}/balance").status_code == 401
@@ -190,3 +199,20 @@ def test_the_task_fills_a_paper_stop_loss_on_a_new_candle() -> None:
     assert PaperOrder.objects.get(pk=sl.id).status == "closed"
     assert adapter.fetch_positions() == []
     assert process_paper_orders() == "0 paper orders filled or expired; 0 paper plans advanced"
+
+
+def test_the_paper_task_tells_each_listener_once_about_the_paper_accounts(monkeypatch) -> None:
+    listeners: hooks.Hook[hooks.PaperOrdersListener] = hooks.Hook()
+    monkeypatch.setattr(hooks, "paper_orders_processed", listeners)
+    paper = paper_account()
+    ExchangeAccountFactory(mode="live")
+    told: list[list[str]] = []
+
+    def listener(accounts) -> str:
+        told.append([account.name for account in accounts])
+        return "2 plans advanced"
+
+    listeners.register(listener)
+    listeners.register(listener)  # a second AppConfig.ready() adds nothing
+    assert process_paper_orders() == "0 paper orders filled or expired; 2 plans advanced"
+    assert told == [[paper.name]]

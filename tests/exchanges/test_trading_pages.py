@@ -129,6 +129,17 @@ def test_operator_cancels_without_javascript_through_the_confirmation_page(opera
     assert client.post(f"/exchanges/{account.pk}/orders/999999/cancel/").status_code == 404
 
 
+def test_a_cancel_refused_by_a_guard_shows_why_and_leaves_the_order_open(operator, trading, cancel_refused) -> None:
+    account, _, resting = trading
+    client = logged_in(operator)
+    url = f"/exchanges/{account.pk}/orders/{resting.id}/cancel/"
+    response = client.post(url)
+    assert response.status_code == 409 and f"The order was not cancelled: {cancel_refused}" in response.content.decode()
+    table = client.post(url, headers=HTMX).content.decode()
+    assert table.startswith('<div id="account-orders"') and f"The order was not cancelled: {cancel_refused}" in table
+    assert PaperOrder.objects.get(pk=resting.id).status == "open"
+
+
 def test_an_unreachable_exchange_shows_a_message_in_each_card(viewer, trading, monkeypatch) -> None:
     account, *_ = trading
 

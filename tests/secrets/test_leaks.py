@@ -174,6 +174,10 @@ def test_api_rejections_do_not_echo_the_value(owned: Owned, superuser_client: Cl
 # Rendered pages ----------------------------------------------------------------------------
 
 
+# Logout acts instead of rendering; /favicon.ico redirects to the static icon.
+NOT_PAGES = frozenset({"logout", "favicon"})
+
+
 def page_paths() -> list[str]:
     """Every GET page without URL parameters, outside the admin and the API (tested above)."""
     paths: list[str] = []
@@ -185,7 +189,7 @@ def page_paths() -> list[str]:
                 continue
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and not pattern.pattern.regex.groups and pattern.name != "logout":
+            elif isinstance(pattern, URLPattern) and not pattern.pattern.regex.groups and pattern.name not in NOT_PAGES:
                 paths.append("/" + route)
 
     walk(get_resolver().url_patterns, "")

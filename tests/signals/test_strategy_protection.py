@@ -39,13 +39,16 @@ def test_delete_refuses_while_signals_refer_to_the_strategy(operator) -> None:
         services.strategy_delete(strategy=strategy)
     assert (caught.value.field, caught.value.message) == (
         "strategy",
-        "is still referenced by 1 signal; disable it instead",
+        "is still used by 1 signal; disable it instead",
     )
     assert Strategy.objects.filter(name="Trend").exists()
 
     response = client_for(operator).delete(f"/api/v1/strategies/{strategy.pk}")
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "strategy"]
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "The strategy is still used by 1 signal; disable it instead. Nothing was deleted.",
+        "used_by": [{"model": "signal", "count": 1}],
+    }
     page = client_for(operator).post(f"/strategies/{strategy.pk}/delete/", {"confirm": "yes"}).content.decode()
-    assert "is still referenced by 1 signal" in page
+    assert "is still used by 1 signal" in page
     assert Strategy.objects.filter(name="Trend").exists()

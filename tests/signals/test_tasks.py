@@ -78,7 +78,7 @@ def test_the_sweep_catches_up_a_strategy_enabled_after_the_replay_ended(
     replay_settings.REPLAY_SPEED = 1000
     market = stored_market(bars=400)
     tick()
-    assert MarketFeed.objects.get(market=market).exhausted_at is not None
+    assert MarketFeed.objects.get(market=market).state == MarketFeed.State.STOPPED
     strategy = enabled_strategy("rsi_mean_reversion", cooldown_bars=2)
 
     tick()  # the feed stands still: collection enqueues nothing

@@ -9,12 +9,19 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_data_path
+from tests.strategies.factories import KNOWN_SYMBOLS, stored_markets
 
 
 class Candles(NamedTuple):
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
+
+
+@pytest.fixture
+def known_markets(db) -> None:
+    """The markets the specs of these tests name, stored."""
+    stored_markets(KNOWN_SYMBOLS)
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,32 @@ from typing import Any
 import factory
 from django.test import Client
 
+from apps.market.models import ExchangeId, Market
 from apps.strategies import services
 from apps.strategies.models import Strategy
 from apps.strategies.presets import preset_spec_data
+from tests.factories import MarketFactory
+
+# The markets the strategy tests' specs name; a spec may only name stored markets.
+KNOWN_SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USDT")
+
+
+def stored_markets(symbols: Any) -> list[Market]:
+    """A stored market for each symbol (a perpetual when it has a settle currency, else spot)."""
+    markets = []
+    for symbol in symbols:
+        base, quote = symbol.split(":")[0].split("/")
+        swap = ":" in symbol
+        markets.append(
+            MarketFactory(
+                exchange=ExchangeId.BINANCEUSDM if swap else ExchangeId.BINANCE,
+                symbol=symbol,
+                base=base,
+                quote=quote,
+                type=Market.Type.SWAP if swap else Market.Type.SPOT,
+            )
+        )
+    return markets
 
 
 class StrategyFactory(factory.django.DjangoModelFactory):
@@ -26,6 +49,7 @@ class StrategyFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class: type[Strategy], *args: Any, **kwargs: Any) -> Strategy:
+        stored_markets(kwargs["spec"].get("markets", []))
         return services.strategy_create(**kwargs)
 
 

@@ -44,26 +44,74 @@ def test_the_issue_example_names_path_and_reason() -> None:
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"indicators": [{"id": "r", "kind": "rsi", "period": 1}]}, "indicators[0].period: Input should be greater"),
+        ({"indicators": [{"id": "r", "kind": "rsi", "period": 1}]}, "indicators[0].period: must be at least 2"),
         (
             {"indicators": [{"id": "m", "kind": "macd", "fast": 30}]},
             "indicators[0]: fast (30) must be shorter than slow",
         ),
-        ({"indicators": [{"id": "x", "kind": "vwap"}]}, "indicators[0]: Input tag 'vwap'"),
-        ({"entry": {"long": {"left": "close", "op": "=>", "right": 1}}}, "entry.long.op: Input should be '<'"),
-        ({"entry": {"long": {"any": []}}}, "entry.long.any: List should have at least 1 item"),
+        ({"indicators": [{"id": "x", "kind": "vwap"}]}, "indicators[0]: unknown kind 'vwap' (known: sma, ema,"),
+        ({"entry": {"long": {"left": "close", "op": "=>", "right": 1}}}, "entry.long.op: must be one of <, <=, >, >="),
+        ({"entry": {"long": {"any": []}}}, "entry.long.any: must have at least 1 item(s)"),
         ({"entry": {"long": {"left": 3, "op": "<", "right": "close"}}}, "entry.long: the left side must name a series"),
         ({"entry": {}}, "entry: needs a long or a short rule"),
-        ({"markets": []}, "markets: List should have at least 1 item"),
-        ({"timeframe": "7m"}, "timeframe: Input should be '1m'"),
-        ({"cooldown_bars": -1}, "cooldown_bars: Input should be greater than or equal to 0"),
-        ({"surprise": 1}, "surprise: Extra inputs are not permitted"),
+        ({"markets": []}, "markets: must name at least one market"),
+        ({"timeframe": "7m"}, "timeframe: must be one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h or 1d"),
+        ({"cooldown_bars": -1}, "cooldown_bars: must be at least 0"),
+        ({"surprise": 1}, "surprise: 'surprise' is not a known setting here"),
         ({"indicators": [{"id": "close", "kind": "sma", "period": 3}]}, "indicators[0].id: duplicate or reserved id"),
     ],
 )
 def test_invalid_specs_are_explained(overrides: dict, expected: str) -> None:
     errors = errors_of(spec_with(**overrides))
     assert any(error.startswith(expected) for error in errors), errors
+
+
+# pydantic's own wording; an operator should never have to read it.
+LIBRARY_WORDING = ("Input should", "Input tag", "List should", "Field required", "Extra inputs", "Value error", "valid")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"indicators": [{"id": "b", "kind": "bbands", "period": 20, "k": float("nan")}]}, "indicators[0].k"),
+        ({"indicators": [{"id": "r", "kind": "rsi", "period": float("inf")}]}, "indicators[0].period"),
+        ({"entry": {"long": {"left": "close", "op": "<", "right": float("nan")}}}, "entry.long.right"),
+    ],
+)
+def test_nan_and_infinity_are_not_numbers(overrides: dict, expected: str) -> None:
+    # NaN compares false with every bound, so without this `k: NaN` was reported as "<= 10".
+    assert errors_of(spec_with(**overrides)) == [f"{expected}: must be a number (not NaN or infinity)"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"indicators": [{"id": "x", "kind": "vwap"}]},
+        {"indicators": [{"id": "x", "period": 3}]},
+        {"indicators": ["rsi"]},
+        {"indicators": [{"id": "Bad Id", "kind": "sma", "period": "ten"}]},
+        {"entry": {"long": {"left": "close", "op": "<", "right": [1]}}},
+        {"entry": 5},
+        {"markets": "BTC/USDT:USDT"},
+    ],
+)
+def test_errors_are_in_plain_words(overrides: dict) -> None:
+    errors = errors_of(spec_with(**overrides))
+    assert errors and not [error for error in errors if any(words in error for words in LIBRARY_WORDING)], errors
+
+
+def test_a_market_must_be_a_stored_one() -> None:
+    spec, errors = validate_spec(
+        spec_with(markets=["BTC/USDT:USDT", "XYZ/USDT"]), known_markets=["ETH/USDT:USDT", "BTC/USDT:USDT"]
+    )
+    assert spec is None
+    assert [str(error) for error in errors] == [
+        "markets[1]: unknown market XYZ/USDT (known: BTC/USDT:USDT, ETH/USDT:USDT)"
+    ]
+    assert validate_spec(spec_with(), known_markets=["BTC/USDT:USDT"])[1] == []
+    assert [str(error) for error in validate_spec(spec_with(), known_markets=[])[1]] == [
+        "markets[0]: unknown market BTC/USDT:USDT (no markets are stored yet)"
+    ]
 
 
 def test_multi_output_indicators_expose_named_series() -> None:

@@ -10,7 +10,7 @@ import pytest
 from apps.strategies.models import Strategy
 from tests.strategies.factories import BAD_REFERENCE_PATH, StrategyFactory, client_for, good_spec, two_error_spec
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("known_markets")]
 ADD_URL = "/admin/strategies/strategy/add/"
 
 

@@ -15,7 +15,7 @@ from tests.strategies.factories import (
     two_error_spec,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("known_markets")]
 URL = "/api/v1/strategies"
 
 
@@ -236,3 +236,28 @@ def test_every_endpoint_is_in_the_openapi_schema(viewer) -> None:
         f"{URL}/{{strategy_id}}/toggle",
     }
     assert set(paths[f"{URL}/{{strategy_id}}"]) == {"get", "patch", "delete"}
+
+
+UNKNOWN_MARKET = "unknown market XYZ/USDT (known: BTC/USDT, BTC/USDT:USDT, ETH/USDT:USDT)"
+
+
+def test_a_spec_naming_an_unknown_market_is_refused_naming_the_known_ones(api) -> None:
+    response = post(api, "", {"name": "Nowhere", "spec": good_spec(markets=["BTC/USDT:USDT", "XYZ/USDT"])})
+
+    assert response.status_code == 422
+    assert response.json() == {"detail": [{"loc": ["body", "spec"], "path": "markets[1]", "msg": UNKNOWN_MARKET}]}
+    assert not Strategy.objects.exists()
+    preset = post(api, "/from-preset", {"preset": "ema_trend", "markets": ["XYZ/USDT"]})
+    assert preset.status_code == 422 and preset.json()["detail"][0]["msg"] == UNKNOWN_MARKET
+    checked = post(api, "/validate", {"spec": good_spec(markets=["XYZ/USDT"])}).json()
+    assert checked == {"valid": False, "errors": [{"path": "markets[0]", "message": UNKNOWN_MARKET}]}
+
+
+def test_a_nan_parameter_must_be_a_number(api) -> None:
+    spec = good_spec(indicators=[{"id": "ema_50", "kind": "ema", "period": float("nan")}])
+    response = post(api, "", {"name": "NaN", "spec": spec})  # the client writes the JSON extension NaN
+
+    assert response.status_code == 422
+    assert [(item["path"], item["msg"]) for item in response.json()["detail"]] == [
+        ("indicators[0].period", "must be a number (not NaN or infinity)")
+    ]

@@ -9,7 +9,7 @@ from apps.strategies import selectors, services
 from apps.strategies.models import Strategy
 from tests.strategies.factories import StrategyFactory, client_for, good_spec
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("known_markets")]
 URL = "/api/v1/strategies"
 
 

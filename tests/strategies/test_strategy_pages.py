@@ -13,7 +13,7 @@ from apps.strategies.forms import spec_text
 from apps.strategies.models import Strategy
 from tests.strategies.factories import BAD_REFERENCE_PATH, StrategyFactory, bad_reference_spec, client_for, good_spec
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("known_markets")]
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -115,7 +115,7 @@ def test_check_button_without_javascript_validates_without_saving(operator) -> N
     assert "The spec is valid" in page
     assert not Strategy.objects.exists()
     page = client_for(operator).post("/strategies/new/", form_data(action="check", spec="[]")).content.decode()
-    assert "valid dictionary" in page and "The spec is valid" not in page
+    assert "must be an object" in page and "The spec is valid" not in page
 
 
 @pytest.mark.parametrize("role_fixture", ["viewer", "operator"])
@@ -209,7 +209,7 @@ def test_toggle_that_cannot_enable_shows_why_in_the_row(operator) -> None:
     strategy = StrategyFactory()
     Strategy.objects.filter(pk=strategy.pk).update(spec={"entry": {}})  # stored before a schema change
     html = client_for(operator).post(f"/strategies/{strategy.pk}/toggle/", {"enabled": "true"}, **HTMX).content.decode()
-    assert html.startswith(f'<tr id="strategy-row-{strategy.pk}">') and "markets: Field required" in html
+    assert html.startswith(f'<tr id="strategy-row-{strategy.pk}">') and "markets: is required" in html
     assert Strategy.objects.get().enabled is False
 
 
@@ -236,3 +236,12 @@ def test_detail_shows_history_with_user_reason_and_each_versions_spec(operator, 
     assert history.count("<details>") == 2  # v1 and v2; the toggle keeps v2's spec
     old_spec = spec_text(Strategy.history.filter(version=1).get().spec)
     assert old_spec.replace('"', "&quot;") in history
+
+
+def test_the_editor_names_an_unknown_market_as_the_api_does(operator) -> None:
+    spec = json.dumps(good_spec(markets=["XYZ/USDT"]))
+    html = client_for(operator).post("/strategies/validate/", {"spec": spec}, **HTMX).content.decode()
+    assert "<code>markets[0]</code>: unknown market XYZ/USDT (known: BTC/USDT, BTC/USDT:USDT, ETH/USDT:USDT)" in html
+    page = client_for(operator).post("/strategies/new/", form_data(spec=spec)).content.decode()
+    assert "unknown market XYZ/USDT" in page and "List should" not in page
+    assert not Strategy.objects.exists()

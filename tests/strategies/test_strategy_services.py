@@ -10,7 +10,7 @@ from apps.strategies.models import Strategy
 from apps.strategies.services import StrategySpecInvalid
 from tests.strategies.factories import BAD_REFERENCE_PATH, StrategyFactory, bad_reference_spec, good_spec
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("known_markets")]
 
 
 def test_create_stores_the_spec_with_defaults_written_out() -> None:

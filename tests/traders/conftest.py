@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apps.exchanges.models import TradePlan
+from apps.traders.models import TradePlan
 from tests.factories import ExchangeAccountFactory, MarketFactory, TraderFactory
 
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)

@@ -94,7 +94,7 @@ def test_profile_and_trader_writes_are_admin_only(operator, admin_user) -> None:
     assert response.json()["name"] == "T2"
     assert client_for(operator).delete(f"/api/v1/traders/{trader_id}").status_code == 403
     response = client.delete(f"/api/v1/risk-profiles/{profile['id']}")
-    assert response.status_code == 422 and error_fields(response) == ["risk_profile"]
+    assert response.status_code == 409 and response.json()["used_by"] == [{"model": "trader", "count": 1}]
     assert client.delete(f"/api/v1/traders/{trader_id}").status_code == 204
     assert client.delete(f"/api/v1/risk-profiles/{profile['id']}").status_code == 204
 

@@ -3,17 +3,14 @@ halts (event + alert exactly once, the daily auto-lift), operator halts and rese
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 
 from apps.core.errors import ServiceValidationError
-from apps.exchanges.models import Alert
 from apps.traders import selectors, services
-from apps.traders.models import HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
+from apps.traders.models import Alert, HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
 from apps.traders.risk import HaltKind
 from tests.factories import ExchangeAccountFactory, RiskProfileFactory, TraderFactory
 from tests.traders.conftest import T0, trade_plan_for
@@ -79,7 +76,7 @@ def test_risk_profile_update_validates_against_the_other_stored_values() -> None
 def test_risk_profile_in_use_cannot_be_deleted(trader) -> None:
     with pytest.raises(ServiceValidationError) as excinfo:
         services.risk_profile_delete(profile=trader.risk_profile)
-    assert field_of(excinfo) == "risk_profile" and "Desk A" in excinfo.value.message
+    assert field_of(excinfo) == "risk profile" and excinfo.value.used_by == {"trader": 1}
     unused = RiskProfileFactory()
     services.risk_profile_delete(profile=unused)
     assert not RiskProfile.objects.filter(pk=unused.pk).exists()
@@ -118,7 +115,7 @@ def test_trader_with_plans_cannot_be_deleted_nor_moved(trader) -> None:
     trade_plan_for(trader)
     with pytest.raises(ServiceValidationError) as excinfo:
         services.trader_delete(trader=trader)
-    assert field_of(excinfo) == "trader" and "1 trade plan" in excinfo.value.message
+    assert field_of(excinfo) == "trader" and excinfo.value.used_by == {"trade plan": 1}
     other = ExchangeAccountFactory()
     # A previewed plan is not open: moving is allowed; an open one blocks it.
     services.trader_update(trader=trader, changes={"account": other.pk})
@@ -270,18 +267,3 @@ def test_kill_switch_engage_and_release_record_who_and_why(trader, operator, adm
         (True, operator, "exchange outage"),
         (False, admin_user, "outage over"),
     ]
-
-
-def test_load_demo_creates_the_standard_profile_and_paper_trader_once(monkeypatch) -> None:
-    # Candles are another test's business; only the account, profile and trader matter here.
-    monkeypatch.setattr("apps.core.management.commands.load_demo.demo_market_data_load", lambda **_: None)
-    call_command("load_demo", stdout=io.StringIO())
-    call_command("load_demo", stdout=io.StringIO())
-    trader = Trader.objects.get()
-    assert (trader.name, trader.risk_profile.name, trader.account.mode, trader.live) == (
-        "Paper desk",
-        "Standard",
-        "paper",
-        False,
-    )
-    assert RiskProfile.objects.get().max_leverage == 5

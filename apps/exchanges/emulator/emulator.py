@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -344,7 +343,3 @@ class ExchangeEmulator:
             fault = self.faults.add(str(body["kind"]), **options)
             return Response.of_json(201, fault.as_dict())
         return Response.of_json(405, {"error": "use GET, POST or DELETE"})
-
-
-def load_candles_file(path: str | Path) -> list[Candle]:
-    return candles_from_rows(json.loads(Path(path).read_text()))

@@ -1,5 +1,5 @@
-"""Writes of the exchanges app: accounts (accounts.py), trade plans (plans.py), the execution state
-machine (execution.py) and reconciliation with the exchange (reconcile.py)."""
+"""Writes of the exchanges app: accounts, market sync and order cancels (accounts.py). Trade plans,
+their state machine and reconciliation are the traders app's."""
 
 from apps.exchanges.services.accounts import (
     EDITABLE_FIELDS,

@@ -7,10 +7,10 @@ from typing import Any
 from django.db import transaction
 
 from apps.core.errors import ServiceValidationError
+from apps.exchanges import hooks
 from apps.exchanges.adapters.base import MarketRules, Order
 from apps.exchanges.adapters.factory import adapter_for_account
-from apps.exchanges.models import OPEN_PLAN_STATUSES, ExchangeAccount, Execution
-from apps.exchanges.services.errors import TradeConflict
+from apps.exchanges.models import ExchangeAccount
 from apps.market import services as market_services
 from apps.market.models import SPOT_EXCHANGES, Market
 from apps.market.selectors import market_get
@@ -103,17 +103,9 @@ def order_cancel(*, account: ExchangeAccount, order: Order) -> Order:
     """Cancel one open order through the account's adapter, the one path by which pages and the API
     cancel orders. Not wrapped in a transaction: the exchange call must not hold a database
     transaction open, and PaperAdapter takes its own lock. Raises AdapterError subclasses, and
-    TradeConflict for an order of an open trade plan: cancelling its stop here would leave the
-    position unprotected until reconciliation put the stop back."""
-    owner = (
-        Execution.objects.filter(
-            client_order_id=order.client_order_id, plan__account=account, plan__status__in=OPEN_PLAN_STATUSES
-        ).first()
-        if order.client_order_id
-        else None
-    )
-    if owner is not None:
-        raise TradeConflict(
-            f"order {order.client_order_id} belongs to trade plan {owner.plan_id}: cancel or close the plan instead"
-        )
+    OrderCancelRefused when a guard (hooks.order_cancel_guards) refuses: the traders app does for an
+    order of an open trade plan, since cancelling its stop here would leave the position
+    unprotected until reconciliation put the stop back."""
+    for guard in hooks.order_cancel_guards:
+        guard(account, order)
     return adapter_for_account(account).cancel_order(order.symbol, order_id=order.id, protective=order.protective)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import migrations
 
 SCHEDULES = {
-    "Reconcile trades": {"func": "apps.exchanges.tasks.reconcile_trades", "minutes": 1},
+    "Reconcile trades": {"func": "apps.traders.tasks.reconcile_trades", "minutes": 1},
 }
 MINUTES = "I"
 

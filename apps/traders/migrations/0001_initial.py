@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("exchanges", "0004_trade_plans"),
+        ("exchanges", "0003_paper_state"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

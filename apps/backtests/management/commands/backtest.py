@@ -4,14 +4,15 @@ import csv
 import json
 import os
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
-from django.utils.text import slugify
 from tqdm import tqdm
 
 from apps.backtests import grid, selectors, services
@@ -27,7 +28,6 @@ from apps.strategies.presets import PRESETS, preset_names, preset_spec_data
 from apps.strategies.spec import StrategySpec, validate_spec
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
-DEFAULT_OUT_ROOT = Path(settings.BASE_DIR) / "var" / "backtests"
 GRID_FILE = "grid.csv"
 GRID_COLUMNS = (
     "total_return",
@@ -42,6 +42,10 @@ GRID_COLUMNS = (
     "fees_paid",
 )
 NAMES_SHOWN = 20
+BAR_DELAY_SECONDS = 1.0
+BAR_TICK_SECONDS = 0.5
+# Phases are not equal steps: a rate or an ETA computed from them would mislead.
+PHASE_BAR = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}"
 
 
 def _moment(text: str) -> tuple[datetime, bool]:
@@ -53,6 +57,54 @@ def _moment(text: str) -> tuple[datetime, bool]:
     except ValueError:
         raise CommandError(f"{text!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)") from None
     return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)), False
+
+
+@contextmanager
+def progress_bar(
+    options: dict[str, Any], *, total: int, unit: str, desc: str = "", bar_format: str | None = None
+) -> Iterator[tqdm]:
+    """A bar on stderr (stdout stays the report, for scripts), shown only on a terminal and only
+    once the work has taken a second: a quick run prints nothing more than before.
+
+    tqdm redraws only when it is updated, so a long phase without updates (numba compiling the
+    kernels on the first run after an install) would stay silent; a ticker redraws it meanwhile.
+    """
+    bar = tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        bar_format=bar_format,
+        file=sys.stderr,
+        delay=BAR_DELAY_SECONDS,
+        mininterval=0,
+        miniters=1,  # every phase is drawn: tqdm would otherwise skip updates smaller than the last
+        disable=True if options["verbosity"] == 0 else None,  # None: off when stderr is no terminal
+    )
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(BAR_TICK_SECONDS):
+            if bar.format_dict["elapsed"] >= BAR_DELAY_SECONDS:
+                bar.refresh()
+
+    ticker = threading.Thread(target=tick, name="progress-bar", daemon=True)
+    if not bar.disable:
+        ticker.start()
+    try:
+        yield bar
+    finally:
+        stop.set()
+        if ticker.is_alive():
+            ticker.join()
+        bar.close()
+
+
+def _phases_on(bar: tqdm) -> services.ProgressCallback:
+    def show(phase: str, percent: int) -> None:
+        bar.set_description_str(BacktestRun.Phase(phase).label if phase else "done", refresh=False)
+        bar.update(percent - bar.n)
+
+    return show
 
 
 class Command(BaseCommand):
@@ -126,22 +178,25 @@ class Command(BaseCommand):
         if options["grid"]:
             self._grid(options, spec=spec, market=market, timeframe=timeframe, start=start, end=end, params=params)
             return
-        out = options["out"] or self._default_out(name, market.symbol, timeframe)
+        request = services.BacktestRequest(
+            spec=spec,
+            market=market,
+            params=params,
+            strategy_name=name,
+            strategy_source=source,
+            strategy=strategy,
+            start=start,
+            end=end,
+            out_dir=options["out"],
+        )
         try:
-            outcome = services.backtest_execute(
-                spec=spec,
-                market=market,
-                timeframe=timeframe,
-                params=params,
-                out_dir=out,
-                strategy_name=name,
-                strategy_source=source,
-                strategy=strategy,
-                start=start,
-                end=end,
-            )
+            run = services.backtest_run_create(request=request)
+            with progress_bar(options, total=services.DONE_PERCENT, unit="%", bar_format=PHASE_BAR) as bar:
+                outcome = services.backtest_run_execute(run=run, progress=_phases_on(bar))
         except ServiceValidationError as exc:
             raise CommandError(exc.message) from None
+        if outcome is None:  # only if another process ran the row created just above
+            raise CommandError(f"BacktestRun #{run.pk} was run by another process")
         self._summary(outcome)
 
     # ------------------------------------------------------------------ inputs
@@ -194,15 +249,6 @@ class Command(BaseCommand):
         known = market_selectors.market_symbols(exchange=exchange)
         return f"no market {symbol} on {exchange} (known there: {', '.join(known) if known else 'none yet'})."
 
-    @staticmethod
-    def _default_out(name: str, symbol: str, timeframe: str) -> Path:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        base = DEFAULT_OUT_ROOT / f"{stamp}-{slugify(name)}-{slugify(symbol)}-{timeframe}"
-        candidate, suffix = base, 2
-        while candidate.exists():
-            candidate, suffix = base.with_name(f"{base.name}-{suffix}"), suffix + 1
-        return candidate
-
     # ------------------------------------------------------------------ output
 
     def _summary(self, outcome: services.BacktestOutcome) -> None:
@@ -249,7 +295,7 @@ class Command(BaseCommand):
         count = len(grid.combinations(axes))
         processes = max(1, min(options["processes"], count))
         self.stdout.write(f"{count} combinations over {len(candles):,} bars on {processes} processes")
-        with tqdm(total=count, desc="grid", unit=" runs", file=sys.stderr, disable=options["verbosity"] == 0) as bar:
+        with progress_bar(options, total=count, unit=" runs", desc="grid") as bar:
             try:
                 rows = grid.run_grid(
                     spec=spec,

@@ -1,0 +1,131 @@
+"""API shapes every router shares: bounded integers, the base of request bodies, the error answers.
+
+The error schemas describe exactly what tradeops.api's exception handlers send, so the OpenAPI
+document promises what clients get.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from django.http import HttpRequest
+from django.utils.datastructures import MultiValueDict
+from ninja import Field, Schema
+from ninja.errors import ValidationError
+from ninja.parser import Parser
+from ninja.schema import DjangoGetter
+from pydantic import model_validator
+from pydantic.json_schema import models_json_schema
+from pydantic_core import PydanticCustomError
+
+# The widest integer column (PostgreSQL bigint, SQLite INTEGER). A larger number in a query, path or
+# body would overflow in the database driver; bounding it here answers 422 instead.
+MAX_DB_INT = 2**63 - 1
+COMPONENT_REF = "#/components/schemas/{model}"
+
+RowId = Annotated[int, Field(ge=1, le=MAX_DB_INT, description="A row id.")]
+"""A primary key as clients send it: in a path, a filter or a body."""
+
+
+NUL_MESSAGE = "must not contain a NUL character (\\u0000): no database text column can store it"
+
+
+def nul_path(value: Any, path: str = "") -> str | None:
+    """Where in a parsed JSON value a string holds a NUL character ("" for the value itself), or None.
+
+    PostgreSQL refuses NUL in text, so such a value would fail in the database, as a server error."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = nul_path(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+class InputSchema(Schema):
+    """Base of request bodies: the body must be a JSON object, and its text free of NUL characters.
+
+    ninja reads a schema's fields as attributes of whatever it is given, so without this a body of
+    `false` or `[]` would read as "every field left out" and a PATCH would answer 200.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, data: Any) -> Any:
+        # ninja's own validator runs first and hands over its attribute reader (DjangoGetter).
+        sent = data._obj if isinstance(data, DjangoGetter) else data
+        if not isinstance(sent, dict):
+            raise PydanticCustomError("object_type", "must be a JSON object")
+        where = nul_path(sent)
+        if where is not None:
+            raise PydanticCustomError("nul_character", "{field} " + NUL_MESSAGE, {"field": where})
+        return data
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class FieldErrorOut(Schema):
+    loc: list[str | int] = Field(description='Where: ["body", "payload", "name"], ["query", "offset"], ...')
+    msg: str
+    path: str | None = Field(None, description="Strategy specs only: the place inside the spec, e.g. entry.long.")
+
+
+class ValidationErrorOut(Schema):
+    """Every 422: one entry per problem."""
+
+    detail: list[FieldErrorOut]
+
+
+class UsedByOut(Schema):
+    model: str
+    count: int
+
+
+class InUseOut(Schema):
+    """A 409 for a delete refused because other records still use the row; nothing was deleted."""
+
+    detail: str
+    used_by: list[UsedByOut]
+
+
+def document_error_answers(openapi: dict[str, Any]) -> None:
+    """Add to every operation of an OpenAPI document the errors ninja answers without the endpoint
+    declaring them: 401 and 403 from the auth, and 422 (ValidationErrorOut) wherever the request
+    carries parameters or a body. What an endpoint declares itself is kept."""
+    mapping, definitions = models_json_schema(
+        [(ErrorOut, "serialization"), (ValidationErrorOut, "serialization")], ref_template=COMPONENT_REF
+    )
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in definitions.get("$defs", {}).items():
+        components.setdefault(name, definition)
+    error, invalid = mapping[(ErrorOut, "serialization")], mapping[(ValidationErrorOut, "serialization")]
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            answers = operation.setdefault("responses", {})
+            added: dict[int, tuple[str, dict[str, Any]]] = {}
+            if operation.get("security"):
+                added[401] = ("Not logged in", error)
+                added[403] = ("The role is too low, or the user has none", error)
+            if operation.get("parameters") or operation.get("requestBody"):
+                added[422] = ("Invalid input: one entry per problem", invalid)
+            for status, (description, reference) in added.items():
+                # ninja keys the answers by the status as a number; JSON turns both into strings.
+                answers.setdefault(
+                    status, {"description": description, "content": {"application/json": {"schema": reference}}}
+                )
+
+
+class TextSafeParser(Parser):
+    """ninja's parser, refusing query parameters with a NUL character (422 naming the parameter)
+    before they reach a database filter. Bodies are checked by InputSchema."""
+
+    def parse_querydict(self, data: MultiValueDict, list_fields: list[str], request: HttpRequest) -> dict[str, Any]:
+        parsed = super().parse_querydict(data, list_fields, request)
+        refused = [name for name, value in parsed.items() if nul_path(value) is not None]
+        if refused:
+            raise ValidationError([{"loc": ["query", name], "msg": NUL_MESSAGE} for name in refused])
+        return parsed

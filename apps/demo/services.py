@@ -1,0 +1,151 @@
+"""The demo rows the project ships in fixtures/demo.json: a paper account, the risk profile
+"Standard", a strategy from a preset and the trader "Paper desk".
+
+Every row goes through its app's service, as an operator's would, so validation and history
+apply; loaddata would write raw rows past both. A row whose name exists already is left as it
+is (an operator may have changed it since), so loading again changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import models, transaction
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from apps.core.errors import ServiceValidationError
+from apps.exchanges.models import ExchangeAccount
+from apps.exchanges.services import exchange_account_create
+from apps.market.models import ExchangeId
+from apps.strategies.models import Strategy
+from apps.strategies.services import strategy_from_preset, strategy_toggle
+from apps.traders.api import RiskProfileIn
+from apps.traders.models import RiskProfile, Trader
+from apps.traders.services import risk_profile_create, trader_create
+
+DEMO_FIXTURES = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
+Row = TypeVar("Row", "DemoAccount", "DemoRiskProfile", "DemoStrategy", "DemoTrader")
+Named = TypeVar("Named", ExchangeAccount, RiskProfile)
+
+
+class DemoFixtureInvalid(ValueError):
+    """The fixture file is unreadable or a row in it is refused; the message names file and row."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DemoAccount(_Strict):
+    # No mode and no keys: demo data can only ever create paper accounts.
+    name: str = Field(min_length=1, max_length=100)
+    exchange: ExchangeId
+    paper_starting_balance: Decimal = Field(Decimal("10000"), gt=0)
+
+
+class DemoRiskProfile(RiskProfileIn):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DemoStrategy(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    preset: str
+    timeframe: str
+    markets: list[str]
+    enabled: bool = False
+
+
+class DemoTrader(_Strict):
+    # Paper only, like the account: no live flag.
+    name: str = Field(min_length=1, max_length=100)
+    account: str = Field(description="The exchange account's name.")
+    risk_profile: str = Field(description="The risk profile's name.")
+
+
+class DemoFixtures(_Strict):
+    exchange_accounts: list[DemoAccount] = []
+    risk_profiles: list[DemoRiskProfile] = []
+    strategies: list[DemoStrategy] = []
+    traders: list[DemoTrader] = []
+
+
+def demo_fixtures_read(path: Path) -> DemoFixtures:
+    try:
+        return DemoFixtures.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise DemoFixtureInvalid(f"{path}: cannot be read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise DemoFixtureInvalid(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors())
+        raise DemoFixtureInvalid(f"{path}: {problems}") from None
+
+
+@transaction.atomic
+def demo_fixtures_load(*, path: Path = DEMO_FIXTURES) -> list[str]:
+    """Create what the fixtures list and is missing; return one line per row.
+
+    All or nothing: a refused row rolls back the rows created before it.
+    """
+    fixtures = demo_fixtures_read(path)
+    return [
+        *_load(path, "exchange_accounts", fixtures.exchange_accounts, ExchangeAccount, _account_create),
+        *_load(path, "risk_profiles", fixtures.risk_profiles, RiskProfile, _risk_profile_create),
+        *_load(path, "strategies", fixtures.strategies, Strategy, _strategy_create),
+        *_load(path, "traders", fixtures.traders, Trader, _trader_create),
+    ]
+
+
+def _load(
+    path: Path, key: str, rows: Sequence[Row], model: type[models.Model], create: Callable[[Row], str]
+) -> list[str]:
+    noun = model._meta.verbose_name
+    lines = []
+    for index, row in enumerate(rows):
+        if model._default_manager.filter(name=row.name).exists():
+            lines.append(f"{noun.capitalize()} '{row.name}' already exists.")
+            continue
+        try:
+            detail = create(row)
+        except ServiceValidationError as exc:
+            raise DemoFixtureInvalid(f"{path}: {key}.{index} ({row.name!r}): {exc}") from None
+        lines.append(f"Created {noun} '{row.name}'{detail}.")
+    return lines
+
+
+def _account_create(row: DemoAccount) -> str:
+    exchange_account_create(name=row.name, exchange=row.exchange, paper_starting_balance=row.paper_starting_balance)
+    return " (paper)"
+
+
+def _risk_profile_create(row: DemoRiskProfile) -> str:
+    risk_profile_create(**row.model_dump())
+    return ""
+
+
+def _strategy_create(row: DemoStrategy) -> str:
+    strategy = strategy_from_preset(preset=row.preset, name=row.name, timeframe=row.timeframe, markets=row.markets)
+    if row.enabled:
+        strategy_toggle(strategy=strategy, enabled=True)
+    return f" from the preset {row.preset} on {row.timeframe}" + (", enabled" if row.enabled else "")
+
+
+def _trader_create(row: DemoTrader) -> str:
+    trader_create(
+        name=row.name,
+        account=_named(ExchangeAccount, row.account, field="account"),
+        risk_profile=_named(RiskProfile, row.risk_profile, field="risk_profile"),
+    )
+    return f" (paper) on '{row.account}'"
+
+
+def _named(model: type[Named], name: str, *, field: str) -> Named:
+    found = model._default_manager.filter(name=name).first()
+    if found is None:
+        raise ServiceValidationError(field, f"no {model._meta.verbose_name} named {name!r}")
+    return found

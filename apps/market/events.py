@@ -1,0 +1,11 @@
+"""What the market app tells the apps above it. It imports none of them (see the import order in
+pyproject.toml): they connect their receivers in their AppConfig.ready()."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# Sent by apps.market.replay.feed_advance, inside the feed's transaction, when a feed released new
+# candles; arguments: market (Market), timeframe (str), horizon (datetime, the newest released open
+# time). Receivers that start work in another process must defer it with transaction.on_commit.
+candles_released = Signal()

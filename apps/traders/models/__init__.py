@@ -1,0 +1,30 @@
+from apps.traders.models.plans import (
+    OPEN_PLAN_STATUSES,
+    PLAN_TRANSITIONS,
+    TERMINAL_PLAN_STATUSES,
+    Alert,
+    Execution,
+    PlanEvent,
+    PlanStatus,
+    Side,
+    TradePlan,
+)
+from apps.traders.models.traders import HALT_CHOICES, HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
+
+__all__ = [
+    "HALT_CHOICES",
+    "OPEN_PLAN_STATUSES",
+    "PLAN_TRANSITIONS",
+    "TERMINAL_PLAN_STATUSES",
+    "Alert",
+    "Execution",
+    "HaltEvent",
+    "KillSwitch",
+    "PlanEvent",
+    "PlanStatus",
+    "RiskProfile",
+    "Side",
+    "TradePlan",
+    "Trader",
+    "TraderRiskState",
+]

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.helpers import duplicate_ids, htmx_settled, inherited_htmx
 from tests.factories import UserFactory
+from tests.strategies.factories import stored_markets
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -67,6 +68,7 @@ def test_a_filter_swaps_the_list_in_place_and_keeps_the_address(
 
 
 def test_strategy_editor_checks_the_spec_as_it_is_typed(page: Any, log_in: Any, operator_user: Any) -> None:
+    stored_markets(["BTC/USDT:USDT"])  # the preset's spec names it, and a spec may only name stored markets
     log_in(operator_user)
     page.goto("/strategies/new/")
     spec = page.get_by_label("Spec (JSON)")

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from apps.backtests.metrics import format_metric
 from apps.backtests.models import BacktestRun
 
 
@@ -26,9 +27,9 @@ class BacktestRunAdmin(admin.ModelAdmin):
         "progress",
         "period_start",
         "period_end",
-        "total_return",
-        "sharpe",
-        "max_drawdown",
+        "return_shown",
+        "sharpe_shown",
+        "drawdown_shown",
         "trade_count",
         "created_by",
         "created_at",
@@ -38,6 +39,19 @@ class BacktestRunAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
     list_select_related = ("created_by",)
+
+    # The list reads the metrics as the backtest pages do ("12.34 %"), not as stored floats.
+    @admin.display(description="return", ordering="total_return")
+    def return_shown(self, run: BacktestRun) -> str:
+        return format_metric("total_return", run.total_return)
+
+    @admin.display(description="sharpe", ordering="sharpe")
+    def sharpe_shown(self, run: BacktestRun) -> str:
+        return format_metric("sharpe", run.sharpe)
+
+    @admin.display(description="max drawdown", ordering="max_drawdown")
+    def drawdown_shown(self, run: BacktestRun) -> str:
+        return format_metric("max_drawdown", run.max_drawdown)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in self.model._meta.fields] + ["page"]

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+
+from apps.core import numbers
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -18,3 +22,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def number_column(field: str, kind: str, *, market: str = "market", description: str = "") -> Callable[[Any], Any]:
+    """A list_display column showing a stored number as people read it (apps.core.numbers.shown): a
+    price at its market's tick, an amount at its step, money or an indicator at two decimals, or plain.
+    `market` is the dotted path from the row to its market ("plan.market"), read for prices and amounts.
+    """
+    if kind not in numbers.KINDS:
+        raise ValueError(f"number_column kind must be one of {', '.join(numbers.KINDS)}, got {kind!r}")
+    read_market = attrgetter(market) if kind in numbers.INCREMENT_FIELDS else lambda _obj: None
+
+    @admin.display(description=description or field.replace("_", " "), ordering=field)
+    def column(obj: Any) -> str | None:
+        value = getattr(obj, field)
+        return None if value is None else numbers.shown(value, kind, read_market(obj))  # None: the admin's dash
+
+    column.__name__ = f"{field}_shown"
+    return column

@@ -158,3 +158,8 @@ def account_exposure(*, adapter: ExchangeAdapter, exchange: str, quote: str = "U
             if not adapter.balance_includes_unrealized:
                 equity += position.unrealized_pnl
     return Exposure(equity=equity, free_margin=cash.free if cash else Decimal(0), positions=tuple(positions))
+
+
+def account_markets(*, account: ExchangeAccount) -> dict[str, Market]:
+    """The account's exchange's markets by symbol, for showing its prices and amounts at their tick and step."""
+    return {market.symbol: market for market in Market.objects.filter(exchange=account.exchange)}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -15,7 +16,7 @@ from apps.exchanges.adapters.base import Order, OrderStatus
 from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.hooks import OrderCancelRefused
 from apps.exchanges.models import ExchangeAccount
-from apps.market.models import ExchangeId
+from apps.market.models import ExchangeId, Market
 from apps.market.selectors import market_feed_list
 
 PAGE_SIZE = 25
@@ -52,16 +53,26 @@ def _unreachable(account: ExchangeAccount, exc: AdapterError) -> str:
 
 def _balance_context(account: ExchangeAccount) -> dict[str, Any]:
     try:
-        return {"balances": selectors.account_balance(account=account), "balance_error": None}
+        balances = selectors.account_balance(account=account)
     except AdapterError as exc:
         return {"balances": [], "balance_error": _unreachable(account, exc)}
+    # A quote currency (USDT) is money, shown in cents; a coin is an amount, shown as it is.
+    quotes = {market.quote for market in selectors.account_markets(account=account).values()}
+    return {"balances": [(balance, balance.currency in quotes) for balance in balances], "balance_error": None}
+
+
+def _with_markets(account: ExchangeAccount, rows: Iterable[Any]) -> list[tuple[Any, Market | None]]:
+    """Each position or order with its market, whose tick and step the page shows its numbers at."""
+    markets = selectors.account_markets(account=account)
+    return [(row, markets.get(row.symbol)) for row in rows]
 
 
 def _positions_context(account: ExchangeAccount) -> dict[str, Any]:
     try:
-        return {"positions": selectors.account_positions(account=account), "positions_error": None}
+        positions = selectors.account_positions(account=account)
     except AdapterError as exc:
         return {"positions": [], "positions_error": _unreachable(account, exc)}
+    return {"positions": _with_markets(account, positions), "positions_error": None}
 
 
 def _orders_context(request: HttpRequest, account: ExchangeAccount) -> dict[str, Any]:
@@ -81,6 +92,7 @@ def _orders_context(request: HttpRequest, account: ExchangeAccount) -> dict[str,
     try:
         orders = selectors.account_orders(account=account, symbol=symbol, status=status)
         context["page"] = Paginator(orders, ORDER_PAGE_SIZE).get_page(request.GET.get("page"))
+        context["orders"] = _with_markets(account, context["page"])
     except AdapterError as exc:
         context["page"] = None
         context["orders_error"] = _unreachable(account, exc)
@@ -150,7 +162,8 @@ def order_cancel_confirm(request: HttpRequest, account_id: int, order_id: str) -
         return render(
             request, "exchanges/order_cancel_confirm.html", {"account": account, "error": str(exc)}, status=502
         )
-    context = {"account": account, "order": order, "filter_query": request.GET.urlencode()}
+    market = selectors.account_markets(account=account).get(order.symbol)
+    context = {"account": account, "order": order, "market": market, "filter_query": request.GET.urlencode()}
     return render(request, "exchanges/order_cancel_confirm.html", context)
 
 

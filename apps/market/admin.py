@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.forms.models import construct_instance
 from simple_history.admin import SimpleHistoryAdmin
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin, number_column
 from apps.core.errors import ServiceValidationError
 from apps.market.models import Candle, CandleImport, Market, MarketFeed
 from apps.market.services import EDITABLE_FIELDS, market_validate
@@ -44,10 +44,10 @@ class MarketAdmin(SimpleHistoryAdmin):
         "symbol",
         "exchange",
         "type",
-        "price_precision",
-        "amount_precision",
-        "min_amount",
-        "min_notional",
+        number_column("price_precision", "plain", description="tick"),
+        number_column("amount_precision", "plain", description="step"),
+        number_column("min_amount", "plain"),
+        number_column("min_notional", "money"),
         "active",
         "updated_at",
     )
@@ -58,7 +58,13 @@ class MarketAdmin(SimpleHistoryAdmin):
 
 @admin.register(Candle)
 class CandleAdmin(ReadOnlyAdmin):
-    list_display = ("market", "timeframe", "open_time", "open", "high", "low", "close", "volume")
+    list_display = (
+        "market",
+        "timeframe",
+        "open_time",
+        *(number_column(field, "price") for field in ("open", "high", "low", "close")),
+        number_column("volume", "amount"),
+    )
     list_filter = ("market__exchange", "timeframe", "market")
     search_fields = ("market__symbol",)
     list_select_related = ("market",)

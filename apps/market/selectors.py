@@ -66,6 +66,13 @@ def market_list(
     return markets.order_by(primary, "exchange", "symbol")
 
 
+def replay_clock(*, market: Market) -> datetime | None:
+    """The market's time on the replay: the open time of the newest candle a replay feed of it has
+    released (what the paper exchange prices at). None when the market is not replayed."""
+    feeds = MarketFeed.objects.filter(market=market, source=MarketFeed.Source.REPLAY, horizon__isnull=False)
+    return feeds.order_by("-horizon").values_list("horizon", flat=True).first()
+
+
 def market_get(*, exchange: str, symbol: str) -> Market | None:
     return Market.objects.filter(exchange=exchange, symbol=symbol).first()
 

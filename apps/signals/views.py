@@ -18,6 +18,9 @@ from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 
 PAGE_SIZE = 50
+# How each recorded input is shown: candle prices at the market's tick, volume at its step, every
+# indicator (and the sentiment score) at two decimals.
+INPUT_KINDS = {"open": "price", "high": "price", "low": "price", "close": "price", "volume": "amount"}
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -79,4 +82,5 @@ def signal_list(request: HttpRequest) -> HttpResponse:
 def signal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     signal = get_object_or_404(Signal.objects.select_related("strategy", "market"), pk=pk)
     inputs = sorted(signal.inputs.items()) if isinstance(signal.inputs, dict) else []
-    return render(request, "signals/signal_detail.html", {"signal": signal, "inputs": inputs})
+    rows = [(name, INPUT_KINDS.get(name, "indicator"), value) for name, value in inputs]
+    return render(request, "signals/signal_detail.html", {"signal": signal, "inputs": rows})

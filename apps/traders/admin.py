@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin, number_column
 from apps.core.errors import ServiceValidationError
 from apps.traders import services
 from apps.traders.models import (
@@ -105,11 +105,11 @@ class RiskProfileAdmin(_ServiceSavedAdmin):
     list_display = (
         "name",
         "max_leverage",
-        "max_order_notional",
-        "max_total_notional",
-        "risk_per_trade",
-        "daily_loss_limit",
-        "max_drawdown",
+        number_column("max_order_notional", "money"),
+        number_column("max_total_notional", "money"),
+        number_column("risk_per_trade", "plain"),
+        number_column("daily_loss_limit", "plain"),
+        number_column("max_drawdown", "plain"),
         "updated_at",
     )
     list_filter = ("require_stop_loss", "reset_daily_halt_next_day")
@@ -147,7 +147,13 @@ class TraderAdmin(_ServiceSavedAdmin):
 
 @admin.register(TraderRiskState)
 class TraderRiskStateAdmin(ReadOnlyAdmin):
-    list_display = ("trader", "halt", "halted_at", "last_equity", "day_start_equity", "peak_equity", "day")
+    list_display = (
+        "trader",
+        "halt",
+        "halted_at",
+        *(number_column(field, "money") for field in ("last_equity", "day_start_equity", "peak_equity")),
+        "day",
+    )
     list_filter = ("halt",)
     list_select_related = ("trader",)
     search_fields = ("trader__name", "halt_reason")
@@ -221,7 +227,7 @@ class TradePlanAdmin(ReadOnlyAdmin):
         "account",
         "market",
         "side",
-        "quantity",
+        number_column("quantity", "amount"),
         "status",
         "live",
         "source",
@@ -236,7 +242,19 @@ class TradePlanAdmin(ReadOnlyAdmin):
 
 @admin.register(Execution)
 class ExecutionAdmin(ReadOnlyAdmin):
-    list_display = ("client_order_id", "plan", "leg", "attempt", "side", "status", "amount", "filled", "created_at")
+    list_display = (
+        "client_order_id",
+        "plan",
+        "leg",
+        "attempt",
+        "side",
+        "status",
+        number_column("amount", "amount", market="plan.market"),
+        number_column("filled", "amount", market="plan.market"),
+        number_column("average_price", "price", market="plan.market", description="avg. price"),
+        number_column("fee", "money"),
+        "created_at",
+    )
     list_filter = ("leg", "status", "plan__account")
     list_select_related = ("plan__market",)
     search_fields = ("client_order_id", "exchange_order_id", "plan__market__symbol")

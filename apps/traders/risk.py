@@ -1,4 +1,4 @@
-"""The risk gate every order passes (pure; no Django, no other apps).
+"""The risk gate every order passes (pure; no Django, no other app but the number formats of core).
 
 `RiskManager.evaluate` turns a trade plan into a `RiskReport`: approved, scaled down or
 rejected, with one `RuleCheck` per rule, always all of them and always in `RULES` order, so an
@@ -21,6 +21,8 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal, localcontext
 from enum import StrEnum
 from functools import partial
 from typing import Any
+
+from apps.core.numbers import at_increment, money, plain_number
 
 QUOTE = "USDT"
 NOT_EVALUATED = "not evaluated: no quantity"
@@ -130,6 +132,7 @@ class MarketLimits:
     min_notional: Decimal
     max_leverage: int | None
     is_spot: bool
+    tick: Decimal | None = None  # for showing prices only; None shows them at full precision
 
 
 @dataclass(frozen=True)
@@ -219,17 +222,18 @@ def _is_positive(amount: Decimal | None) -> bool:
 
 
 def _fmt(amount: Decimal) -> str:
-    """Plain notation without trailing zeros: '0.1', '50000', never '5E+4'."""
-    if not amount.is_finite():
-        return str(amount)
-    text = format(amount, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
+    """A quantity (already at the market's step): '0.1', '50000', never '5E+4'."""
+    return plain_number(amount) if amount.is_finite() else str(amount)
 
 
 def _money(amount: Decimal) -> str:
-    return f"{_fmt(amount)} {QUOTE}"
+    """Money as the report shows it: '5,000.00 USDT'."""
+    return f"{money(amount) if amount.is_finite() else amount} {QUOTE}"
+
+
+def _price(price: Decimal, tick: Decimal | None) -> str:
+    """A price at the market's tick: '20995.8', not '20995.8312'."""
+    return at_increment(price, tick) if price.is_finite() else str(price)
 
 
 def _cents_up(amount: Decimal) -> Decimal:
@@ -298,7 +302,10 @@ def _stop_loss_required(ctx: _Context) -> RuleCheck:
     else:
         limit = "optional"
     report = partial(
-        RuleCheck, "stop_loss_required", "missing" if plan.stop_loss is None else _fmt(plan.stop_loss), limit
+        RuleCheck,
+        "stop_loss_required",
+        "missing" if plan.stop_loss is None else _price(plan.stop_loss, ctx.market.tick),
+        limit,
     )
     if plan.stop_loss is not None:
         return report(Verdict.PASS, "a stop loss is set")
@@ -309,7 +316,9 @@ def _stop_loss_required(ctx: _Context) -> RuleCheck:
     return report(Verdict.PASS, "no stop loss: allowed for a paper plan under this profile")
 
 
-def _wrong_side(name: str, price: Decimal | None, entry: Decimal, *, above: bool, side: str) -> str:
+def _wrong_side(
+    name: str, price: Decimal | None, entry: Decimal, *, above: bool, side: str, tick: Decimal | None
+) -> str:
     """Why `price` is not strictly above (or below) the entry, or "" when it is fine or unset."""
     if price is None:
         return ""
@@ -317,13 +326,15 @@ def _wrong_side(name: str, price: Decimal | None, entry: Decimal, *, above: bool
         return f"{name} {price} is not a positive price"
     if (price > entry) if above else (price < entry):
         return ""
-    return f"{name} {_fmt(price)} must be {'above' if above else 'below'} the entry {_fmt(entry)} for a {side}"
+    where = "above" if above else "below"
+    return f"{name} {_price(price, tick)} must be {where} the entry {_price(entry, tick)} for a {side}"
 
 
 def _stop_loss_side(ctx: _Context) -> RuleCheck:
     plan = ctx.plan
-    stop = "none" if plan.stop_loss is None else _fmt(plan.stop_loss)
-    target = "none" if plan.take_profit is None else _fmt(plan.take_profit)
+    tick = ctx.market.tick
+    stop = "none" if plan.stop_loss is None else _price(plan.stop_loss, tick)
+    target = "none" if plan.take_profit is None else _price(plan.take_profit, tick)
     value = f"stop {stop}, take profit {target}"
     # The plan is untrusted input (an LLM may have written it): a malformed side or price is a
     # rejection with a reason, never an exception.
@@ -335,11 +346,12 @@ def _stop_loss_side(ctx: _Context) -> RuleCheck:
         message = f"entry price {plan.entry_price} is not a positive price"
         return RuleCheck("stop_loss_side", value, "entry > 0", Verdict.FAIL, message)
     buy, entry = plan.side == "buy", plan.entry_price
-    limit = f"stop < {_fmt(entry)} < take profit" if buy else f"take profit < {_fmt(entry)} < stop"
+    shown = _price(entry, tick)
+    limit = f"stop < {shown} < take profit" if buy else f"take profit < {shown} < stop"
     report = partial(RuleCheck, "stop_loss_side", value, limit)
     problems = [
-        _wrong_side("stop loss", plan.stop_loss, entry, above=not buy, side=plan.side),
-        _wrong_side("take profit", plan.take_profit, entry, above=buy, side=plan.side),
+        _wrong_side("stop loss", plan.stop_loss, entry, above=not buy, side=plan.side, tick=tick),
+        _wrong_side("take profit", plan.take_profit, entry, above=buy, side=plan.side, tick=tick),
     ]
     if any(problems):
         return report(Verdict.FAIL, "; ".join(problem for problem in problems if problem))
@@ -369,7 +381,7 @@ def _leverage(ctx: _Context) -> RuleCheck:
 def _risk_per_trade(ctx: _Context, _: Decimal | None) -> _Step:
     plan, step, equity = ctx.plan, ctx.market.step, ctx.account.equity
     budget = equity * ctx.limits.risk_per_trade
-    limit = f"{_money(budget)} ({_pct(ctx.limits.risk_per_trade)} of equity {_fmt(equity)})"
+    limit = f"{_money(budget)} ({_pct(ctx.limits.risk_per_trade)} of equity {_money(equity)})"
     requested = plan.quantity
 
     def fail(message: str) -> _Step:
@@ -388,14 +400,16 @@ def _risk_per_trade(ctx: _Context, _: Decimal | None) -> _Step:
         check = RuleCheck("risk_per_trade", _fmt(quantity), limit, Verdict.PASS, "no stop: risk unbounded, not sized")
         return check, quantity
     if not _is_positive(budget):
-        return fail(f"equity {_fmt(equity)} leaves no risk budget")
+        return fail(f"equity {_money(equity)} leaves no risk budget")
     distance = abs(plan.entry_price - plan.stop_loss)
     if distance == 0:
         return fail("the stop loss equals the entry: no distance to size from")
     sized = _round_down(_div_down(budget, distance), step)
     if requested is None:
         value = f"{_fmt(sized)} (risk {_money(sized * distance)})"
-        message = f"sized {_fmt(sized)} so a stop {_fmt(distance)} away loses at most {_money(budget)}"
+        message = (
+            f"sized {_fmt(sized)} so a stop {_price(distance, ctx.market.tick)} away loses at most {_money(budget)}"
+        )
         return RuleCheck("risk_per_trade", value, limit, Verdict.PASS, message), sized
     quantity = _round_down(requested, step)
     risk = quantity * distance
@@ -419,7 +433,7 @@ def _cap(
     entry = ctx.plan.entry_price
     notional = quantity * entry
     total = existing + notional
-    value = _money(total) if existing == 0 else f"{_fmt(existing)} + {_fmt(notional)} = {_money(total)}"
+    value = _money(total) if existing == 0 else f"{_money(existing)} + {_money(notional)} = {_money(total)}"
     report = partial(RuleCheck, rule, value, limit)
     if total <= cap:
         return report(Verdict.PASS, f"{what} {_money(total)} within {_money(cap)}"), quantity
@@ -521,7 +535,7 @@ def _min_order_notional(ctx: _Context, quantity: Decimal | None) -> _Step:
         return RuleCheck("min_order_notional", "-", limit, Verdict.PASS, NOT_EVALUATED), None
     quantity = _round_down(quantity, ctx.market.step)
     notional = quantity * ctx.plan.entry_price
-    value = f"{_fmt(quantity)} x {_fmt(ctx.plan.entry_price)} = {_money(notional)}"
+    value = f"{_fmt(quantity)} x {_price(ctx.plan.entry_price, ctx.market.tick)} = {_money(notional)}"
     report = partial(RuleCheck, "min_order_notional", value, limit)
     if notional < floor:
         return report(Verdict.FAIL, f"order notional {_money(notional)} is below the {_money(floor)} minimum"), quantity
@@ -636,7 +650,7 @@ def _loss_halt(label: str, reference_name: str, reference: Decimal, equity: Deci
     if loss < reference * limit:
         return ""
     return (
-        f"{label} {loss:.2f} {QUOTE} ({loss / reference * 100:.2f}% of {reference_name} {_fmt(reference)}) "
+        f"{label} {_money(loss)} ({loss / reference * 100:.2f}% of {reference_name} {_money(reference)}) "
         f"reached the {limit * 100:.2f}% limit"
     )
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
 from apps.exchanges.adapters.base import Ticker
 from apps.exchanges.adapters.factory import adapter_for_account
@@ -18,6 +18,7 @@ from apps.traders.models import (
     TraderRiskState,
 )
 from apps.traders.risk import HaltKind
+from apps.traders.trade_rules import Fill, PlanResult, plan_result
 
 RISK_PROFILE_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
 TRADER_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
@@ -108,6 +109,14 @@ def halt_event_list(
 PLAN_ORDERINGS = ("-created_at", "created_at", "-updated_at", "updated_at", "status", "-status")
 
 
+def _plans() -> QuerySet[TradePlan]:
+    """Plans with their relations, and `created_market_time`: the replay's market time of the first event."""
+    first_event = PlanEvent.objects.filter(plan=OuterRef("pk")).order_by("at", "id").values("market_time")[:1]
+    return TradePlan.objects.select_related("trader", "account", "market", "created_by").annotate(
+        created_market_time=Subquery(first_event)
+    )
+
+
 def trade_plan_list(
     *,
     status: str | None = None,
@@ -116,8 +125,9 @@ def trade_plan_list(
     symbol: str | None = None,
     ordering: str = "-created_at",
 ) -> QuerySet[TradePlan]:
-    """Newest first unless `ordering` (one of PLAN_ORDERINGS) says otherwise."""
-    plans = TradePlan.objects.select_related("trader", "account", "market", "created_by")
+    """Newest first unless `ordering` (one of PLAN_ORDERINGS) says otherwise; executions prefetched
+    for trade_plan_result."""
+    plans = _plans().prefetch_related("executions")
     if status:
         plans = plans.filter(status=status)
     if trader_id is not None:
@@ -132,7 +142,7 @@ def trade_plan_list(
 def trade_plan_get(*, plan_id: int) -> TradePlan | None:
     """The plan with its executions, timeline (oldest first) and open alerts prefetched."""
     return (
-        TradePlan.objects.select_related("trader", "account", "market", "created_by")
+        _plans()
         .prefetch_related(
             Prefetch("executions", queryset=Execution.objects.order_by("created_at", "id")),
             Prefetch("events", queryset=PlanEvent.objects.select_related("actor").order_by("at", "id")),
@@ -145,6 +155,22 @@ def trade_plan_get(*, plan_id: int) -> TradePlan | None:
         .filter(pk=plan_id)
         .first()
     )
+
+
+def trade_plan_result(*, plan: TradePlan) -> PlanResult:
+    """Realised PnL and fees of the plan from its executions' fills (prefetched by the plan selectors)."""
+    fills = [
+        Fill(
+            leg=execution.leg,
+            quantity=execution.filled,
+            # The state machine's own fallback: a triggered protective order may report no average.
+            price=execution.average_price or execution.price or execution.trigger_price,
+            fee=execution.fee,
+            fee_currency=execution.fee_currency,
+        )
+        for execution in plan.executions.all()
+    ]
+    return plan_result(side=plan.side, base=plan.market.base, quote=plan.market.quote, fills=fills)
 
 
 def alert_list(*, acknowledged: bool | None = None, plan_id: int | None = None) -> QuerySet[Alert]:

@@ -26,6 +26,7 @@ from pydantic import PlainSerializer
 from apps.core.auth import OPERATOR
 from apps.core.errors import ServiceValidationError
 from apps.core.idempotency import HEADER, idempotent
+from apps.core.numbers import plain_number
 from apps.core.paging import Pagination
 from apps.core.schemas import ErrorOut, InputSchema, RowId, ValidationErrorOut
 from apps.market.models import MAX_LEVERAGE
@@ -41,7 +42,6 @@ from apps.traders.services.plans import (
     trade_plan_execute,
     trade_plan_preview,
 )
-from apps.traders.trade_rules import plain_number
 
 EXECUTE_SCOPE = "trade.execute"
 AMOUNT = {"max_digits": 30, "decimal_places": 12}  # apps.market.models.PRICE_DIGITS
@@ -234,10 +234,26 @@ class AlertOut(Schema):
         return _username(obj.acknowledged_by)
 
 
+class PlanResultOut(Schema):
+    """Full precision, in the quote currency; the pages round it to cents."""
+
+    entry_quantity: Amount
+    closed_quantity: Amount
+    fees: Amount = Field(description="Every execution's fee, in the quote currency.")
+    gross_pnl: Amount | None = Field(description="Empty until part of the position is closed.")
+    realised_pnl: Amount | None = Field(description="Gross PnL less the fees; empty until part is closed.")
+    fees_complete: bool = Field(description="False when a fee in a third currency could not be priced.")
+
+
 class PlanDetailOut(PreviewOut):
     executions: list[ExecutionOut]
     events: list[PlanEventOut]
     alerts: list[AlertOut] = Field(description="The plan's unacknowledged alerts.")
+    result: PlanResultOut
+
+    @staticmethod
+    def resolve_result(obj: TradePlan) -> PlanResultOut:
+        return PlanResultOut.model_validate(selectors.trade_plan_result(plan=obj), from_attributes=True)
 
     @staticmethod
     def resolve_executions(obj: TradePlan) -> list:

@@ -20,11 +20,6 @@ MAX_CLIENT_ID_LENGTH = 28  # Gate's limit, the tightest of the supported exchang
 CLIENT_ID_PATTERN = re.compile(r"^[0-9A-Za-z_.-]{1,28}$")
 
 
-def plain_number(value: Decimal | int) -> str:
-    """An amount as an operator writes it: 0.2 and 20000, not 0.200000000000 or 2E+4."""
-    return format(Decimal(value).normalize(), "f")  # Decimal(): a fresh row may still hold an int default
-
-
 def client_order_id(*, prefix: str, plan_id: int, leg: str, attempt: int) -> str:
     """E.g. ``to-1234-sl2``: installation prefix, plan, leg, attempt."""
     value = f"{prefix}-{plan_id}-{LEG_CODES[leg]}{attempt}"
@@ -98,3 +93,51 @@ def trade_estimate(
         loss_at_stop=-loss if loss is not None else None,
         gain_at_target=outcome(take_profit),
     )
+
+
+@dataclass(frozen=True)
+class Fill:
+    """What one execution of a plan filled: its leg, quantity, average price and fee."""
+
+    leg: str
+    quantity: Decimal
+    price: Decimal | None
+    fee: Decimal
+    fee_currency: str
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A plan's outcome in the quote currency. `gross_pnl` and `realised_pnl` (gross less every fee
+    of the plan) are None until part of the position is closed. A fee charged in neither the quote
+    nor the base currency cannot be priced here: it is left out and `fees_complete` is False."""
+
+    entry_quantity: Decimal
+    closed_quantity: Decimal
+    fees: Decimal
+    gross_pnl: Decimal | None
+    realised_pnl: Decimal | None
+    fees_complete: bool
+
+
+def plan_result(*, side: str, base: str, quote: str, fills: list[Fill]) -> PlanResult:
+    """Entry fills at their volume-weighted price against the closing fills (exit, stop-loss,
+    take-profit), for the closed quantity only; fees of every execution, entry and exits alike."""
+    entries = [fill for fill in fills if fill.leg == "entry" and fill.quantity > 0 and fill.price is not None]
+    exits = [fill for fill in fills if fill.leg != "entry" and fill.quantity > 0 and fill.price is not None]
+    entry_quantity = sum((fill.quantity for fill in entries), Decimal(0))
+    closed_quantity = sum((fill.quantity for fill in exits), Decimal(0))
+    fees, complete = Decimal(0), True
+    for fill in fills:
+        if fill.fee_currency in ("", quote):
+            fees += fill.fee
+        elif fill.fee_currency == base and fill.price is not None:
+            fees += fill.fee * fill.price  # a spot buy's fee taken in coins, priced at its fill
+        elif fill.fee:
+            complete = False
+    if entry_quantity == 0 or closed_quantity == 0:
+        return PlanResult(entry_quantity, closed_quantity, fees, None, None, complete)
+    average_entry = sum((fill.quantity * fill.price for fill in entries), Decimal(0)) / entry_quantity
+    exit_value = sum((fill.quantity * fill.price for fill in exits), Decimal(0))
+    gross = paper_engine.sign(side) * (exit_value - average_entry * closed_quantity)
+    return PlanResult(entry_quantity, closed_quantity, fees, gross, gross - fees, complete)

@@ -6,7 +6,6 @@ form.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -17,11 +16,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from apps.core import numbers
 from apps.core.errors import ServiceValidationError
 from apps.core.paging import paged
 from apps.core.roles import Role, has_role, role_required
 from apps.exchanges.adapters.errors import AdapterError
-from apps.market.models import MAX_LEVERAGE, PRICE_DIGITS
+from apps.market.models import MAX_LEVERAGE, PRICE_DIGITS, Market
 from apps.traders import selectors
 from apps.traders.models import Side, TradePlan, Trader
 from apps.traders.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
@@ -33,7 +33,6 @@ from apps.traders.services.plans import (
     trade_plan_execute,
     trade_plan_preview,
 )
-from apps.traders.trade_rules import plain_number
 
 PAGE_SIZE = 25
 PlanStatus = TradePlan.Status
@@ -53,14 +52,16 @@ STATUS_COLOURS = {
     PlanStatus.FAILED: "#c62828",
     PlanStatus.CANCELLED: "#757575",
 }
+# Each figure shown on the plan pages with its kind (apps.core.numbers.KINDS): a price at the
+# market's tick, an amount at its step, money at two decimals, or a rate as stored (plain).
 ESTIMATE_LABELS = (
-    ("notional", "Notional"),
-    ("fee_rate", "Fee rate"),
-    ("entry_fee", "Entry fee"),
-    ("margin", "Margin"),
-    ("liquidation_price", "Liquidation price"),
-    ("loss_at_stop", "Loss at stop-loss (with fees)"),
-    ("gain_at_target", "Gain at take-profit (after fees)"),
+    ("notional", "Notional", "money"),
+    ("fee_rate", "Fee rate", "plain"),
+    ("entry_fee", "Entry fee", "money"),
+    ("margin", "Margin", "money"),
+    ("liquidation_price", "Liquidation price", "price"),
+    ("loss_at_stop", "Loss at stop-loss (with fees)", "money"),
+    ("gain_at_target", "Gain at take-profit (after fees)", "money"),
 )
 # Service field names that differ from the form's.
 FORM_FIELDS = {"trader_id": "trader"}
@@ -171,7 +172,9 @@ def trade_price(request: HttpRequest) -> HttpResponse:
     if trader is not None and symbol:
         try:
             ticker = selectors.market_ticker(account=trader.account, symbol=symbol)
-            context.update(last=_n(ticker.last), at=ticker.timestamp)
+            market = selectors.trade_markets(account=trader.account).filter(symbol=symbol).first()
+            tick = market.price_precision if market else None
+            context.update(last=numbers.at_increment(ticker.last, tick), at=ticker.timestamp)
         except AdapterError as exc:
             context["error"] = str(exc)
     return render(request, "traders/_trade_price.html", context)
@@ -207,35 +210,50 @@ def _plan(plan_id: int) -> TradePlan:
     return plan
 
 
-def _n(value: Decimal | int | None) -> str | None:
-    """A stored amount as the operator reads it: no exponent, no trailing zeros (20000, 0.2)."""
-    return None if value is None else plain_number(value)
-
-
-def _text_number(value: Any) -> Any:
-    """A number stored as text in the report or estimate JSON, shown like _n; anything else as it is."""
-    try:
-        return _n(Decimal(value)) if isinstance(value, str) else value
-    except ArithmeticError:
+def _shown(value: Any, kind: str, market: Market) -> Any:
+    """A stored figure (a Decimal, or a number kept as text in the report or estimate JSON) as the
+    operator reads it; None stays None (the templates show a dash), anything else as it is."""
+    if value is None or numbers.to_decimal(value) is None:
         return value
+    return numbers.shown(value, kind, market)
 
 
-PLAN_FIGURES = (
-    "quantity",
-    "requested_quantity",
-    "reference_price",
-    "entry_price",
-    "stop_loss",
-    "take_profit",
-    "filled_quantity",
-    "average_entry_price",
-    "exit_price",
-)
-EXECUTION_FIGURES = ("amount", "price", "trigger_price", "filled", "average_price", "fee")
+PLAN_FIGURES = {
+    "quantity": "amount",
+    "requested_quantity": "amount",
+    "reference_price": "price",
+    "entry_price": "price",
+    "stop_loss": "price",
+    "take_profit": "price",
+    "filled_quantity": "amount",
+    "average_entry_price": "price",
+    "exit_price": "price",
+}
+EXECUTION_FIGURES = {
+    "amount": "amount",
+    "price": "price",
+    "trigger_price": "price",
+    "filled": "amount",
+    "average_price": "price",
+    "fee": "money",
+}
 
 
-def _figures(obj: Any, names: tuple[str, ...]) -> dict[str, str | None]:
-    return {name: _n(getattr(obj, name)) for name in names}
+def _figures(obj: Any, kinds: dict[str, str], market: Market) -> dict[str, Any]:
+    return {name: _shown(getattr(obj, name), kind, market) for name, kind in kinds.items()}
+
+
+def _result_figures(plan: TradePlan) -> dict[str, Any]:
+    """Realised PnL (after fees) and fees, in money format; None (a dash) until something closed."""
+    result = selectors.trade_plan_result(plan=plan)
+    return {
+        "realised_pnl": _shown(result.realised_pnl, "money", plan.market),
+        "gross_pnl": _shown(result.gross_pnl, "money", plan.market),
+        "fees": _shown(result.fees, "money", plan.market),
+        "fees_complete": result.fees_complete,
+        "closed_quantity": _shown(result.closed_quantity, "amount", plan.market),
+        "quote": plan.market.quote,
+    }
 
 
 def _report_context(plan: TradePlan) -> dict[str, Any]:
@@ -245,15 +263,17 @@ def _report_context(plan: TradePlan) -> dict[str, Any]:
         check | {"colour": VERDICT_COLOURS.get(check.get("verdict"), "#546e7a")} for check in report.get("checks", [])
     ]
     return {
-        "figures": _figures(plan, PLAN_FIGURES),
+        "figures": _figures(plan, PLAN_FIGURES, plan.market),
         "report": report,
         "decision": str(report.get("decision", "")).replace("_", " "),
         "checks": checks,
         "estimate_rows": [
-            (label, _text_number(estimate.get(key))) for key, label in ESTIMATE_LABELS if key in estimate
+            (label, _shown(estimate.get(key), kind, plan.market))
+            for key, label, kind in ESTIMATE_LABELS
+            if key in estimate
         ],
-        "report_quantity": _text_number(report.get("quantity")),
-        "report_requested_quantity": _text_number(report.get("requested_quantity")),
+        "report_quantity": _shown(report.get("quantity"), "amount", plan.market),
+        "report_requested_quantity": _shown(report.get("requested_quantity"), "amount", plan.market),
         "confirmation_phrase": live_confirmation_phrase(plan) if plan.live else None,
         "status_colour": STATUS_COLOURS.get(plan.status, "#546e7a"),
     }
@@ -263,13 +283,14 @@ def _plan_context(request: HttpRequest, plan: TradePlan) -> dict[str, Any]:
     can_trade = _can_trade(request)
     return {
         "plan": plan,
-        "executions": [{"row": row, **_figures(row, EXECUTION_FIGURES)} for row in plan.executions.all()],
+        "executions": [{"row": row, **_figures(row, EXECUTION_FIGURES, plan.market)} for row in plan.executions.all()],
         "events": list(plan.events.all()),
         "open_alerts": plan.open_alerts,
         "can_execute": can_trade and plan.status == PlanStatus.PREVIEWED,
         "can_cancel": can_trade and plan.status in CANCELLABLE,
         "can_close": can_trade and plan.status in CLOSABLE,
         "polling": plan.is_open,
+        "result": _result_figures(plan),
         **_report_context(plan),
     }
 
@@ -285,7 +306,12 @@ def plan_list(request: HttpRequest) -> HttpResponse:
     context = paged(request, plans, per_page=PAGE_SIZE)
     context |= {
         "rows": [
-            {"plan": plan, "colour": STATUS_COLOURS.get(plan.status), **_figures(plan, PLAN_FIGURES)}
+            {
+                "plan": plan,
+                "colour": STATUS_COLOURS.get(plan.status),
+                "result": _result_figures(plan),
+                **_figures(plan, PLAN_FIGURES, plan.market),
+            }
             for plan in context["page"]
         ],
         "statuses": PlanStatus.choices,

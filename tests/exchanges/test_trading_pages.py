@@ -51,7 +51,8 @@ def test_viewer_sees_balance_positions_and_orders_without_cancel_buttons(viewer,
     response = logged_in(viewer).get(f"/exchanges/{account.pk}/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert 'id="account-balance"' in body and "9999.919984" in body
+    # The USDT balance (9999.919984) in cents, like all money on the pages.
+    assert 'id="account-balance"' in body and "9,999.92" in body and "9999.919984" not in body
     assert 'id="account-positions"' in body and "long" in body and "20004" in body
     assert 'id="account-orders"' in body and "rest" in body and "entry" in body
     created = PaperOrder.objects.get(pk=resting.id).created_at

@@ -102,7 +102,8 @@ def test_the_detail_page_shows_the_inputs(viewer, signals) -> None:
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "<code>close</code>" in html and "100.0" in html
+    # The close at the market's tick (0.1), not as the float the rules saw (100.0).
+    assert '<td><code>close</code></td><td class="num">100</td>' in html
     assert "<code>rsi_14</code>" in html and "—" in html  # no value yet
     assert "RSI" in html and "rules v1" in html
     assert logged_in(viewer).get("/signals/999999/").status_code == 404

@@ -46,7 +46,7 @@ def test_profile_add_saves_with_history_user(admin_user) -> None:
 def test_profile_rules_are_shown_on_the_form_and_nothing_is_saved(admin_user) -> None:
     client = client_for(admin_user)
     page = client.post(PROFILE_ADD, profile_form(min_order_notional="2000")).content.decode()
-    assert "is above max_order_notional" in page
+    assert "2000 is above max_order_notional 1000:" in page  # as typed, not 2000.000000000000
     page = client.post(PROFILE_ADD, profile_form(max_total_notional="500")).content.decode()
     assert "is below max_order_notional" in page
     page = client.post(PROFILE_ADD, profile_form(risk_per_trade="0.2")).content.decode()

@@ -29,7 +29,7 @@ def test_viewer_sees_state_but_no_forms_and_cannot_post(viewer, trader, operator
     client = client_for(viewer)
     page = client.get(URL).content.decode()
     assert 'id="kill-switch"' in page and 'id="trader-table"' in page and 'id="halt-events"' in page
-    assert "Desk A" in page and "halted (daily loss)" in page and "960.00" in page and "1000.00" in page
+    assert "Desk A" in page and "halted (daily loss)" in page and "960.00" in page and "1,000.00" in page
     assert 'name="reason"' not in page and ENGAGE not in page and "/halt/" not in page
     assert client.post(ENGAGE, {"reason": "x"}).status_code == 403
     assert client.post(f"/risk/traders/{trader.pk}/reset/", {"reason": "x"}).status_code == 403

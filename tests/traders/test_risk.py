@@ -189,7 +189,7 @@ def test_a_halt_blocks_new_entries_but_the_report_stays_complete(halt: HaltKind)
     assert report.failures() == (check(report, "kill_switch"),)
     assert check(report, "kill_switch").message == f"trading halted: {halt.value}"
     # The later rules were still evaluated on the plan's quantity, for the operator to read.
-    assert check(report, "risk_per_trade").value == "0.1 (risk 100 USDT)"
+    assert check(report, "risk_per_trade").value == "0.1 (risk 100.00 USDT)"
 
 
 def test_live_plans_need_a_stop_loss_even_when_the_profile_does_not_require_one() -> None:
@@ -287,7 +287,7 @@ def test_fixed_fraction_sizing_matches_the_hand_computation() -> None:
     assert report.quantity == D("0.1")
     assert report.decision == Decision.APPROVED
     assert check(report, "risk_per_trade").verdict == PASS
-    assert check(report, "risk_per_trade").limit == "100 USDT (1% of equity 10000)"
+    assert check(report, "risk_per_trade").limit == "100.00 USDT (1% of equity 10,000.00 USDT)"
 
 
 def test_fixed_fraction_sizing_for_a_short() -> None:
@@ -741,7 +741,7 @@ def test_a_losing_streak_halts_on_the_trade_that_reaches_the_daily_limit() -> No
     assert [state.halt for state in states[:6]] == [None] * 6  # down to 9,750 (2.5 %)
     assert states[6].halt == HaltKind.DAILY_LOSS  # 9,700: exactly 3.00 %
     assert states[6].halt_reason == (
-        "daily loss 300.00 USDT (3.00% of the day's starting equity 10000) reached the 3.00% limit"
+        "daily loss 300.00 USDT (3.00% of the day's starting equity 10,000.00 USDT) reached the 3.00% limit"
     )
 
 
@@ -774,7 +774,8 @@ def test_drawdown_at_below_above(equity: Decimal, halt: HaltKind | None) -> None
     assert state.halt == halt
     if halt is not None:
         assert state.halt_reason == (
-            f"drawdown {D(10_000) - equity:.2f} USDT ({(D(10_000) - equity) / 100:.2f}% of the equity peak 10000) "
+            f"drawdown {D(10_000) - equity:,.2f} USDT ({(D(10_000) - equity) / 100:.2f}% of the equity peak "
+            "10,000.00 USDT) "
             "reached the 10.00% limit"
         )
 

@@ -123,6 +123,7 @@ class Order:
     fee_currency: str | None
     timestamp: int
     protective: bool = False
+    market_timestamp: int | None = None  # paper: the replay's candle time when placed (epoch ms)
 
 
 @dataclass(frozen=True)

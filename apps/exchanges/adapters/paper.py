@@ -588,4 +588,5 @@ def paper_order_value(order: PaperOrder) -> Order:
         fee_currency=QUOTE,
         timestamp=datetime_to_ms(order.created_at),
         protective=order.type in PaperOrder.PROTECTIVE_TYPES,
+        market_timestamp=datetime_to_ms(order.created_candle_time) if order.created_candle_time else None,
     )

@@ -239,6 +239,11 @@ class PlanEvent(models.Model):
 
     plan = models.ForeignKey(TradePlan, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
+    market_time = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Paper plans: the replay's market time when it happened (prices are from then).",
+    )
     from_status = models.CharField(max_length=20, choices=TradePlan.Status.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=TradePlan.Status.choices)
     reason = models.CharField(max_length=500)

@@ -21,7 +21,7 @@ import logging
 import os
 import socket
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.numbers import at_increment
 from apps.exchanges.adapters import errors
 from apps.exchanges.adapters.base import (
     ExchangeAdapter,
@@ -45,9 +46,10 @@ from apps.exchanges.adapters.base import (
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import Market
+from apps.market.selectors import replay_clock
 from apps.traders.models import PLAN_TRANSITIONS, Alert, Execution, PlanEvent, TradePlan
 from apps.traders.selectors import trader_halt_kind
-from apps.traders.trade_rules import client_order_id, plain_number
+from apps.traders.trade_rules import client_order_id
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +87,22 @@ class LeaseLost(Exception):
     """Another worker took the plan over (this one was too slow); stop touching it."""
 
 
-def num(value: Decimal | None) -> str:
-    """A quantity or price as an operator writes it: 0.2, not 0.200000000000."""
-    return "?" if value is None else plain_number(value)
+def at_tick(plan: TradePlan, value: Decimal | None) -> str:
+    """A price in a timeline reason, at the market's tick: 20995.8, not 20995.800000000000."""
+    return "?" if value is None else at_increment(value, plan.market.price_precision)
+
+
+def at_step(plan: TradePlan, value: Decimal | None) -> str:
+    """A quantity in a timeline reason, at the market's step: 0.2, not 0.200000000000."""
+    return "?" if value is None else at_increment(value, plan.market.amount_precision)
+
+
+def plan_market_time(plan: TradePlan) -> datetime | None:
+    """The replay's market time for a paper plan, whose prices come from replayed candles; a live or
+    testnet plan trades at the wall clock (None)."""
+    if plan.account.mode != ExchangeAccount.Mode.PAPER:
+        return None
+    return replay_clock(market=plan.market)
 
 
 def worker_name() -> str:
@@ -126,6 +141,7 @@ def plan_transition(
         exchange_ref=exchange_ref,
         execution=execution,
         actor=actor,
+        market_time=plan_market_time(current),
     )
     log.info("plan %s: %s -> %s: %s", plan.pk, from_status, to_status, reason)
     return current
@@ -146,6 +162,7 @@ def plan_note(
         exchange_ref=execution.exchange_order_id if execution else "",
         execution=execution,
         actor=actor,
+        market_time=plan_market_time(plan),
     )
 
 
@@ -419,9 +436,10 @@ def _after_entry(plan: TradePlan, entry: Execution) -> bool:
     finished = entry.status in (ExecStatus.CANCELLED, ExecStatus.EXPIRED, ExecStatus.REJECTED)
     if entry.status == ExecStatus.FILLED or (finished and entry.filled > 0):
         price = entry.average_price or plan.entry_price or plan.reference_price
-        reason = f"entry filled: {num(entry.filled)} at {num(price)}"
+        reason = f"entry filled: {at_step(plan, entry.filled)} at {at_tick(plan, price)}"
         if entry.filled < entry.amount:
-            reason += f" (partial: {num(entry.filled)} of {num(entry.amount)}; the rest was {entry.status})"
+            filled, amount = at_step(plan, entry.filled), at_step(plan, entry.amount)
+            reason += f" (partial: {filled} of {amount}; the rest was {entry.status})"
         plan_transition(
             plan=plan,
             to_status=PlanStatus.ENTRY_FILLED,
@@ -445,7 +463,7 @@ def _after_entry(plan: TradePlan, entry: Execution) -> bool:
         reason = (
             f"entry order outcome unknown ({entry.last_error}); it is looked up before anything is sent again"
             if entry.status == ExecStatus.UNKNOWN
-            else f"entry order open on the exchange: {num(entry.amount)} at {num(entry.price)}"
+            else f"entry order open on the exchange: {at_step(plan, entry.amount)} at {at_tick(plan, entry.price)}"
         )
         plan_transition(
             plan=plan, to_status=PlanStatus.ENTRY_SUBMITTED, reason=reason, exchange_ref=ref, execution=entry
@@ -453,7 +471,9 @@ def _after_entry(plan: TradePlan, entry: Execution) -> bool:
         return True
     if entry.filled > plan.filled_quantity:
         plan_note(
-            plan=plan, execution=entry, reason=f"entry partially filled: {num(entry.filled)} of {num(entry.amount)}"
+            plan=plan,
+            execution=entry,
+            reason=f"entry partially filled: {at_step(plan, entry.filled)} of {at_step(plan, entry.amount)}",
         )
         TradePlan.objects.filter(pk=plan.pk).update(filled_quantity=entry.filled)
         return True
@@ -502,7 +522,7 @@ def _step_entry_filled(plan: TradePlan, adapter: ExchangeAdapter) -> bool:
         placed.append(execution)
     if any(execution.status not in (ExecStatus.OPEN, ExecStatus.FILLED) for execution in placed):
         return False  # an outcome is unknown: looked up again on the next run
-    reason = "; ".join(f"{e.get_leg_display().lower()} at {num(e.trigger_price)} placed" for e in placed)
+    reason = "; ".join(f"{e.get_leg_display().lower()} at {at_tick(plan, e.trigger_price)} placed" for e in placed)
     plan_transition(
         plan=plan,
         to_status=PlanStatus.PROTECTION_PLACED,
@@ -516,7 +536,8 @@ def _protection_refused(plan: TradePlan, adapter: ExchangeAdapter, execution: Ex
     """A position must never stay without its stop: close it at market and fail the plan."""
     message = (
         f"plan {plan.pk}: the exchange refused the {execution.get_leg_display().lower()} at "
-        f"{num(execution.trigger_price)} ({execution.last_error or execution.status}); the position is closed at market"
+        f"{at_tick(plan, execution.trigger_price)} ({execution.last_error or execution.status}); "
+        "the position is closed at market"
     )
     alert_raise(level=Alert.Level.CRITICAL, kind=Alert.Kind.PROTECTION_FAILED, plan=plan, message=message)
     return _exit(plan, adapter, reason=message, fail=True)
@@ -546,7 +567,7 @@ def _exit(plan: TradePlan, adapter: ExchangeAdapter, *, reason: str, fail: bool 
     plan_transition(
         plan=plan,
         to_status=status,
-        reason=f"{reason}; exit filled at {num(exit_order.average_price)}",
+        reason=f"{reason}; exit filled at {at_tick(plan, exit_order.average_price)}",
         exchange_ref=exit_order.exchange_order_id,
         execution=exit_order,
         close_reason=TradePlan.CloseReason.EXIT,
@@ -592,7 +613,10 @@ def _complete_if_triggered(plan: TradePlan, adapter: ExchangeAdapter, protection
     plan_transition(
         plan=plan,
         to_status=PlanStatus.COMPLETED,
-        reason=f"{filled.get_leg_display().lower()} hit: closed {num(filled.filled or filled.amount)} at {num(price)}",
+        reason=(
+            f"{filled.get_leg_display().lower()} hit: "
+            f"closed {at_step(plan, filled.filled or filled.amount)} at {at_tick(plan, price)}"
+        ),
         exchange_ref=filled.exchange_order_id,
         execution=filled,
         close_reason=CLOSE_REASONS[filled.leg],

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from apps.core.errors import ServiceValidationError
+from apps.core.numbers import at_increment
 from apps.exchanges.adapters import errors
 from apps.exchanges.adapters.base import ExchangeAdapter
 from apps.exchanges.adapters.factory import adapter_for_account
@@ -38,7 +39,7 @@ from apps.traders.risk import (
 )
 from apps.traders.selectors import trader_halt_kind
 from apps.traders.services.errors import ExchangeUnreachable, TradeConflict, TradeRefused
-from apps.traders.services.execution import num, plan_transition
+from apps.traders.services.execution import plan_market_time, plan_transition
 from apps.traders.services.traders import trader_risk_update
 from apps.traders.trade_rules import trade_estimate
 
@@ -130,14 +131,15 @@ def _validate_shape(plan: PlanInput, market: Market, leverage: int) -> None:
             )
 
 
-def _validate_prices(plan: PlanInput, price: Decimal) -> None:
+def _validate_prices(plan: PlanInput, price: Decimal, market: Market) -> None:
     """Stop-loss on the losing side of the entry, take-profit on the winning side."""
     below, above = ("below", "above") if plan.side == BUY else ("above", "below")
+    entry = at_increment(price, market.price_precision)
     if plan.stop_loss is not None and (plan.stop_loss >= price if plan.side == BUY else plan.stop_loss <= price):
-        raise ServiceValidationError("stop_loss", f"a {plan.side} plan's stop-loss must be {below} the entry {price}")
+        raise ServiceValidationError("stop_loss", f"a {plan.side} plan's stop-loss must be {below} the entry {entry}")
     if plan.take_profit is not None and (plan.take_profit <= price if plan.side == BUY else plan.take_profit >= price):
         raise ServiceValidationError(
-            "take_profit", f"a {plan.side} plan's take-profit must be {above} the entry {price}"
+            "take_profit", f"a {plan.side} plan's take-profit must be {above} the entry {entry}"
         )
 
 
@@ -163,7 +165,7 @@ def _snapshot(trader: Trader, adapter: ExchangeAdapter, market: Market) -> Accou
 def _assess(trader: Trader, market: Market, plan: PlanInput, leverage: int, adapter: ExchangeAdapter) -> _Assessment:
     try:
         price = plan.entry_price or adapter.fetch_ticker(market.symbol).last
-        _validate_prices(plan, price)
+        _validate_prices(plan, price, market)
         snapshot = _snapshot(trader, adapter, market)
     except errors.AdapterError as exc:
         raise ExchangeUnreachable(f"{trader.account.name}: {exc}") from None
@@ -187,6 +189,7 @@ def _assess(trader: Trader, market: Market, plan: PlanInput, leverage: int, adap
         min_notional=market.min_notional,
         max_leverage=market_max_leverage(market),
         is_spot=market.type == Market.Type.SPOT,
+        tick=market.price_precision,
     )
     report = RiskManager(trader.risk_profile.limits()).evaluate(
         request, snapshot, limits, halt=trader_halt_kind(trader=trader)
@@ -244,22 +247,29 @@ def trade_plan_preview(*, plan: PlanInput, user: AbstractBaseUser | None) -> Tra
             source_ref=plan.source_ref,
             reason=plan.reason[:500],
             status=PlanStatus.PREVIEWED if report.approved else PlanStatus.REJECTED,
-            status_reason=_verdict(report)[:500],
+            status_reason=_verdict(report, market)[:500],
             risk_report=report.as_dict(),
             estimate=_estimate(trader, market, plan, leverage, assessment.reference_price, estimate_quantity),
             created_by=user,
             expires_at=timezone.now() + timedelta(seconds=settings.TRADE_PREVIEW_TTL_SECONDS),
         )
-        PlanEvent.objects.create(plan=stored, to_status=stored.status, reason=stored.status_reason, actor=user)
+        PlanEvent.objects.create(
+            plan=stored,
+            to_status=stored.status,
+            reason=stored.status_reason,
+            actor=user,
+            market_time=plan_market_time(stored),
+        )
     return stored
 
 
-def _verdict(report: RiskReport) -> str:
+def _verdict(report: RiskReport, market: Market) -> str:
     """One line for the plan's status (the full report is stored beside it)."""
     failures = report.failures()
     if failures:
         return "risk gate rejected: " + "; ".join(check.message for check in failures)
-    return f"risk gate: {report.decision.value.replace('_', ' ')}, quantity {num(report.quantity)}"
+    quantity = "?" if report.quantity is None else at_increment(report.quantity, market.amount_precision)
+    return f"risk gate: {report.decision.value.replace('_', ' ')}, quantity {quantity}"
 
 
 def live_confirmation_phrase(plan: TradePlan) -> str:
@@ -318,7 +328,7 @@ def trade_plan_execute(*, plan_id: int, user: AbstractBaseUser | None, confirmat
             plan_transition(
                 plan=locked,
                 to_status=PlanStatus.REJECTED,
-                reason=_verdict(report),
+                reason=_verdict(report, plan.market),
                 actor=user,
                 risk_report=report.as_dict(),
                 quantity=Decimal(0),
@@ -327,7 +337,7 @@ def trade_plan_execute(*, plan_id: int, user: AbstractBaseUser | None, confirmat
             plan_transition(
                 plan=locked,
                 to_status=PlanStatus.PENDING,
-                reason=f"executed by {user or 'the system'}; {_verdict(report)}",
+                reason=f"executed by {user or 'the system'}; {_verdict(report, plan.market)}",
                 actor=user,
                 risk_report=report.as_dict(),
                 quantity=report.quantity,
@@ -335,7 +345,7 @@ def trade_plan_execute(*, plan_id: int, user: AbstractBaseUser | None, confirmat
             )
             trade_plan_enqueue(plan_id=plan.pk)
     if not report.approved:
-        raise TradeRefused(_verdict(report))
+        raise TradeRefused(_verdict(report, plan.market))
     plan.refresh_from_db()
     return plan
 

@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Q
 
+from apps.core.numbers import plain_number
 from apps.exchanges.adapters import errors
 from apps.exchanges.adapters.base import ExchangeAdapter, Order, PositionSide
 from apps.exchanges.adapters.factory import adapter_for_account
@@ -123,6 +124,11 @@ def _cancel_orphan(
     return order.client_order_id or order.id
 
 
+def _signed(amount: Decimal) -> str:
+    """A position as the drift alert shows it: +0.2 long, -0.2 short, 0 flat (no 0.200000000000)."""
+    return f"+{plain_number(amount)}" if amount > 0 else plain_number(amount)
+
+
 def _check_drift(account: ExchangeAccount, adapter: ExchangeAdapter) -> list[str]:
     if account.exchange in SPOT_EXCHANGES:
         return []  # spot holdings are wallet balances that other activity moves too
@@ -141,8 +147,8 @@ def _check_drift(account: ExchangeAccount, adapter: ExchangeAdapter) -> list[str
         if expected[symbol] == actual[symbol]:
             continue
         message = (
-            f"{account.name} {symbol}: the exchange holds {actual[symbol]:+}, "
-            f"the open plans account for {expected[symbol]:+}"
+            f"{account.name} {symbol}: the exchange holds {_signed(actual[symbol])}, "
+            f"the open plans account for {_signed(expected[symbol])}"
         )
         alert_raise(level=Alert.Level.WARNING, kind=Alert.Kind.POSITION_DRIFT, account=account, message=message)
         for plan in plans_by_symbol[symbol]:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from apps.core.deletion import delete_unless_used
 from apps.core.errors import ServiceValidationError
+from apps.core.numbers import plain_number
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MAX_LEVERAGE
 from apps.traders import risk
@@ -128,11 +129,13 @@ def risk_profile_validate(profile: RiskProfile) -> None:
         raise ServiceValidationError("max_order_notional", "must be positive")
     if min_order > max_order:
         raise ServiceValidationError(
-            "min_order_notional", f"{min_order} is above max_order_notional {max_order}: no order could pass"
+            "min_order_notional",
+            f"{plain_number(min_order)} is above max_order_notional {plain_number(max_order)}: no order could pass",
         )
     if max_total < max_order:
         raise ServiceValidationError(
-            "max_total_notional", f"{max_total} is below max_order_notional {max_order}: no order could pass"
+            "max_total_notional",
+            f"{plain_number(max_total)} is below max_order_notional {plain_number(max_order)}: no order could pass",
         )
     for field in _OPTIONAL_FIELDS:
         cap = _as_decimal(profile, field)

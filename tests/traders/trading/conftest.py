@@ -28,9 +28,13 @@ from apps.exchanges.emulator import ExchangeEmulator, testing
 from apps.exchanges.emulator.engine import Order as EngineOrder
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import exchange_account_create, market_sync_from_exchange
+from apps.exchanges.tasks import process_paper_orders
 from apps.market.models import Market
 from apps.traders.models import RiskProfile, TradePlan, Trader
 from apps.traders.services.plans import PlanInput, trade_plan_execute, trade_plan_preview
+from tests.exchanges.paper.helpers import release
+from tests.traders.trading.test_api import client_for, setup_paper_trader
+from tests.traders.trading.test_pages import HTMX, preview, url
 
 # The shared fixtures; assigned rather than imported so that fixtures below may take them as arguments.
 emulator = testing.emulator
@@ -179,3 +183,18 @@ def desk(emulator: ExchangeEmulator, monkeypatch: pytest.MonkeyPatch, settings: 
         )
         trader = Trader.objects.create(name=f"trader {emulator.exchange}", account=account, risk_profile=profile)
         yield Desk(emu=emulator, account=account, market=market, trader=trader, enqueued=enqueued)
+
+
+@pytest.fixture
+def completed_plan(operator, django_capture_on_commit_callbacks) -> TradePlan:
+    """On the paper exchange (not the emulator): a plan previewed and executed at bar 0 (20,000) and
+    closed by its 21,000 take-profit at bar 2."""
+    trader, feed = setup_paper_trader()
+    plan = preview(trader, operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(operator).post(url("plan_execute", plan), {"confirmation": ""}, headers=HTMX)
+    release(feed, 2)
+    process_paper_orders()
+    plan.refresh_from_db()
+    assert plan.status == "completed"
+    return plan

@@ -84,3 +84,17 @@ def test_everything_is_read_only(admin_user, executed_plan) -> None:
     assert executed_plan.status == "protection_placed"
     assert Alert.objects.filter(pk=alert.pk).exists()
     assert Execution.objects.count() == 3 and PlanEvent.objects.filter(plan=executed_plan).count() >= 3
+
+
+def test_lists_show_numbers_at_the_markets_tick_and_step(admin_user, executed_plan) -> None:
+    client = client_for(admin_user)
+    entry = executed_plan.executions.get(leg="entry")
+    assert entry.amount == Decimal("0.2") and entry.fee > 0
+    executions = client.get("/admin/traders/execution/", {"leg": "entry"}).content.decode()
+    assert '<td class="field-amount_shown">0.2</td>' in executions  # not 0.200000000000
+    assert f'<td class="field-fee_shown">{entry.fee:,.2f}</td>' in executions
+    plans = client.get("/admin/traders/tradeplan/").content.decode()
+    assert '<td class="field-quantity_shown">0.2</td>' in plans
+    candles = client.get("/admin/market/candle/").content.decode()
+    assert '<td class="field-close_shown">20000</td>' in candles  # tick 0.1: 20000.0 shows as 20000
+    assert "20000.000000000000" not in candles

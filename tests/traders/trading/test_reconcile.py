@@ -132,7 +132,7 @@ def test_a_position_changed_outside_tradeops_is_drift(desk: Desk, protected: Tra
 
     assert result.drift == [SYMBOL]
     [alert] = alerts(Alert.Kind.POSITION_DRIFT)
-    assert alert.account == desk.account and "+0.020" in alert.message and "+0.010" in alert.message
+    assert alert.account == desk.account and "holds +0.02," in alert.message and "account for +0.01" in alert.message
     assert PlanEvent.objects.filter(plan=plan, reason__startswith="drift:").count() == 1
     # TradeOps does not trade drift away, nor touch the plan.
     assert len(desk.order_posts()) == posts and desk.emu.engine.positions[SYMBOL].qty == Decimal("0.02")

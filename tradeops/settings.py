@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.strategies",
     "apps.signals",
     "apps.backtests",
+    "apps.audit",
     "apps.traders",
     "apps.dashboard",
     "apps.demo",

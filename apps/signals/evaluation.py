@@ -48,6 +48,11 @@ class LiveEvaluation:
         self.bars = 0
         self.last_open_time_ms: int | None = None
 
+    @property
+    def values(self) -> dict[str, float | None]:
+        """Price and indicator values on the last candle fed (null: no value yet)."""
+        return json_inputs(self._evaluator.last_values)
+
     def feed(self, candles: CandleArrays) -> list[BarDecision]:
         """Evaluate `candles` (the next ones after those already fed, oldest first)."""
         decisions: list[BarDecision] = []

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from django.db.models import Case, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from pydantic import ValidationError
 
 from apps.exchanges.adapters.base import Ticker
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import Market
+from apps.strategies.spec import StrategySpec
 from apps.traders.models import (
     Alert,
     Execution,
@@ -196,3 +198,21 @@ def trade_markets(*, account: ExchangeAccount) -> QuerySet[Market]:
 def market_ticker(*, account: ExchangeAccount, symbol: str) -> Ticker:
     """The last price of `symbol` as the account's exchange (or the paper replay) sees it. Raises AdapterError."""
     return adapter_for_account(account).fetch_ticker(symbol)
+
+
+def trader_strategy_spec(*, trader: Trader) -> StrategySpec | None:
+    """The rules the trader follows: its strategy's latest spec, or the pinned version's from the
+    strategy's history. None when there is no strategy, no such version, or the spec no longer validates."""
+    strategy = trader.strategy
+    if strategy is None:
+        return None
+    data = strategy.spec
+    if trader.strategy_version is not None and trader.strategy_version != strategy.version:
+        record = strategy.history.filter(version=trader.strategy_version).order_by("-history_date").first()
+        if record is None:
+            return None
+        data = record.spec
+    try:
+        return StrategySpec.model_validate(data)
+    except ValidationError:
+        return None

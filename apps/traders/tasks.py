@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apps.traders.services.cycles import trader_cycle_run, trader_cycles_dispatch
 from apps.traders.services.execution import trade_plan_process
 from apps.traders.services.reconcile import trades_reconcile
 
@@ -14,3 +15,15 @@ def process_trade_plan(plan_id: int) -> str:
 def reconcile_trades() -> str:
     """Scheduled every minute and enqueued at worker start."""
     return "\n".join(str(result) for result in trades_reconcile())
+
+
+def run_trader_cycle(trader_id: int) -> str:
+    """Enqueued for each active trader when new candles of its markets are released, and by the
+    minute's dispatch (the heartbeat, and a lost task's catch-up). Safe to run twice at once."""
+    return str(trader_cycle_run(trader_id=trader_id))
+
+
+def dispatch_trader_cycles() -> str:
+    """Scheduled every minute: one run_trader_cycle task per running or halted trader."""
+    count = trader_cycles_dispatch()
+    return f"{count} trader cycle{'' if count == 1 else 's'} enqueued"

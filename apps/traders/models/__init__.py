@@ -9,9 +9,18 @@ from apps.traders.models.plans import (
     Side,
     TradePlan,
 )
-from apps.traders.models.traders import HALT_CHOICES, HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
+from apps.traders.models.traders import (
+    ACTIVE_TRADER_STATUSES,
+    HALT_CHOICES,
+    HaltEvent,
+    KillSwitch,
+    RiskProfile,
+    Trader,
+    TraderRiskState,
+)
 
 __all__ = [
+    "ACTIVE_TRADER_STATUSES",
     "HALT_CHOICES",
     "OPEN_PLAN_STATUSES",
     "PLAN_TRANSITIONS",

@@ -34,6 +34,7 @@ class TradePlan(models.Model):
         OPERATOR = "operator", "Operator"
         SIGNAL = "signal", "Strategy signal"
         AI = "ai", "AI decision"
+        TRADER = "trader", "Trader cycle"
 
     class Status(models.TextChoices):
         PREVIEWED = "previewed", "Previewed"
@@ -276,6 +277,7 @@ class Alert(models.Model):
         TRADER_HALTED = "trader_halted", "Trader halted"
         KILL_SWITCH = "kill_switch", "Global kill switch"
         RECONCILE_FAILED = "reconcile_failed", "Reconciliation failed"
+        TRADER_ERROR = "trader_error", "Trader stopped after failed cycles"
 
     level = models.CharField(max_length=8, choices=Level.choices)
     kind = models.CharField(max_length=24, choices=Kind.choices)

@@ -108,8 +108,27 @@ class RiskProfile(models.Model):
 
 
 class Trader(models.Model):
-    """An exchange account traded under a risk profile. Strategy and model bindings come with the
-    trading cycle; an operator's manual trades also go through a trader, so the same gate applies."""
+    """An exchange account traded under a risk profile by a strategy's rules, on one or more of the
+    account's markets. Once started, worker cycles decide on each closed candle (apps.traders.cycle);
+    an operator's manual trades also go through a trader, so the same gate applies."""
+
+    class Status(models.TextChoices):
+        STOPPED = "stopped", "Stopped"
+        RUNNING = "running", "Running"
+        HALTED = "halted", "Halted (no new entries)"
+        ERROR = "error", "Error (stopped after failures)"
+
+    class DecisionMode(models.TextChoices):
+        RULES = "rules", "Rules (the strategy's signals)"
+
+    class Sizing(models.TextChoices):
+        RISK = "risk", "Risk % of equity to the stop"
+        FIXED = "fixed", "Fixed % of equity"
+
+    class Level(models.TextChoices):
+        NONE = "none", "None"
+        PERCENT = "percent", "% from the fill"
+        ATR = "atr", "ATR multiple"
 
     name = models.CharField(max_length=100, unique=True)
     account = models.ForeignKey("exchanges.ExchangeAccount", on_delete=models.PROTECT, related_name="traders")
@@ -118,16 +137,73 @@ class Trader(models.Model):
         default=False,
         help_text="Allows orders on a live account (which also need the global setting and a typed confirmation).",
     )
+    strategy = models.ForeignKey(
+        "strategies.Strategy", null=True, blank=True, on_delete=models.PROTECT, related_name="traders"
+    )
+    strategy_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Pin one version of the strategy; empty follows the latest."
+    )
+    markets = models.ManyToManyField("market.Market", blank=True, related_name="traders")
+    decision_mode = models.CharField(max_length=8, choices=DecisionMode.choices, default=DecisionMode.RULES)
+    sizing = models.CharField(max_length=5, choices=Sizing.choices, default=Sizing.RISK)
+    sizing_pct = models.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        default=Decimal(1),
+        help_text="Percent of equity: lost at the stop (risk sizing) or spent on the position (fixed sizing).",
+    )
+    leverage = models.PositiveSmallIntegerField(default=1)
+    stop_loss = models.CharField(max_length=7, choices=Level.choices, default=Level.PERCENT)
+    stop_loss_value = models.DecimalField(
+        max_digits=10, decimal_places=4, default=Decimal(2), help_text="Percent from the fill, or ATR multiples."
+    )
+    take_profit = models.CharField(max_length=7, choices=Level.choices, default=Level.PERCENT)
+    take_profit_value = models.DecimalField(
+        max_digits=10, decimal_places=4, default=Decimal(4), help_text="Percent from the fill, or ATR multiples."
+    )
+    atr_period = models.PositiveSmallIntegerField(default=14, help_text="Bars of the ATR that ATR levels use.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.STOPPED)
+    status_reason = models.CharField(max_length=500, blank=True)
+    # Written by every cycle with queryset updates, so they stay out of the change history.
+    last_cycle_at = models.DateTimeField(null=True, blank=True, help_text="When a cycle last decided on a candle.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="When a cycle last ran.")
+    consecutive_failures = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(
+        m2m_fields=[markets], excluded_fields=["last_cycle_at", "heartbeat_at", "consecutive_failures", "updated_at"]
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sizing_pct__gt=0) & Q(sizing_pct__lte=100), name="trader_sizing_pct_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(leverage__gte=1) & Q(leverage__lte=MAX_LEVERAGE), name="trader_leverage_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(stop_loss_value__gte=0) & Q(take_profit_value__gte=0), name="trader_levels_non_negative"
+            ),
+            models.CheckConstraint(condition=Q(atr_period__gte=1), name="trader_atr_period_positive"),
+            models.CheckConstraint(
+                condition=Q(strategy_version__isnull=True) | Q(strategy_version__gte=1),
+                name="trader_strategy_version_positive",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_active(self) -> bool:
+        """Its cycles run: running, or halted (a halt blocks entries; exits and stops still work)."""
+        return self.status in ACTIVE_TRADER_STATUSES
+
+
+ACTIVE_TRADER_STATUSES = (Trader.Status.RUNNING, Trader.Status.HALTED)
 
 
 HALT_CHOICES = [(kind.value, kind.value.replace("_", " ").capitalize()) for kind in HaltKind]

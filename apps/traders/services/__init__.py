@@ -18,6 +18,8 @@ from apps.traders.services.traders import (
     trader_halt,
     trader_halt_reset,
     trader_risk_update,
+    trader_start,
+    trader_stop,
     trader_update,
     trader_validate,
 )
@@ -38,6 +40,8 @@ __all__ = [
     "trader_halt",
     "trader_halt_reset",
     "trader_risk_update",
+    "trader_start",
+    "trader_stop",
     "trader_update",
     "trader_validate",
 ]

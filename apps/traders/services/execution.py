@@ -49,6 +49,7 @@ from apps.market.models import Market
 from apps.market.selectors import replay_clock
 from apps.traders.models import PLAN_TRANSITIONS, Alert, Execution, PlanEvent, TradePlan
 from apps.traders.selectors import trader_halt_kind
+from apps.traders.services.decisions import decision_pnl_record
 from apps.traders.trade_rules import client_order_id
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,8 @@ def plan_transition(
         market_time=plan_market_time(current),
     )
     log.info("plan %s: %s -> %s: %s", plan.pk, from_status, to_status, reason)
+    if to_status == PlanStatus.COMPLETED:
+        decision_pnl_record(plan=current)
     return current
 
 
@@ -509,7 +512,7 @@ def _current_protection(plan: TradePlan) -> list[Execution]:
 
 def _step_entry_filled(plan: TradePlan, adapter: ExchangeAdapter) -> bool:
     if plan.exit_requested:
-        return _exit(plan, adapter, reason="closed by an operator")
+        return _exit(plan, adapter, reason="closed at market on request")
     targets = _protective_targets(plan)
     if not targets:
         return _check_position_closed(plan, adapter, [])
@@ -596,7 +599,7 @@ def _position_open(plan: TradePlan, adapter: ExchangeAdapter) -> bool:
 
 def _step_protected(plan: TradePlan, adapter: ExchangeAdapter) -> bool:
     if plan.exit_requested:
-        return _exit(plan, adapter, reason="closed by an operator")
+        return _exit(plan, adapter, reason="closed at market on request")
     symbol = _symbol(plan)
     protection = [_sync(execution, adapter, symbol) for execution in _current_protection(plan)]
     if _complete_if_triggered(plan, adapter, protection):

@@ -367,12 +367,13 @@ def trade_plan_cancel(*, plan: TradePlan, user: AbstractBaseUser | None) -> Trad
 
 
 @transaction.atomic
-def trade_plan_close(*, plan: TradePlan, user: AbstractBaseUser | None) -> TradePlan:
-    """Close the plan's position at market; its protective orders are cancelled afterwards."""
+def trade_plan_close(*, plan: TradePlan, user: AbstractBaseUser | None, reason: str = "") -> TradePlan:
+    """Close the plan's position at market; its protective orders are cancelled afterwards.
+    `reason` replaces "close requested by <user>" in the plan's timeline (a trader's exit says why)."""
     plan = TradePlan.objects.select_for_update().get(pk=plan.pk)
     if plan.status not in (PlanStatus.ENTRY_FILLED, PlanStatus.PROTECTION_PLACED):
         raise TradeConflict(f"plan {plan.pk} is {plan.get_status_display().lower()}; it holds no position to close")
-    return _request_exit(plan, user, f"close requested by {user}")
+    return _request_exit(plan, user, reason or f"close requested by {user}")
 
 
 def _request_exit(plan: TradePlan, user: AbstractBaseUser | None, reason: str) -> TradePlan:

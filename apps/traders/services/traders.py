@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
@@ -19,10 +20,12 @@ from apps.core.deletion import delete_unless_used
 from apps.core.errors import ServiceValidationError
 from apps.core.numbers import plain_number
 from apps.exchanges.models import ExchangeAccount
-from apps.market.models import MAX_LEVERAGE
+from apps.market.models import MAX_LEVERAGE, Market
+from apps.strategies.models import Strategy
 from apps.traders import risk
 from apps.traders.models import OPEN_PLAN_STATUSES, Alert, HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
 from apps.traders.risk import EquityState, HaltKind
+from apps.traders.services.errors import TradeRefused
 
 RISK_PROFILE_FIELDS = (
     "name",
@@ -40,7 +43,25 @@ RISK_PROFILE_FIELDS = (
     "max_drawdown",
     "reset_daily_halt_next_day",
 )
-TRADER_FIELDS = ("name", "account", "risk_profile", "live")
+TRADER_FIELDS = (
+    "name",
+    "account",
+    "risk_profile",
+    "live",
+    "strategy",
+    "strategy_version",
+    "markets",
+    "decision_mode",
+    "sizing",
+    "sizing_pct",
+    "leverage",
+    "stop_loss",
+    "stop_loss_value",
+    "take_profit",
+    "take_profit_value",
+    "atr_period",
+)
+MAX_ATR_PERIOD = 1000
 REASON_MAX_LENGTH = HaltEvent._meta.get_field("reason").max_length
 DAILY_RESET_REASON = "new UTC day: the daily loss limit starts again"
 _BOOLEAN_FIELDS = ("require_stop_loss", "reset_daily_halt_next_day")
@@ -170,8 +191,92 @@ def trader_validate(trader: Trader) -> None:
         raise ServiceValidationError(
             "live", f"only a live account's trader can trade live; {account.name} is a {account.mode} account"
         )
+    _validate_strategy(trader)
+    _validate_trading_rules(trader)
     if Trader.objects.filter(name=trader.name).exclude(pk=trader.pk).exists():
         raise ServiceValidationError("name", f"a trader named {trader.name!r} already exists")
+
+
+def _validate_strategy(trader: Trader) -> None:
+    version = trader.strategy_version
+    if version is None:
+        return
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ServiceValidationError(
+            "strategy_version", "must be a version number (1 or more), or empty for the latest"
+        )
+    if trader.strategy is None:
+        raise ServiceValidationError("strategy_version", "pins a version of a strategy: choose the strategy too")
+    if version > trader.strategy.version or not trader.strategy.history.filter(version=version).exists():
+        raise ServiceValidationError(
+            "strategy_version",
+            f"{trader.strategy.name} has no version {version} (latest: {trader.strategy.version})",
+        )
+
+
+def _choice(trader: Trader, field: str) -> str:
+    value = getattr(trader, field)
+    allowed = [choice for choice, _label in Trader._meta.get_field(field).choices]
+    if value not in allowed:
+        raise ServiceValidationError(field, f"{value!r} is not one of: {', '.join(allowed)}")
+    return value
+
+
+def _positive_decimal(
+    trader: Trader, field: str, *, maximum: Decimal | None = None, allow_zero: bool = False
+) -> Decimal:
+    value = getattr(trader, field)
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ServiceValidationError(field, f"{value!r} is not a number") from None
+    model_field = Trader._meta.get_field(field)
+    assert isinstance(model_field, models.DecimalField)
+    if not number.is_finite() or number.as_tuple().exponent < -model_field.decimal_places:  # type: ignore[operator]
+        raise ServiceValidationError(field, f"must be a number with at most {model_field.decimal_places} decimals")
+    if number < 0 or (number == 0 and not allow_zero):
+        raise ServiceValidationError(field, "must be positive")
+    if maximum is not None and number > maximum:
+        raise ServiceValidationError(field, f"must be at most {plain_number(maximum)}")
+    if number.adjusted() >= model_field.max_digits - model_field.decimal_places:
+        raise ServiceValidationError(field, "is too large")
+    setattr(trader, field, number)
+    return number
+
+
+def _validate_trading_rules(trader: Trader) -> None:
+    _choice(trader, "decision_mode")
+    sizing = _choice(trader, "sizing")
+    _positive_decimal(trader, "sizing_pct", maximum=Decimal(100))
+    leverage = trader.leverage
+    if isinstance(leverage, bool) or not isinstance(leverage, int) or not 1 <= leverage <= MAX_LEVERAGE:
+        raise ServiceValidationError("leverage", f"must be a whole number from 1 to {MAX_LEVERAGE}")
+    for field in ("stop_loss", "take_profit"):
+        kind = _choice(trader, field)
+        value = _positive_decimal(trader, f"{field}_value", allow_zero=kind == Trader.Level.NONE)
+        if field == "stop_loss" and kind == Trader.Level.PERCENT and value >= 100:
+            raise ServiceValidationError("stop_loss_value", "a stop-loss 100 % or more from the fill never triggers")
+    if sizing == Trader.Sizing.RISK and trader.stop_loss == Trader.Level.NONE:
+        raise ServiceValidationError("sizing", "risk sizing sizes to the stop distance: choose a stop-loss rule")
+    period = trader.atr_period
+    if isinstance(period, bool) or not isinstance(period, int) or not 1 <= period <= MAX_ATR_PERIOD:
+        raise ServiceValidationError("atr_period", f"must be a whole number from 1 to {MAX_ATR_PERIOD}")
+
+
+def _resolve_markets(trader: Trader, markets: Any) -> list[Market]:
+    """The trader's markets: ids or rows, every one on the trader's account's exchange."""
+    if not isinstance(markets, (list, tuple)):
+        raise ServiceValidationError("markets", "must be a list of market ids")
+    resolved = [_resolve(Market, market, "markets") for market in markets]
+    exchange = trader.account.exchange
+    for market in resolved:
+        if market.exchange != exchange:
+            raise ServiceValidationError(
+                "markets", f"{market.symbol} is a {market.exchange} market; {trader.account.name} trades on {exchange}"
+            )
+    if len({market.pk for market in resolved}) != len(resolved):
+        raise ServiceValidationError("markets", "lists a market twice")
+    return resolved
 
 
 def _save_unique(instance: RiskProfile | Trader, *, noun: str) -> None:
@@ -276,17 +381,27 @@ def trader_create(
     account: ExchangeAccount | int,
     risk_profile: RiskProfile | int,
     live: bool = False,
+    markets: list[Market | int] | None = None,
     secrets: Mapping[str, Any] | None = None,
+    **rules: Any,
 ) -> Trader:
-    """`account` and `risk_profile` are rows or their ids. `secrets` is ignored (see risk_profile_create)."""
+    """`account`, `risk_profile`, `strategy` and `markets` are rows or their ids; `rules` are the
+    other TRADER_FIELDS (the model's defaults otherwise). A trader starts stopped.
+    `secrets` is ignored (see risk_profile_create)."""
+    _check_fields(rules, TRADER_FIELDS)
+    if "strategy" in rules and rules["strategy"] is not None:
+        rules["strategy"] = _resolve(Strategy, rules["strategy"], "strategy")
     trader = Trader(
         name=name,
         account=_resolve(ExchangeAccount, account, "account"),
         risk_profile=_resolve(RiskProfile, risk_profile, "risk_profile"),
         live=live,
+        **rules,
     )
     trader_validate(trader)
+    chosen = _resolve_markets(trader, markets or [])
     _save_unique(trader, noun="trader")
+    trader.markets.set(chosen)
     return trader
 
 
@@ -303,10 +418,80 @@ def trader_update(*, trader: Trader, changes: Mapping[str, Any], secrets: Mappin
             trader.account = account
         elif field == "risk_profile":
             trader.risk_profile = _resolve(RiskProfile, value, "risk_profile")
-        else:
+        elif field == "strategy":
+            trader.strategy = None if value is None else _resolve(Strategy, value, "strategy")
+        elif field != "markets":
             setattr(trader, field, value)
     trader_validate(trader)
+    markets = _resolve_markets(trader, changes["markets"]) if "markets" in changes else None
+    if markets is None and "account" in changes:
+        # The markets must stay on the account's exchange.
+        markets = _resolve_markets(trader, list(trader.markets.all()))
+    if trader.is_active:
+        _check_startable(trader, markets if markets is not None else list(trader.markets.all()))
     _save_unique(trader, noun="trader")
+    if markets is not None:
+        trader.markets.set(markets)
+    return trader
+
+
+# --- start and stop ------------------------------------------------------------------------------
+
+
+def _check_startable(trader: Trader, markets: list[Market]) -> None:
+    """What a running trader needs; an edit of a running trader must keep it true."""
+    if trader.strategy is None:
+        raise ServiceValidationError("strategy", "a trader needs a strategy to run")
+    if not markets:
+        raise ServiceValidationError("markets", "a trader needs at least one market to run")
+    inactive = [market.symbol for market in markets if not market.active]
+    if inactive:
+        raise ServiceValidationError("markets", f"switched off (inactive): {', '.join(inactive)}")
+
+
+def _check_live_start(trader: Trader, confirmation: str) -> None:
+    """Live: the global setting, the trader's live flag and the typed account name, as for a live plan."""
+    account = trader.account
+    if account.mode != ExchangeAccount.Mode.LIVE:
+        return
+    if not settings.LIVE_TRADING_ENABLED:
+        raise TradeRefused("live trading is switched off for this installation (LIVE_TRADING_ENABLED)")
+    if not trader.live:
+        raise TradeRefused(f"trader {trader.name} is not allowed to trade live (its live flag is off)")
+    if confirmation.strip() != account.name:
+        raise ServiceValidationError("confirmation", f"type the account name {account.name!r} to start a live trader")
+
+
+@transaction.atomic
+def trader_start(*, trader: Trader, user: Any, confirmation: str = "") -> Trader:
+    """Start the trader's cycles. Starting a running trader changes nothing; a trader in error starts
+    again with its failure count reset."""
+    trader = Trader.objects.select_for_update().select_related("account", "strategy").get(pk=trader.pk)
+    if trader.is_active:
+        return trader
+    _check_startable(trader, list(trader.markets.all()))
+    _check_live_start(trader, confirmation)
+    return _status_set(trader, Trader.Status.RUNNING, f"started by {user or 'the system'}", user, failures=0)
+
+
+@transaction.atomic
+def trader_stop(*, trader: Trader, user: Any) -> Trader:
+    """Stop the trader's cycles. Open positions keep their stop-loss and take-profit; close them from
+    their plans. Stopping a stopped trader changes nothing."""
+    trader = Trader.objects.select_for_update().get(pk=trader.pk)
+    if trader.status == Trader.Status.STOPPED:
+        return trader
+    return _status_set(trader, Trader.Status.STOPPED, f"stopped by {user or 'the system'}", user)
+
+
+def _status_set(trader: Trader, status: str, reason: str, user: Any, **extra: Any) -> Trader:
+    trader.status, trader.status_reason = status, reason
+    if "failures" in extra:
+        trader.consecutive_failures = extra["failures"]
+    trader._change_reason = reason  # type: ignore[attr-defined]
+    if user is not None:
+        trader._history_user = user  # type: ignore[attr-defined]
+    trader.save()
     return trader
 
 

@@ -1,0 +1,71 @@
+"""The decision log: what each trader decided on each closed candle, with everything it read.
+
+Rows reference traders, markets, plans and signals by their app labels only: apps.audit imports no
+app above it, and the traders app writes these rows (apps.traders.services.cycles).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+MONEY = {"max_digits": 20, "decimal_places": 2}
+
+
+class DecisionLog(models.Model):
+    """One trader's decision on one market's closed candle. The unique key is what makes a cycle
+    idempotent: a retried task or a second worker finds the row and acts no more.
+
+    `inputs` holds the price, every indicator value the rule read, the sentiment (null while no
+    news feeds the trader), the position and the equity; never a secret. `realised_pnl` is filled
+    in on the entry's decision when its plan completes."""
+
+    class Action(models.TextChoices):
+        ENTER_LONG = "enter_long", "Enter long"
+        ENTER_SHORT = "enter_short", "Enter short"
+        EXIT = "exit", "Exit"
+        HOLD = "hold", "Hold"
+
+    class Outcome(models.TextChoices):
+        TRADED = "traded", "Traded"
+        HELD = "held", "Held"
+        REJECTED = "rejected", "Rejected by risk"
+        ERROR = "error", "Error"
+
+    trader = models.ForeignKey("traders.Trader", on_delete=models.PROTECT, related_name="decisions")
+    market = models.ForeignKey("market.Market", on_delete=models.PROTECT, related_name="+")
+    timeframe = models.CharField(max_length=4)
+    candle_open_time = models.DateTimeField(help_text="UTC open time of the closed candle decided on.")
+    decided_at = models.DateTimeField(default=timezone.now)
+    mode = models.CharField(max_length=8, help_text="The trader's decision mode.")
+    strategy_version = models.PositiveIntegerField(null=True, blank=True)
+    inputs = models.JSONField(default=dict)
+    action = models.CharField(max_length=12, choices=Action.choices)
+    reason = models.CharField(max_length=500)
+    signal = models.ForeignKey("signals.Signal", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    plan = models.ForeignKey(
+        "traders.TradePlan", null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    risk_report = models.JSONField(null=True, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    error = models.CharField(max_length=1000, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0, help_text="Wall time of the decision and its plan.")
+    realised_pnl = models.DecimalField(null=True, blank=True, **MONEY)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["trader", "market", "candle_open_time"], name="decision_once_per_candle"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["traded", "held", "rejected", "error"]), name="decision_outcome_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["trader", "-decided_at"], name="decision_trader_newest"),
+            models.Index(fields=["outcome", "-decided_at"], name="decision_outcome_newest"),
+            models.Index(fields=["-decided_at", "-id"], name="decision_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trader_id} {self.market_id} {self.candle_open_time:%Y-%m-%d %H:%M}: {self.action}"

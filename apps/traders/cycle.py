@@ -1,0 +1,193 @@
+"""A trader's decision on one closed candle (pure; no Django): the same functions decide in the
+worker's cycle (apps.traders.services.cycles) and in `backtest --trader` (apps.backtests.trader).
+
+The decision reads what the cycle gathered (the strategy's accepted signal on the candle, the
+indicator values, the sentiment, the position) and answers enter long / enter short / exit / hold
+with the reason. It never sizes against the account's limits: the entry's quantity comes from
+`entry_quantity` (the trader's sizing rule) and then passes the RiskManager like every plan.
+
+Decision modes are `DecisionMaker`s, chosen by the trader's mode through `decision_maker`: `rules`
+acts on the strategy's signals; the AI mode plugs in beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from apps.exchanges.adapters.rounding import round_to_tick
+
+LONG, SHORT = "long", "short"
+NO_SENTIMENT = "sentiment: missing (no news source feeds this trader yet)"
+PRICE_FIELDS = frozenset({"open", "high", "low", "close", "volume", "sentiment"})
+
+
+class Action(StrEnum):
+    ENTER_LONG = "enter_long"
+    ENTER_SHORT = "enter_short"
+    EXIT = "exit"
+    HOLD = "hold"
+
+    @property
+    def side(self) -> str | None:
+        """The entry's position side; None for exit and hold."""
+        return {Action.ENTER_LONG: LONG, Action.ENTER_SHORT: SHORT}.get(self)
+
+
+@dataclass(frozen=True)
+class Position:
+    side: str  # LONG or SHORT
+    quantity: Decimal
+    entry_price: Decimal
+
+
+@dataclass(frozen=True)
+class CycleInputs:
+    """Everything one decision reads. `signal` is the strategy's accepted (not cooled-down) direction
+    on this candle: "long", "short", "exit" or None. `busy` names an order of the trader still on
+    its way (an entry not yet filled, an exit not yet done); the trader waits for it."""
+
+    symbol: str
+    candle_open_ms: int
+    price: Decimal
+    signal: str | None
+    indicators: Mapping[str, float | None]
+    sentiment: float | None
+    position: Position | None
+    equity: Decimal
+    can_short: bool = True
+    busy: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str
+
+
+class DecisionMaker(Protocol):
+    mode: str
+
+    def decide(self, inputs: CycleInputs) -> Decision: ...
+
+
+def _number(value: float | None) -> str:
+    return "missing" if value is None or not math.isfinite(value) else f"{value:.2f}"
+
+
+def describe_inputs(inputs: CycleInputs) -> str:
+    """The values the rule read, as a person reads them: "rsi_14 23.96, sentiment missing"."""
+    parts = [f"{name} {_number(value)}" for name, value in inputs.indicators.items() if name not in PRICE_FIELDS]
+    parts.append("sentiment missing" if inputs.sentiment is None else f"sentiment {inputs.sentiment:.2f}")
+    return ", ".join(parts)
+
+
+class RulesDecision:
+    """Acts on the strategy's signals: enter on an entry signal when flat, exit on an exit signal
+    when holding. Like the backtester, an opposite entry while a position is open is ignored (no
+    reversal), and nothing is done while an order of the trader is on its way."""
+
+    mode = "rules"
+
+    def decide(self, inputs: CycleInputs) -> Decision:
+        values = describe_inputs(inputs)
+        if inputs.busy:
+            return Decision(Action.HOLD, f"waiting: {inputs.busy}")
+        position = inputs.position
+        if position is not None:
+            if inputs.signal == "exit":
+                return Decision(Action.EXIT, f"exit rule fired ({values}): close the {position.side} position")
+            return Decision(Action.HOLD, f"holding the {position.side} position ({values})")
+        if inputs.signal == LONG:
+            return Decision(Action.ENTER_LONG, f"long entry rule fired ({values})")
+        if inputs.signal == SHORT:
+            if not inputs.can_short:
+                return Decision(Action.HOLD, f"short entry rule fired ({values}), but a spot market cannot short")
+            return Decision(Action.ENTER_SHORT, f"short entry rule fired ({values})")
+        return Decision(Action.HOLD, f"no entry rule fired ({values})")
+
+
+DECISION_MAKERS: dict[str, DecisionMaker] = {RulesDecision.mode: RulesDecision()}
+
+
+def decision_maker(mode: str) -> DecisionMaker:
+    try:
+        return DECISION_MAKERS[mode]
+    except KeyError:
+        raise ValueError(f"unknown decision mode {mode!r}; known: {', '.join(sorted(DECISION_MAKERS))}") from None
+
+
+# --- protective levels and sizing ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LevelRule:
+    """A stop-loss or take-profit rule: kind "none", "percent" (from the fill) or "atr" (multiples)."""
+
+    kind: str
+    value: Decimal
+
+
+class LevelUnavailable(Exception):
+    """An ATR level without an ATR value yet (the indicator is still warming up)."""
+
+
+def protective_level(
+    rule: LevelRule, *, side: str, price: Decimal, atr: float | None, tick: Decimal, stop: bool
+) -> Decimal | None:
+    """The stop-loss (`stop`) or take-profit price of an entry at `price`, on the market's tick;
+    None when the rule is off. A stop lies on the losing side of the price, a target on the winning one."""
+    if rule.kind == "none" or rule.value <= 0:
+        return None
+    if rule.kind == "percent":
+        distance = price * rule.value / 100
+    elif rule.kind == "atr":
+        if atr is None or not math.isfinite(atr) or atr <= 0:
+            raise LevelUnavailable("the ATR has no value yet (warming up)")
+        distance = Decimal(repr(atr)) * rule.value
+    else:
+        raise ValueError(f"unknown level rule {rule.kind!r}")
+    direction = 1 if side == LONG else -1
+    if stop:
+        direction = -direction
+    level = round_to_tick(price + direction * distance, tick)
+    if level <= 0:
+        raise LevelUnavailable(f"the {'stop-loss' if stop else 'take-profit'} would be at or below zero")
+    return level
+
+
+def entry_quantity(
+    *,
+    sizing: str,
+    pct: Decimal,
+    equity: Decimal,
+    price: Decimal,
+    stop_loss: Decimal | None,
+    fee_rate: Decimal,
+    step: Decimal,
+) -> Decimal:
+    """The trader's own size, rounded down to the step; the RiskManager may still scale it down.
+
+    fixed: `pct` % of equity pays the notional and its entry fee together, so 100 % never spends
+    more than the account holds. risk: `pct` % of equity is lost if the stop is hit (quantity =
+    budget / stop distance), and never more than 100 % of equity with its fee.
+    """
+    if equity <= 0 or price <= 0:
+        return Decimal(0)
+    budget = equity * pct / 100
+    affordable = equity / (price * (1 + max(fee_rate, Decimal(0))))
+    if sizing == "fixed":
+        quantity = budget / (price * (1 + max(fee_rate, Decimal(0))))
+    elif sizing == "risk":
+        if stop_loss is None:
+            raise ValueError("risk sizing needs a stop-loss")
+        quantity = min(budget / abs(price - stop_loss), affordable)
+    else:
+        raise ValueError(f"unknown sizing {sizing!r}")
+    if step <= 0:
+        return quantity
+    return (quantity / step).to_integral_value(rounding=ROUND_DOWN) * step

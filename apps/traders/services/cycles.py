@@ -1,0 +1,425 @@
+"""The trading cycle of one trader: on each market's newest closed candle, gather the inputs, decide
+(apps.traders.cycle, the same pure functions `backtest --trader` calls), and act through the trade
+plan path every plan takes (preview -> risk gate -> execute), recording the decision.
+
+Exactly once: a cycle holds the trader's row lock (`skip_locked`: a second worker skips instead
+of waiting), and a decision is stored once per (trader, market, candle) in the same transaction as
+the plan it made. A worker killed mid-cycle commits nothing (no plan, so no order: the order is sent
+by the plan's own task after the commit); a retried task finds the decision and does nothing more.
+
+Failures: a market whose cycle raises is rolled back to its savepoint and logged as an `error`
+decision; the next cycle goes on. FAILURES_TO_ERROR cycles in a row that fail put the trader in
+`error` with a critical alert.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from apps.audit.models import DecisionLog
+from apps.exchanges.adapters.factory import adapter_for_account
+from apps.exchanges.adapters.paper import PaperAdapter
+from apps.exchanges.adapters.paper_engine import TAKER_FEE_RATE
+from apps.exchanges.models import ExchangeAccount
+from apps.exchanges.selectors import account_exposure
+from apps.market.candles_io import datetime_to_ms, ms_to_datetime
+from apps.market.models import Market
+from apps.market.selectors import candle_arrays
+from apps.signals.evaluation import EvaluationCache, LiveEvaluation
+from apps.signals.models import Signal
+from apps.signals.selectors import feed_horizon
+from apps.strategies.spec import ATR, StrategySpec
+from apps.traders import cycle
+from apps.traders.models import ACTIVE_TRADER_STATUSES, OPEN_PLAN_STATUSES, Alert, TradePlan, Trader
+from apps.traders.selectors import trader_halt_kind, trader_strategy_spec
+from apps.traders.services.errors import TradeRefused
+from apps.traders.services.plans import PlanInput, trade_plan_close, trade_plan_execute, trade_plan_preview
+from apps.traders.services.reconcile import trade_plans_advance
+
+logger = logging.getLogger(__name__)
+CYCLE_TASK = "apps.traders.tasks.run_trader_cycle"
+FAILURES_TO_ERROR = 3
+ONE_MS = 1
+Outcome = DecisionLog.Outcome
+WAITING_STATUSES = (TradePlan.Status.PENDING, TradePlan.Status.ENTRY_SUBMITTED)
+
+# This worker process's indicator state per (strategy, version, market, timeframe): rebuilt from the
+# stored candles when missing, so it only saves time (apps.signals.evaluation.EvaluationCache).
+EVALUATIONS = EvaluationCache()
+
+
+@dataclass(frozen=True)
+class MarketOutcome:
+    symbol: str
+    outcome: str  # a DecisionLog outcome, or "skipped"
+    note: str
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    trader_id: int
+    ran: bool
+    note: str
+    markets: tuple[MarketOutcome, ...] = ()
+
+    def __str__(self) -> str:
+        if not self.ran:
+            return f"trader {self.trader_id}: {self.note}"
+        parts = "; ".join(f"{m.symbol} {m.outcome}: {m.note}" for m in self.markets) or "no markets"
+        return f"trader {self.trader_id}: {parts}"
+
+
+class CycleSkip(Exception):
+    """Nothing to decide on this market now (no candle released yet, or already decided)."""
+
+
+# --- the strategy's view of the candle -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CandleView:
+    open_time: datetime
+    price: Decimal  # the candle's close
+    signal: str | None  # the accepted direction on this candle
+    values: dict[str, float | None]  # price and indicator values on this candle
+
+
+def _indicator_spec(spec: StrategySpec, atr_period: int) -> StrategySpec:
+    """The spec with the ATR the trader's ATR levels read added (when the spec lacks it)."""
+    atr_id = f"atr_{atr_period}"
+    if any(indicator.id == atr_id for indicator in spec.indicators):
+        return spec
+    return spec.model_copy(update={"indicators": [*spec.indicators, ATR(id=atr_id, kind="atr", period=atr_period)]})
+
+
+def atr_id(trader: Trader) -> str:
+    return f"atr_{trader.atr_period}"
+
+
+def candle_view(*, spec: StrategySpec, key: tuple, market: Market, timeframe: str, candle: datetime) -> CandleView:
+    """Feed the stored candles up to `candle` through the process's live evaluation (from the first
+    stored candle, as the backtest reads them) and read that candle's signal and values."""
+    live = EVALUATIONS.get(key)
+    candle_ms = datetime_to_ms(candle)
+    if live is None or (live.last_open_time_ms is not None and live.last_open_time_ms > candle_ms):
+        live = LiveEvaluation(spec, cooldown_bars=spec.cooldown_bars)
+    start = ms_to_datetime(live.last_open_time_ms + ONE_MS) if live.last_open_time_ms is not None else None
+    candles = candle_arrays(market=market, timeframe=timeframe, start=start, end=ms_to_datetime(candle_ms + ONE_MS))
+    decisions = live.feed(candles)
+    EVALUATIONS.put(key, live)
+    if live.last_open_time_ms != candle_ms:
+        raise CycleSkip(f"the {timeframe} candle of {candle:%Y-%m-%d %H:%M} is not stored")
+    signal = next(
+        (d.direction.value for d in decisions if d.open_time_ms == candle_ms and not d.suppressed),
+        None,
+    )
+    values = live.values
+    # The evaluator reads a neutral 0 where no sentiment exists; the record says "missing" instead.
+    values.pop("sentiment", None)
+    return CandleView(open_time=candle, price=Decimal(repr(values["close"])), signal=signal, values=values)
+
+
+# --- positions and orders on the way -------------------------------------------------------------------
+
+
+def _open_plan(trader: Trader, market: Market) -> TradePlan | None:
+    return (
+        TradePlan.objects.filter(trader=trader, market=market, status__in=OPEN_PLAN_STATUSES)
+        .order_by("created_at", "pk")
+        .first()
+    )
+
+
+def _position_and_busy(plan: TradePlan | None) -> tuple[cycle.Position | None, str]:
+    if plan is None:
+        return None, ""
+    if plan.exit_requested:
+        return None, f"the exit of plan {plan.pk} is on its way"
+    if plan.status in WAITING_STATUSES:
+        return None, f"the entry of plan {plan.pk} is on its way ({plan.get_status_display().lower()})"
+    side = cycle.LONG if plan.side == "buy" else cycle.SHORT
+    return cycle.Position(side, plan.filled_quantity, plan.average_entry_price or plan.reference_price), ""
+
+
+def _settle_paper(account: ExchangeAccount) -> None:
+    """Fill a paper account's resting stops and targets on the released candles before deciding, as
+    the backtest checks them during a bar before the decision on its close."""
+    if account.mode != ExchangeAccount.Mode.PAPER:
+        return
+    PaperAdapter(account).sync()
+    trade_plans_advance(accounts=[account])
+
+
+# --- one market ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Record:
+    """The decision row being built; saved once at the end of the market's cycle."""
+
+    inputs: dict
+    action: str = cycle.Action.HOLD
+    reason: str = ""
+    outcome: str = Outcome.HELD
+    plan: TradePlan | None = None
+    risk_report: dict | None = None
+    signal: Signal | None = None
+    error: str = ""
+
+
+def _inputs_snapshot(view: CandleView, inputs: cycle.CycleInputs, halt: str | None) -> dict:
+    position = inputs.position
+    return {
+        "price": str(view.price),
+        "values": view.values,
+        "signal": view.signal,
+        "sentiment": inputs.sentiment,
+        "position": None
+        if position is None
+        else {"side": position.side, "quantity": str(position.quantity), "entry_price": str(position.entry_price)},
+        "busy": inputs.busy,
+        "equity": str(inputs.equity),
+        "halt": halt,
+    }
+
+
+def _enter(
+    trader: Trader, market: Market, decision: cycle.Decision, view: CandleView, record: _Record, equity: Decimal
+):
+    side = decision.action.side
+    assert side is not None
+    tick = market.price_precision
+    atr = view.values.get(atr_id(trader))
+    try:
+        stop = cycle.protective_level(
+            cycle.LevelRule(trader.stop_loss, trader.stop_loss_value),
+            side=side,
+            price=view.price,
+            atr=atr,
+            tick=tick,
+            stop=True,
+        )
+        target = cycle.protective_level(
+            cycle.LevelRule(trader.take_profit, trader.take_profit_value),
+            side=side,
+            price=view.price,
+            atr=atr,
+            tick=tick,
+            stop=False,
+        )
+    except cycle.LevelUnavailable as exc:
+        record.action, record.reason = cycle.Action.HOLD, f"{decision.reason}; no entry: {exc}"
+        return
+    quantity = cycle.entry_quantity(
+        sizing=trader.sizing,
+        pct=trader.sizing_pct,
+        equity=equity,
+        price=view.price,
+        stop_loss=stop,
+        fee_rate=TAKER_FEE_RATE[market.exchange],
+        step=market.amount_precision,
+    )
+    if quantity <= 0:
+        record.outcome, record.reason = Outcome.REJECTED, f"{decision.reason}; sized to nothing at equity {equity}"
+        return
+    plan = trade_plan_preview(
+        plan=PlanInput(
+            trader_id=trader.pk,
+            symbol=market.symbol,
+            side="buy" if side == cycle.LONG else "sell",
+            quantity=quantity,
+            stop_loss=stop,
+            take_profit=target,
+            leverage=trader.leverage,
+            reason=decision.reason,
+            source=TradePlan.Source.TRADER,
+            source_ref=f"signal {record.signal.pk}" if record.signal else "",
+        ),
+        user=None,
+    )
+    record.plan, record.risk_report = plan, plan.risk_report
+    if plan.status != TradePlan.Status.PREVIEWED:
+        record.outcome = Outcome.REJECTED
+        return
+    try:
+        plan = trade_plan_execute(plan_id=plan.pk, user=None)
+    except TradeRefused:
+        plan.refresh_from_db()
+        record.plan, record.risk_report, record.outcome = plan, plan.risk_report, Outcome.REJECTED
+        return
+    record.plan, record.risk_report, record.outcome = plan, plan.risk_report, Outcome.TRADED
+
+
+def _market_cycle(trader: Trader, spec: StrategySpec, market: Market, *, now: datetime) -> MarketOutcome:
+    timeframe = spec.timeframe
+    candle = feed_horizon(market=market, timeframe=timeframe)
+    if candle is None:
+        return MarketOutcome(market.symbol, "skipped", f"no {timeframe} candle released yet")
+    if DecisionLog.objects.filter(trader=trader, market=market, candle_open_time=candle).exists():
+        return MarketOutcome(market.symbol, "skipped", f"already decided on {candle:%Y-%m-%d %H:%M}")
+    started = time.perf_counter()
+    record = _Record(inputs={})
+    try:
+        with transaction.atomic():
+            _decide_and_act(trader, spec, market, candle, record)
+    except CycleSkip as exc:
+        return MarketOutcome(market.symbol, "skipped", str(exc))
+    except Exception as exc:  # any failure: recorded, and the next cycle goes on
+        logger.exception("Trader %s cycle on %s failed", trader.name, market.symbol)
+        record.outcome, record.plan, record.error = Outcome.ERROR, None, (str(exc) or type(exc).__name__)[:1000]
+        record.reason = record.reason or "the cycle failed"
+    DecisionLog.objects.create(
+        trader=trader,
+        market=market,
+        timeframe=timeframe,
+        candle_open_time=candle,
+        decided_at=now,
+        mode=trader.decision_mode,
+        strategy_version=trader.strategy_version or (trader.strategy.version if trader.strategy else None),
+        inputs=record.inputs,
+        action=record.action,
+        reason=record.reason[:500],
+        signal=record.signal,
+        plan=record.plan,
+        risk_report=record.risk_report,
+        outcome=record.outcome,
+        error=record.error,
+        latency_ms=round((time.perf_counter() - started) * 1000),
+    )
+    return MarketOutcome(market.symbol, record.outcome, record.error or record.reason)
+
+
+def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: datetime, record: _Record) -> None:
+    account = trader.account
+    _settle_paper(account)
+    key = (trader.strategy_id, spec.model_dump_json(), trader.atr_period, market.pk, spec.timeframe)
+    view = candle_view(
+        spec=_indicator_spec(spec, trader.atr_period), key=key, market=market, timeframe=spec.timeframe, candle=candle
+    )
+    if view.signal is not None:
+        record.signal = Signal.objects.filter(
+            strategy_id=trader.strategy_id, market=market, timeframe=spec.timeframe, candle_open_time=candle
+        ).first()
+    position, busy = _position_and_busy(_open_plan(trader, market))
+    equity = account_exposure(adapter=adapter_for_account(account), exchange=market.exchange, quote=market.quote).equity
+    inputs = cycle.CycleInputs(
+        symbol=market.symbol,
+        candle_open_ms=datetime_to_ms(candle),
+        price=view.price,
+        signal=view.signal,
+        indicators=view.values,
+        sentiment=None,  # no news source yet: missing, not neutral
+        position=position,
+        equity=equity,
+        can_short=market.type != Market.Type.SPOT,
+        busy=busy,
+    )
+    halt = trader_halt_kind(trader=trader)
+    record.inputs = _inputs_snapshot(view, inputs, halt.value if halt else None)
+    decision = cycle.decision_maker(trader.decision_mode).decide(inputs)
+    record.action, record.reason = decision.action, decision.reason
+    if decision.action == cycle.Action.EXIT:
+        plan = _open_plan(trader, market)
+        assert plan is not None
+        record.plan = trade_plan_close(plan=plan, user=None, reason=f"trader {trader.name}: {decision.reason}")
+        record.outcome = Outcome.TRADED
+    elif decision.action.side is not None:
+        _enter(trader, market, decision, view, record, equity)
+
+
+# --- the cycle -----------------------------------------------------------------------------------------
+
+
+def trader_cycle_run(*, trader_id: int, now: Callable[[], datetime] = timezone.now) -> CycleReport:
+    """One cycle of one trader over its markets. Safe to call from any number of workers at once."""
+    with transaction.atomic():
+        trader = (
+            Trader.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("account", "risk_profile", "strategy")
+            .filter(pk=trader_id)
+            .first()
+        )
+        if trader is None:
+            exists = Trader.objects.filter(pk=trader_id).exists()
+            return CycleReport(
+                trader_id, False, "skipped: another worker runs its cycle" if exists else "no such trader"
+            )
+        if trader.status not in ACTIVE_TRADER_STATUSES:
+            return CycleReport(trader_id, False, f"skipped: the trader is {trader.status}")
+        spec = trader_strategy_spec(trader=trader)
+        if spec is None:
+            return _fail(trader, now(), "its strategy (or pinned version) is missing or no longer validates")
+        moment = now()
+        outcomes = tuple(_market_cycle(trader, spec, market, now=moment) for market in trader.markets.order_by("pk"))
+        return _finish(trader, moment, outcomes)
+
+
+def _finish(trader: Trader, moment: datetime, outcomes: tuple[MarketOutcome, ...]) -> CycleReport:
+    decided = [o for o in outcomes if o.outcome != "skipped"]
+    failed = bool(decided) and all(o.outcome == Outcome.ERROR for o in decided)
+    if failed:
+        return _fail(trader, moment, "; ".join(f"{o.symbol}: {o.note}" for o in decided), outcomes)
+    changes: dict = {"heartbeat_at": moment}
+    if decided:
+        changes.update(last_cycle_at=moment, consecutive_failures=0)
+    halted = trader_halt_kind(trader=trader) is not None
+    status = Trader.Status.HALTED if halted else Trader.Status.RUNNING
+    if status != trader.status:
+        changes.update(status=status, status_reason="a halt blocks new entries" if halted else "")
+    Trader.objects.filter(pk=trader.pk).update(**changes)
+    return CycleReport(trader.pk, True, "ran", outcomes)
+
+
+def _fail(trader: Trader, moment: datetime, error: str, outcomes: tuple[MarketOutcome, ...] = ()) -> CycleReport:
+    failures = trader.consecutive_failures + 1
+    Trader.objects.filter(pk=trader.pk).update(heartbeat_at=moment, consecutive_failures=failures)
+    if failures >= FAILURES_TO_ERROR:
+        trader.status = Trader.Status.ERROR
+        trader.status_reason = f"{failures} cycles in a row failed; last: {error}"[:500]
+        trader._change_reason = "stopped after failed cycles"  # type: ignore[attr-defined]
+        trader.save(update_fields=["status", "status_reason", "updated_at"])
+        Alert.objects.create(
+            level=Alert.Level.CRITICAL,
+            kind=Alert.Kind.TRADER_ERROR,
+            account=trader.account,
+            message=f"Trader {trader.name} stopped after {failures} failed cycles: {error}"[:1000],
+        )
+    return CycleReport(trader.pk, True, f"failed ({failures} in a row): {error}", outcomes)
+
+
+# --- dispatch ------------------------------------------------------------------------------------------
+
+
+def _enqueue(trader_ids: list[int]) -> int:
+    for trader_id in trader_ids:
+        # After the commit: the task runs in another process and must see the released candles.
+        transaction.on_commit(partial(async_task, CYCLE_TASK, trader_id))
+    return len(trader_ids)
+
+
+def trader_cycles_dispatch() -> int:
+    """One cycle task per active trader (the minute's schedule)."""
+    return _enqueue(list(Trader.objects.filter(status__in=ACTIVE_TRADER_STATUSES).values_list("pk", flat=True)))
+
+
+def trader_cycles_enqueue(*, market: Market, timeframe: str, **_signal: object) -> int:
+    """One cycle task per active trader that trades `market` on `timeframe`, as soon as its candles
+    are released. Connected (TradersConfig.ready) to apps.market.events.candles_released."""
+    traders = Trader.objects.filter(status__in=ACTIVE_TRADER_STATUSES, markets=market).select_related("strategy")
+    due = [trader.pk for trader in traders if _timeframe(trader) == timeframe]
+    return _enqueue(due)
+
+
+def _timeframe(trader: Trader) -> str | None:
+    spec = trader_strategy_spec(trader=trader)
+    return spec.timeframe if spec is not None else None

@@ -49,7 +49,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "rsi_sentiment": {
         "description": "RSI + sentiment: long when RSI(14) < 30 and sentiment > 0; exit when RSI(14) > 70 or "
-        "sentiment < 0. Sentiment is neutral (0) until news scoring exists, so it does not enter yet.",
+        "sentiment < 0. Sentiment is missing until news scoring exists: it does not enter yet, and exits on RSI alone.",
         "spec": {
             "indicators": [{"id": "rsi_14", "kind": "rsi", "period": 14}],
             "entry": {

@@ -8,6 +8,7 @@ functions and the same trigger code, so a replay decides exactly what the backte
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,7 +19,9 @@ from apps.strategies import indicators as ind
 from apps.strategies.spec import ATR, EMA, MACD, RSI, SMA, BBands, Indicator, StrategySpec
 from apps.strategies.triggers import Triggers, triggers
 
-NEUTRAL_SENTIMENT = 0.0
+# No news source feeds sentiment yet: it is missing (NaN, as an indicator before its warm-up), not
+# neutral, so every rule that reads it is false rather than deciding on a made-up 0.
+MISSING_SENTIMENT = math.nan
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def compute_series(
     spec: StrategySpec, candles: CandleArrays, *, sentiment: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
     series: dict[str, np.ndarray] = {name: candles.column(name) for name in ("open", "high", "low", "close", "volume")}
-    series["sentiment"] = sentiment if sentiment is not None else np.full(len(candles), NEUTRAL_SENTIMENT)
+    series["sentiment"] = sentiment if sentiment is not None else np.full(len(candles), MISSING_SENTIMENT)
     for indicator in spec.indicators:
         series.update(_indicator_series(indicator, candles))
     return series
@@ -99,7 +102,7 @@ class StreamingEvaluator:
         self._previous: dict[str, float] | None = None
         self.last_values: dict[str, float] = {}
 
-    def update(self, bar: Bar, *, sentiment: float = NEUTRAL_SENTIMENT) -> Triggers:
+    def update(self, bar: Bar, *, sentiment: float = MISSING_SENTIMENT) -> Triggers:
         current: dict[str, float] = {name: float(getattr(bar, name)) for name in ("open", "high", "low", "close")}
         current["volume"] = float(bar.volume)
         current["sentiment"] = float(sentiment)

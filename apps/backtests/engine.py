@@ -8,8 +8,13 @@ Semantics (tests/backtests/test_engine.py checks each one on a hand-worked case)
 - One position at a time. Entry signals while a position is open are ignored, and so is an
   opposite entry (no reversal: close it with an exit rule first). An exit signal closes whatever
   position is open, at the next open. A signal on the last bar cannot fill.
-- Size: quantity = equity × size_pct / 100 / entry fill price, with equity the cash before the
-  entry (flat, so equity is cash); fees come out of cash. No entry while equity <= 0.
+- Size: the entry's notional plus its fee spend size_pct of equity, never more: quantity =
+  equity × size_pct / 100 / (entry fill price × (1 + fee rate)), with equity the cash before the
+  entry (flat, so equity is cash); fees come out of cash. So at 100 % the entry uses the whole
+  equity and pays its fee out of it. No entry while equity <= 0. (backtesting.py 0.6 sizes a
+  fractional `size` alike in `_Broker._process_orders`: units = floor(margin available × size /
+  (price × (1 + spread) + price × commission)); it floors to whole units and takes the commission
+  on the price before the spread, where the fee here is on the slipped fill price.)
 - Stop-loss and take-profit are percent distances from the entry fill price, checked from the bar
   AFTER the entry bar (the bar whose open filled the entry). A bar that opens beyond a level
   (a gap) fills at that open; otherwise a touched level fills at the level. When the stop and the
@@ -202,7 +207,8 @@ def _simulate(open_, high, low, close, codes, cash, fee_rate, slip_rate, size_fr
         elif pending in (LONG, SHORT) and side == 0 and cash > 0.0:
             side = 1 if pending == LONG else -1
             entry_price = bar_open * (1.0 + side * slip_rate)
-            quantity = cash * size_frac / entry_price
+            # Notional plus the entry fee spend at most cash × size_frac: q × price × (1 + fee).
+            quantity = cash * size_frac / (entry_price * (1.0 + fee_rate))
             entry_fee = quantity * entry_price * fee_rate
             cash -= entry_fee
             entry_bar = i

@@ -50,18 +50,20 @@ def only_trade(result):
 
 def test_long_fills_at_next_open_with_slippage_pays_fees_on_both_sides_and_exits_on_signal() -> None:
     """fee 10 bps, slippage 100 bps.
-    LONG at 0 -> bar 1 opens at 100: buy at 100 × 1.01 = 101; qty = 10000 / 101;
-      entry fee = qty × 101 × 0.001 = 10; cash 9990.
+    LONG at 0 -> bar 1 opens at 100: buy at 100 × 1.01 = 101; qty = 10000 / (101 × 1.001), so the
+      notional qty × 101 = 10000 / 1.001 and the entry fee qty × 101 × 0.001 = 10 / 1.001 add up
+      to the 10000 of equity; cash 10000 − qty × 0.101.
     EXIT at 2 -> bar 3 opens at 110: sell at 110 × 0.99 = 108.9; exit fee = qty × 108.9 × 0.001.
-    gross = qty × (108.9 − 101) = 79000 / 101; pnl = gross − 10 − 108.9 / 101 = 77911 / 101 − 10.
-    Equity: bar 0 10000; bar 1 9990 + qty × (105 − 101); bar 2 9990 + qty × (107 − 101); bars 3, 4 10000 + pnl.
+    pnl = qty × (108.9 − 101) − qty × 0.101 − qty × 0.1089 = qty × 7.6901.
+    Equity: bar 0 10000; bar 1 10000 + qty × (105 − 101 − 0.101); bar 2 10000 + qty × (107 − 101 − 0.101);
+    bars 3, 4 10000 + pnl.
     Held during bars 1 and 2 (bar 3's exit is at its open): exposure 2 / 5.
     """
     candles = bars(flat(100), (100, 110, 95, 105), (106, 108, 104, 107), (110, 112, 108, 111), (111, 113, 110, 112))
     result = simulate(candles, codes(5, {0: LONG, 2: EXIT}), params(fee_bps=10, slippage_bps=100))
 
-    qty = 10_000 / 101
-    pnl = 77_911 / 101 - 10
+    qty = 10_000 / (101 * 1.001)
+    pnl = qty * 7.6901
     assert only_trade(result) == approx(
         {
             "entry_bar": 1,
@@ -70,22 +72,24 @@ def test_long_fills_at_next_open_with_slippage_pays_fees_on_both_sides_and_exits
             "entry_price": 101.0,
             "exit_price": 108.9,
             "quantity": qty,
-            "fees": 10 + qty * 108.9 * 0.001,
+            "fees": qty * 0.101 + qty * 0.1089,
             "pnl": pnl,
-            "return_pct": pnl / 10_000 * 100,
+            "return_pct": 7.6901 / 101 * 100,
             "reason": SIGNAL,
         }
     )
-    assert result.equity == approx([10_000, 9_990 + qty * 4, 9_990 + qty * 6, 10_000 + pnl, 10_000 + pnl])
+    assert result.equity == approx([10_000, 10_000 + qty * 3.899, 10_000 + qty * 5.899, 10_000 + pnl, 10_000 + pnl])
+    assert qty * 101 + qty * 101 * 0.001 == approx(10_000)
     assert result.in_position.tolist() == [False, True, True, False, False]
 
 
 def test_short_sells_at_next_open_minus_slippage_and_buys_back_plus_slippage() -> None:
     """fee 10 bps, slippage 100 bps.
-    SHORT at 0 -> bar 1 opens at 100: sell at 100 × 0.99 = 99; qty = 10000 / 99; entry fee = 10.
-    EXIT at 2 -> bar 3 opens at 90: buy at 90 × 1.01 = 90.9; exit fee = qty × 90.9 × 0.001 = 9.1818...
-    gross = qty × (99 − 90.9) = 818.1818...; pnl = 818.1818... − 10 − 9.1818... = 799.
-    Equity at bar 1's close 98: 9990 + qty × (99 − 98).
+    SHORT at 0 -> bar 1 opens at 100: sell at 100 × 0.99 = 99; qty = 10000 / (99 × 1.001);
+      entry fee = qty × 0.099 = 10 / 1.001.
+    EXIT at 2 -> bar 3 opens at 90: buy at 90 × 1.01 = 90.9; exit fee = qty × 90.9 × 0.001.
+    pnl = qty × (99 − 90.9 − 0.099 − 0.0909) = qty × 7.9101 = 799 / 1.001 (10000 / 99 × 7.9101 = 799).
+    Equity at bar 1's close 98: 10000 − qty × 0.099 + qty × (99 − 98) = 10000 + qty × 0.901.
     """
     candles = bars(flat(100), (100, 101, 97, 98), (95, 96, 93, 94), (90, 91, 89, 90))
     result = simulate(candles, codes(4, {0: SHORT, 2: EXIT}), params(fee_bps=10, slippage_bps=100))
@@ -94,10 +98,11 @@ def test_short_sells_at_next_open_minus_slippage_and_buys_back_plus_slippage() -
     assert trade["side"] == -1
     assert trade["entry_price"] == approx(99.0)
     assert trade["exit_price"] == approx(90.9)
-    assert trade["quantity"] == approx(10_000 / 99)
-    assert trade["pnl"] == approx(799.0)
-    assert result.equity[1] == approx(9_990 + 10_000 / 99)
-    assert result.equity[-1] == approx(10_799.0)
+    qty = 10_000 / (99 * 1.001)
+    assert trade["quantity"] == approx(qty)
+    assert trade["pnl"] == approx(799 / 1.001)
+    assert result.equity[1] == approx(10_000 + qty * 0.901)
+    assert result.equity[-1] == approx(10_000 + 799 / 1.001)
 
 
 def test_stop_loss_is_checked_from_the_bar_after_the_entry_bar_and_fills_at_the_level_less_slippage() -> None:
@@ -120,17 +125,19 @@ def test_stop_loss_is_checked_from_the_bar_after_the_entry_bar_and_fills_at_the_
 
 def test_take_profit_fills_at_the_level_and_pays_the_exit_fee() -> None:
     """fee 10 bps, target 10 %.
-    LONG at 0 -> buy 100 at bar 1's open 100 (qty 100), entry fee 100 × 100 × 0.001 = 10; target 110.
-    Bar 2's high 111 reaches it: sell at 110, exit fee 100 × 110 × 0.001 = 11; pnl = 1000 − 10 − 11 = 979.
+    LONG at 0 -> buy at bar 1's open 100 with qty = 10000 / (100 × 1.001) = 100 / 1.001, entry fee
+    qty × 100 × 0.001 = 10 / 1.001; target 110.
+    Bar 2's high 111 reaches it: sell at 110, exit fee qty × 110 × 0.001 = 11 / 1.001;
+    pnl = (1000 − 10 − 11) / 1.001 = 979 / 1.001.
     """
     candles = bars(flat(100), (100, 105, 99, 104), (104, 111, 103, 108), flat(108))
     result = simulate(candles, codes(4, {0: LONG}), params(fee_bps=10, tp_pct=10))
 
     trade = only_trade(result)
     assert (trade["reason"], trade["exit_bar"], trade["exit_price"]) == (TAKE_PROFIT, 2, approx(110.0))
-    assert trade["fees"] == approx(21.0)
-    assert trade["pnl"] == approx(979.0)
-    assert result.equity[-1] == approx(10_979.0)
+    assert trade["fees"] == approx(21 / 1.001)
+    assert trade["pnl"] == approx(979 / 1.001)
+    assert result.equity[-1] == approx(10_000 + 979 / 1.001)
 
 
 def test_when_stop_and_target_are_both_inside_one_bar_the_stop_wins() -> None:
@@ -188,9 +195,10 @@ def test_short_stop_loss_and_take_profit(bar, reason, fill) -> None:
 
 
 def test_an_open_position_at_the_end_is_marked_to_the_last_close_without_an_exit_fee() -> None:
-    """fee 10 bps. LONG at 0 -> buy 100 at 100, entry fee 10. No exit: at bar 2's close 120 the
-    trade is reported open (end_open) at 120, fees 10 (entry only), pnl = 100 × 20 − 10 = 1990;
-    the final equity is 10000 + 1990."""
+    """fee 10 bps. LONG at 0 -> buy 100 / 1.001 at 100, entry fee 10 / 1.001. No exit: at bar 2's
+    close 120 the trade is reported open (end_open) at 120, fees 10 / 1.001 (entry only),
+    pnl = (100 × 20 − 10) / 1.001 = 1990 / 1.001, 19.9 % of the notional 10000 / 1.001; the final
+    equity is 10000 + 1990 / 1.001."""
     candles = bars(flat(100), (100, 101, 99, 100), (100, 121, 100, 120))
     result = simulate(candles, codes(3, {0: LONG}), params(fee_bps=10))
 
@@ -202,14 +210,14 @@ def test_an_open_position_at_the_end_is_marked_to_the_last_close_without_an_exit
             "side": 1,
             "entry_price": 100.0,
             "exit_price": 120.0,
-            "quantity": 100.0,
-            "fees": 10.0,
-            "pnl": 1990.0,
+            "quantity": 100 / 1.001,
+            "fees": 10 / 1.001,
+            "pnl": 1990 / 1.001,
             "return_pct": 19.9,
             "reason": END_OPEN,
         }
     )
-    assert result.final_equity == approx(11_990.0)
+    assert result.final_equity == approx(10_000 + 1990 / 1.001)
     assert result.in_position.tolist() == [False, True, True]
 
 
@@ -276,6 +284,22 @@ def test_size_pct_takes_that_share_of_the_current_equity() -> None:
     assert result.final_equity == approx(10_450.0)
 
 
+def test_the_entry_notional_plus_its_fee_spend_exactly_the_sized_equity() -> None:
+    """size 100 %, fee 25 bps, slippage 0. Buy at 100: qty = 10000 / (100 × 1.0025) = 99.7506...;
+    notional 9975.0623..., fee 24.9376..., together 10000: the account never spends more than it
+    holds (sizing on the price alone would buy 100, 10000 of notional plus a fee of 25 on top).
+    Sold at 100 again: pnl = −(2 × 24.9376...) = −50 / 1.0025."""
+    candles = bars(flat(100), flat(100), flat(100))
+    result = simulate(candles, codes(3, {0: LONG, 1: EXIT}), params(fee_bps=25))
+
+    trade = only_trade(result)
+    assert trade["quantity"] == approx(99.75062344139651)
+    assert trade["quantity"] * 100 == approx(9_975.062344139651)
+    assert trade["quantity"] * 100 * 0.0025 == approx(24.937655860349)
+    assert trade["pnl"] == approx(-50 / 1.0025)
+    assert result.equity[1] == approx(10_000 - 25 / 1.0025)
+
+
 def test_no_entry_once_equity_is_gone() -> None:
     """A short of 100 at 100 bought back at 300 loses 20000: equity −10000, so the LONG at 3 is
     not taken."""
@@ -296,6 +320,9 @@ def test_final_equity_is_cash_plus_every_trade_pnl_and_fees_are_counted_once() -
     assert len(trades) > 50
     assert set(trades.reason.tolist()) >= {SIGNAL, STOP_LOSS, TAKE_PROFIT}
     assert result.final_equity == approx(10_000 + trades.pnl.sum(), rel=1e-12)
+    # Each entry's notional plus its fee is 80 % of the equity before it (the cash, being flat).
+    equity_before = 10_000 + np.concatenate(([0.0], np.cumsum(trades.pnl)[:-1]))
+    assert trades.quantity * trades.entry_price * 1.0004 == approx(0.8 * equity_before, rel=1e-12)
     # Trades never overlap: the next entry needs a signal on a close after the exit.
     assert (trades.entry_bar[1:] > trades.exit_bar[:-1]).all()
     assert (trades.exit_bar >= trades.entry_bar + 1)[trades.reason != END_OPEN].all()

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from apps.backtests.engine import FILL_CLOSE, FILL_NEXT_OPEN, FILLS
 from apps.market.models import ExchangeId, Market, Timeframe
 from apps.strategies.models import Strategy
 
@@ -28,6 +29,10 @@ class BacktestRun(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+
+    class Fill(models.TextChoices):
+        NEXT_OPEN = FILL_NEXT_OPEN, "Next bar's open"
+        CLOSE = FILL_CLOSE, "Signal bar's close"
 
     class Phase(models.TextChoices):
         LOADING = "loading", "Loading candles"
@@ -61,6 +66,9 @@ class BacktestRun(models.Model):
     size_pct = models.DecimalField(max_digits=12, decimal_places=6)
     sl_pct = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     tp_pct = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    fill = models.CharField(
+        max_length=9, choices=Fill.choices, default=Fill.NEXT_OPEN, help_text="Where a signal's market order fills."
+    )
 
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     phase = models.CharField(max_length=10, choices=Phase.choices, blank=True)
@@ -104,6 +112,7 @@ class BacktestRun(models.Model):
                 condition=(Q(sl_pct__isnull=True) | Q(sl_pct__gt=0)) & (Q(tp_pct__isnull=True) | Q(tp_pct__gt=0)),
                 name="backtestrun_levels_positive",
             ),
+            models.CheckConstraint(condition=Q(fill__in=FILLS), name="backtestrun_fill_known"),
             models.CheckConstraint(condition=Q(period_end__gte=F("period_start")), name="backtestrun_period_ordered"),
             models.CheckConstraint(condition=Q(progress__lte=100), name="backtestrun_progress_percent"),
             # The pages show a finished run's files and metrics: a run is done only with them.

@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 
 from apps.backtests.charts import Markers, line_chart
-from apps.backtests.engine import END_OPEN, EXIT_REASONS, SIDES, STOP_LOSS, TAKE_PROFIT, BacktestResult
+from apps.backtests.engine import (
+    END_OPEN,
+    EXIT_REASONS,
+    FILL_CLOSE,
+    SIDES,
+    STOP_LOSS,
+    TAKE_PROFIT,
+    BacktestResult,
+)
 from apps.backtests.equity_csv import write_equity_csv
 from apps.backtests.metrics import METRICS, drawdown, format_metric
 
@@ -84,7 +92,8 @@ def parameters(result: BacktestResult, context: RunContext) -> dict[str, Any]:
 
 
 def trade_rows(result: BacktestResult) -> list[list[Any]]:
-    """Exit time: the open time of the bar in which the exit filled (the last bar for end_open)."""
+    """Entry and exit times: the open time of the bar in which the fill happened (at its open, in its
+    range or, with fill="close", at its close; the last bar for end_open)."""
     trades = result.trades
     times = result.candles.open_time
     returns = trades.return_pct
@@ -188,6 +197,7 @@ def report_html(
     params = parameters(result, context)
     times = result.candles.open_time
     title = f"{context.strategy_name} on {context.symbol} ({context.exchange}) {context.timeframe}"
+    fills_at = "their own bar's close" if result.params.fill == FILL_CLOSE else "the next bar's open"
     metric_rows = [(label, format_metric(name, metrics.get(name))) for name, (label, _kind) in METRICS.items()]
     charts = [
         line_chart(title="Equity", times_ms=times, values=result.equity, color="#1565c0"),
@@ -222,7 +232,7 @@ def report_html(
 <body>
 <h1>Backtest: {escape(title)}</h1>
 <p><small>{escape(str(params["start"]))} to {escape(str(params["end"]))} UTC (bar open times),
-{len(times):,} bars. Signals fill at the next bar's open; see the parameters below.</small></p>
+{len(times):,} bars. Signals fill at {fills_at}; see the parameters below.</small></p>
 <div class="grid2">
 <section><h2>Metrics</h2>{_table(metric_rows)}</section>
 <section><h2>Parameters</h2>{_table(_parameter_rows(params))}</section>

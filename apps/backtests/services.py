@@ -149,6 +149,7 @@ def backtest_run_create(*, request: BacktestRequest, created_by: AbstractBaseUse
         size_pct=_decimal(params.size_pct),
         sl_pct=_decimal(params.sl_pct),
         tp_pct=_decimal(params.tp_pct),
+        fill=params.fill,
         output_dir=str(Path(out_dir).resolve()),
         created_by=created_by,
     )
@@ -264,6 +265,7 @@ def _execute(run: BacktestRun, progress: ProgressCallback | None) -> BacktestOut
         size_pct=float(run.size_pct),
         sl_pct=None if run.sl_pct is None else float(run.sl_pct),
         tp_pct=None if run.tp_pct is None else float(run.tp_pct),
+        fill=run.fill,
     ).validated()
     if run.market is None:
         raise ServiceValidationError("market", f"the market {run.symbol} on {run.exchange} was deleted")

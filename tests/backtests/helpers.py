@@ -39,7 +39,7 @@ def codes(n: int, at: dict[int, int]) -> np.ndarray:
     return result
 
 
-def params(**overrides: float | None) -> BacktestParams:
+def params(**overrides: float | str | None) -> BacktestParams:
     return BacktestParams(**{"cash": 10_000.0, **FREE, **overrides})
 
 

@@ -98,9 +98,31 @@ def test_a_preset_run_writes_every_file_and_records_the_run(market, tmp_path) ->
     assert document["metrics"] == run.metrics
     assert run.metrics == pytest.approx(compute_metrics(expected, timeframe_ms=3_600_000))
     assert document["parameters"]["sl_pct"] == 2.0
+    assert document["parameters"]["fill"] == run.fill == "next_open"
     assert run.sharpe == run.metrics["sharpe"] and run.total_return == run.metrics["total_return"]
     report = Path(run.report_path).read_text()
     assert report.count("<svg") == 3
+
+
+def test_fill_close_is_recorded_on_the_run_and_fills_at_the_signal_bars_close(market, tmp_path) -> None:
+    """--fill close: the run stores it, its trades are the engine's with fill="close" (each entry at
+    its signal bar's close), and the report says where signals fill."""
+    run_backtest_command(*RSI, "--sl-pct", "2", "--fill", "close", out=tmp_path)
+
+    run = BacktestRun.objects.get()
+    assert run.fill == BacktestRun.Fill.CLOSE
+    candles = CandleArrays(*as_columns(stored_series()))
+    expected = run_backtest(
+        preset_spec("rsi_mean_reversion", timeframe="1h"), candles, BacktestParams(sl_pct=2, fill="close")
+    )
+    trades = read_csv(run.trades_path)
+    assert len(trades) == len(expected.trades) >= 3
+    assert [float(row["entry_price"]) for row in trades] == pytest.approx(
+        (candles.close[expected.trades.entry_bar] * (1 + expected.trades.side * 0.0002)).tolist(), rel=1e-12
+    )
+    assert [float(row["pnl"]) for row in trades] == pytest.approx(expected.trades.pnl.tolist(), rel=1e-12)
+    assert json.loads(Path(run.metrics_path).read_text())["parameters"]["fill"] == "close"
+    assert "Signals fill at their own bar's close" in Path(run.report_path).read_text()
 
 
 def test_a_stored_strategy_keeps_its_name_version_and_link(market, tmp_path) -> None:
@@ -170,6 +192,7 @@ def test_the_default_out_directory_is_under_var(market, tmp_path, monkeypatch) -
         ((*RSI, "--from", "2024-02-01", "--to", "2024-01-01"), "--to (2024-01-01) is before --from (2024-02-01)"),
         ((*RSI, "--from", "yesterday"), "'yesterday' is not a date"),
         ((*RSI, "--fee-bps", "four"), "invalid float value: 'four'"),
+        ((*RSI, "--fill", "open"), "argument --fill: invalid choice: 'open'"),
     ],
 )
 def test_clear_errors(market, tmp_path, args, message) -> None:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from tqdm import tqdm
 
 from apps.backtests import grid, selectors, services
-from apps.backtests.engine import BacktestParams
+from apps.backtests.engine import FILL_NEXT_OPEN, FILLS, BacktestParams
 from apps.backtests.metrics import METRICS, format_metric
 from apps.backtests.models import BacktestRun
 from apps.core.errors import ServiceValidationError
@@ -142,6 +142,12 @@ class Command(BaseCommand):
         parser.add_argument("--size-pct", type=float, default=100.0, help="percent of equity per entry, (0, 100]")
         parser.add_argument("--sl-pct", type=float, help="stop-loss distance from the entry fill, percent")
         parser.add_argument("--tp-pct", type=float, help="take-profit distance from the entry fill, percent")
+        parser.add_argument(
+            "--fill",
+            choices=FILLS,
+            default=FILL_NEXT_OPEN,
+            help="where a signal fills: the next bar's open (default) or its own bar's close, as paper trading does",
+        )
         parser.add_argument("--out", type=Path, help="output directory (default: var/backtests/<time>-<strategy>)")
         parser.add_argument(
             "--grid",
@@ -171,6 +177,7 @@ class Command(BaseCommand):
             size_pct=options["size_pct"],
             sl_pct=options["sl_pct"],
             tp_pct=options["tp_pct"],
+            fill=options["fill"],
         )
         problems = params.problems()
         if problems:

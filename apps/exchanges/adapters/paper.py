@@ -9,10 +9,10 @@ it), else the newest stored candle. Fill, fee and margin maths are in paper_engi
 the backtester's rules (see its docstring).
 
 When resting orders are looked at: an order placed while the horizon is candle h is checked on
-candles opening after h. A market fill at h's close happens, in the market's time, at the open
-of candle h+1: that is the candle "in which the position was opened", and protective orders are
-checked from the candle after it (h+2), as the backtester checks stops and targets from the bar
-after the entry bar. A limit entry filled during candle c opened the position in c.
+candles opening after h. A market fill at h's close opened the position in candle h, so its stop
+and target are checked from candle h+1 on, as on a real exchange (and the exchange emulator) and
+as the backtester's fill="close" mode does (apps/backtests/engine.py). A limit entry filled during
+candle c opened the position in c.
 
 Reduce-only: a reduce-only order must close part of an open position on the other side and is
 clipped to the position's size; at placement an order that would open or increase is refused
@@ -177,7 +177,7 @@ class PaperAdapter(ExchangeAdapter):
         with transaction.atomic():
             state = self._lock()
             self._refuse_duplicate(request.client_order_id)
-            candle, timeframe = self._latest_candle(market)
+            candle, _timeframe = self._latest_candle(market)
             row = self._position_row(market, horizon=candle.open_time)
             position = _state_of(row)
             amount = self._reduce_only_amount(row, side, request.amount) if request.reduce_only else request.amount
@@ -195,8 +195,8 @@ class PaperAdapter(ExchangeAdapter):
                 created_candle_time=candle.open_time,
             )
             taker_price = engine.slipped(candle.close, side, self.slip)
-            # The market's time after a fill at h's close is the open of candle h+1.
-            opened_in = candle.open_time + timedelta(milliseconds=TIMEFRAME_MS[timeframe])
+            # Filled at h's close: the position is open from candle h+1 on, where its stop is checked.
+            opened_in = candle.open_time
             if request.type == OrderType.MARKET:
                 self._fill(state, row, order, taker_price, PaperFill.Liquidity.TAKER, None, opened_in)
             elif (side == engine.BUY and request.price >= candle.close) or (
@@ -318,7 +318,7 @@ class PaperAdapter(ExchangeAdapter):
         for _, _, order, level in sorted(candidates, key=lambda item: item[:2]):
             protective = order.type in PaperOrder.PROTECTIVE_TYPES
             if protective and row.amount > 0 and candle_time <= row.opened_candle_time:
-                # Not on the candle the position was opened in: the backtester's "from the bar after entry".
+                # Not on the candle the position was opened in: its range came before the fill.
                 continue
             if order.reduce_only:
                 closes = row.amount > 0 and engine.sign(row.side) != engine.sign(order.side)

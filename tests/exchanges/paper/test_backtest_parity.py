@@ -1,10 +1,10 @@
-"""The paper exchange against the reference, apps/backtests/engine.py's `simulate`: one scripted
-long with a stop and a target over the same candles gives the same fill prices and PnL.
+"""The paper exchange against the reference, apps/backtests/engine.py's `simulate` with fill="close":
+one scripted long with a stop and a target over the same candles exits on the same candle with the
+same fill prices and PnL.
 
-Where the semantics coincide: the backtester fills a signal of bar s at bar s+1's open, the paper
-exchange at bar s's close, so the candles here have open[i+1] == close[i]. The backtester sizes
-the trade from its cash, the paper order is 0.1 BTC (on the amount step): PnL is linear in the
-quantity, so PnL per unit is compared."""
+Both fill a signal of bar s at bar s's close and check the stop and target from bar s+1 on. The
+backtester sizes the trade from its cash, the paper order is 0.1 BTC (on the amount step): PnL is
+linear in the quantity, so PnL per unit is compared."""
 
 from __future__ import annotations
 
@@ -30,10 +30,11 @@ SCRIPTS = {
     "target touched": [(20000, 20010, 19990, 20000), (20000, 20100, 19900, 20050), (20050, 22100, 20000, 22050)],
     "both in one bar": [(20000, 20010, 19990, 20000), (20000, 20100, 19900, 20050), (20050, 22100, 18900, 20000)],
     "entry bar not checked": [
-        (20000, 20010, 19990, 20000),
-        (20000, 22100, 18900, 20050),
+        (20000, 22100, 18900, 20000),
+        (20000, 20100, 19900, 20050),
         (20050, 20060, 19000, 19100),
     ],
+    "checked on the bar after the entry": [(20000, 20010, 19990, 20000), (20000, 20100, 18900, 19100)],
 }
 
 
@@ -44,7 +45,9 @@ def test_single_long_with_stop_and_target_matches_the_backtester(script):
     codes = np.zeros(len(bars), dtype=np.int8)
     codes[0] = LONG
     reference = simulate(
-        CandleArrays.from_rows(table), codes, BacktestParams(fee_bps=4.0, slippage_bps=2.0, sl_pct=5.0, tp_pct=10.0)
+        CandleArrays.from_rows(table),
+        codes,
+        BacktestParams(fee_bps=4.0, slippage_bps=2.0, sl_pct=5.0, tp_pct=10.0, fill="close"),
     ).trades
     assert len(reference) == 1 and reference.exit_bar[0] == len(bars) - 1
 
@@ -59,9 +62,13 @@ def test_single_long_with_stop_and_target_matches_the_backtester(script):
                 symbol=SYMBOL, side=Side.SELL, kind=kind, amount=D("0.1"), trigger_price=D(level), client_order_id=kind
             )
         )
-    release(feed, len(bars) - 1)
-    [exit_order, *_] = adapter.sync()
+    fills = []
+    for index in range(1, len(bars)):
+        release(feed, index)
+        fills += [(index, order) for order in adapter.sync() if order.filled > 0]
+    [(exit_bar, exit_order)] = fills
 
+    assert exit_bar == reference.exit_bar[0]
     assert float(entry.average_price) == pytest.approx(reference.entry_price[0], rel=1e-12)
     assert float(exit_order.average_price) == pytest.approx(reference.exit_price[0], rel=1e-12)
     assert exit_order.type == ("take_profit" if reference.reason[0] == 2 else "stop_loss")

@@ -217,13 +217,12 @@ def test_stop_and_target_inside_one_candle_the_stop_wins_and_the_target_expires(
     assert PaperOrder.objects.get(client_order_id="take_profit").status_reason.startswith("reduce-only")
 
 
-def test_protective_orders_are_not_checked_on_the_entry_candle():
-    # Bar 1 is the candle the position opened in (the fill at bar 0's close is its open):
-    # it touches the stop, which must not fill; bar 2 touches it again and does.
-    adapter, feed = open_long_with_protection([flat(20000), (20000, 20100, 18900, 20000), (20000, 20100, 18950, 20000)])
-    release(feed, 1)
+def test_protective_orders_are_checked_from_the_candle_after_the_entry():
+    # The entry fills at bar 0's close: bar 0's range (through the stop) came before the fill and
+    # must not fill it; bar 1, the next candle, touches the stop and does, as on a real exchange.
+    adapter, feed = open_long_with_protection([(20000, 20100, 18900, 20000), (20000, 20100, 18950, 20000)])
     assert adapter.sync() == []
-    release(feed, 2)
+    release(feed, 1)
     [sl] = adapter.sync()
     assert sl.average_price == D("19000")
 

@@ -14,11 +14,9 @@ Independent references: the expected fill prices in the synthetic script are wor
 venue.
 
 Known differences, each kept out of the compared path and pinned by its own test:
-1. When protective orders start being checked. Paper follows the backtester: after a market entry at
-   candle h's close, a stop or target is checked from candle h+2 (the position "opened" in h+1). The
-   emulator, like a real exchange, checks them on every candle after placement (h+1). Intended (paper
-   = backtest semantics), so the script places protections at least one candle after the position
-   opened, where both check from the next candle. test_protection_on_the_entry_candle pins it.
+1. (Agreed since the paper exchange opens a market entry's position in the candle whose close filled
+   it.) A stop or target placed right after a market entry at candle h's close is checked from
+   candle h+1 on by both, as on a real exchange. test_protection_on_the_entry_candle pins it.
 2. A reduce-only protective order that triggers with no position left (the target in the same bar
    as the stop that closed the position): the emulator marks it CANCELED, paper EXPIRED. Neither fills;
    the script compares "not open, nothing filled" and then cancels the sibling, as the trade state
@@ -160,8 +158,8 @@ def test_synthetic_script_agrees(exchange, emulator_factory):
 
 @pytest.mark.parametrize("exchange", ["binanceusdm"])
 def test_protection_on_the_entry_candle(exchange, emulator_factory):
-    """Difference 1, pinned: a stop placed right after a market entry triggers on the next candle on the
-    emulator (as on a real exchange) but only from the candle after that on paper (backtester rule)."""
+    """A stop placed right after a market entry triggers on the next candle on the emulator and on
+    paper alike, as on a real exchange."""
     candles = bars(("30000", "30100", "29400", "29500"), quiet("29500"), quiet("29500"))
     pair = Pair(exchange, candles, start=4, slippage_bps=D(0), emulator_factory=emulator_factory)
     pair.market(Side.BUY, "0.010", "entry")
@@ -171,7 +169,7 @@ def test_protection_on_the_entry_candle(exchange, emulator_factory):
     pair.feed.save(update_fields=["horizon"])
     pair.paper.sync()
     emu_sl, paper_sl = pair.order("sl", protective=True)
-    assert (emu_sl.status, paper_sl.status) == (OrderStatus.CLOSED, OrderStatus.OPEN)
+    assert (emu_sl.status, paper_sl.status) == (OrderStatus.CLOSED, OrderStatus.CLOSED)
 
 
 def real_candles(count: int) -> list[Candle]:

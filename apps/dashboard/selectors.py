@@ -82,8 +82,3 @@ def alert_banner() -> AlertBanner | None:
     if not counts["count"]:
         return None
     return AlertBanner(count=counts["count"], critical=counts["critical"], first=list(alerts[:BANNER_ALERTS]))
-
-
-def alert_get(*, alert_id: int) -> Alert | None:
-    """The alert, open or acknowledged; None when there is no such alert."""
-    return alert_list().filter(pk=alert_id).first()

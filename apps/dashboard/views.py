@@ -11,6 +11,7 @@ from apps.core.roles import Role, role_required
 from apps.dashboard import selectors
 
 # Alerts belong to the money-moving path; acknowledging goes through its service.
+from apps.traders.selectors import alert_get
 from apps.traders.services.alerts import alert_acknowledge as alert_acknowledge_service
 
 ALERTS_PER_PAGE = 50
@@ -32,7 +33,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required(Role.OPERATOR)
 def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = selectors.alert_get(alert_id=pk)
+    alert = alert_get(alert_id=pk)
     if alert is None:
         raise Http404(f"There is no alert {pk}.")
     # Acknowledging twice (two operators, a double click) keeps the first acknowledgement.

@@ -466,7 +466,8 @@ def _check_live_start(trader: Trader, confirmation: str) -> None:
 def trader_start(*, trader: Trader, user: Any, confirmation: str = "") -> Trader:
     """Start the trader's cycles. Starting a running trader changes nothing; a trader in error starts
     again with its failure count reset."""
-    trader = Trader.objects.select_for_update().select_related("account", "strategy").get(pk=trader.pk)
+    # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the outer join to the strategy.
+    trader = Trader.objects.select_for_update(of=("self",)).select_related("account", "strategy").get(pk=trader.pk)
     if trader.is_active:
         return trader
     _check_startable(trader, list(trader.markets.all()))

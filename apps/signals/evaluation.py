@@ -47,6 +47,9 @@ class LiveEvaluation:
         self._cooldown = Cooldown(cooldown_bars)
         self.bars = 0
         self.last_open_time_ms: int | None = None
+        # The accepted (not cooled-down) direction of the last candle fed, None without one: a
+        # caller asking again about that candle (a retried task) finds it here.
+        self.last_signal: Direction | None = None
 
     @property
     def values(self) -> dict[str, float | None]:
@@ -65,9 +68,11 @@ class LiveEvaluation:
             index = self.bars
             self.bars += 1
             self.last_open_time_ms = int(open_time)
+            self.last_signal = None
             if code:
                 # Every directed bar goes through the cooldown, recorded or not, as in signals_for.
                 accepted = self._cooldown.accept(bar_index=index, code=code)
+                self.last_signal = CODES[code] if accepted else None
                 decisions.append(
                     BarDecision(
                         bar_index=index,

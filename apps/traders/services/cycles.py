@@ -115,14 +115,12 @@ def candle_view(*, spec: StrategySpec, key: tuple, market: Market, timeframe: st
         live = LiveEvaluation(spec, cooldown_bars=spec.cooldown_bars)
     start = ms_to_datetime(live.last_open_time_ms + ONE_MS) if live.last_open_time_ms is not None else None
     candles = candle_arrays(market=market, timeframe=timeframe, start=start, end=ms_to_datetime(candle_ms + ONE_MS))
-    decisions = live.feed(candles)
+    live.feed(candles)
     EVALUATIONS.put(key, live)
     if live.last_open_time_ms != candle_ms:
         raise CycleSkip(f"the {timeframe} candle of {candle:%Y-%m-%d %H:%M} is not stored")
-    signal = next(
-        (d.direction.value for d in decisions if d.open_time_ms == candle_ms and not d.suppressed),
-        None,
-    )
+    # From the evaluation, not from what this call fed: a retry on the same candle feeds nothing.
+    signal = live.last_signal.value if live.last_signal is not None else None
     values = live.values
     # The evaluator reads a neutral 0 where no sentiment exists; the record says "missing" instead.
     values.pop("sentiment", None)

@@ -42,8 +42,9 @@ class _ServiceValidatedForm(forms.ModelForm):
         if self.errors:
             return cleaned
         candidate = copy.copy(self.instance)
+        many_to_many = {field.name for field in self.instance._meta.many_to_many}
         for field in self.editable_fields:
-            if field in cleaned:
+            if field in cleaned and field not in many_to_many:
                 setattr(candidate, field, cleaned[field])
         try:
             type(self).validate(candidate)
@@ -61,6 +62,12 @@ class RiskProfileAdminForm(_ServiceValidatedForm):
         fields = services.RISK_PROFILE_FIELDS
 
 
+# The trading rules have model defaults: left empty on the form, a trader gets them, as through the service.
+DEFAULTED_TRADER_FIELDS = tuple(
+    field for field in services.TRADER_FIELDS if Trader._meta.get_field(field).has_default() and field != "live"
+)
+
+
 class TraderAdminForm(_ServiceValidatedForm):
     validate = staticmethod(services.trader_validate)
     editable_fields = services.TRADER_FIELDS
@@ -68,6 +75,24 @@ class TraderAdminForm(_ServiceValidatedForm):
     class Meta:
         model = Trader
         fields = services.TRADER_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in DEFAULTED_TRADER_FIELDS:
+            self.fields[field].required = False
+
+    def clean(self) -> dict[str, Any]:
+        for field in DEFAULTED_TRADER_FIELDS:
+            if self.cleaned_data.get(field) in (None, "") and field not in self.errors:
+                self.cleaned_data[field] = Trader._meta.get_field(field).get_default()
+        cleaned = super().clean()
+        account = cleaned.get("account")
+        if not self.errors and account is not None:
+            try:
+                services.trader_markets_validate(Trader(account=account), list(cleaned.get("markets") or []))
+            except ServiceValidationError as exc:
+                self.add_error("markets", exc.message)
+        return cleaned
 
 
 class _ServiceSavedAdmin(SimpleHistoryAdmin):
@@ -126,20 +151,34 @@ class RiskProfileAdmin(_ServiceSavedAdmin):
         services.risk_profile_delete(profile=obj)
 
 
+def _listed_markets(values: dict[str, Any]) -> dict[str, Any]:
+    """The form gives the markets as a queryset; the services take a list."""
+    if "markets" in values:
+        return {**values, "markets": list(values["markets"])}
+    return values
+
+
 @admin.register(Trader)
 class TraderAdmin(_ServiceSavedAdmin):
     form = TraderAdminForm
-    list_display = ("name", "account", "risk_profile", "live", "updated_at")
-    list_filter = ("live", "account__mode", "risk_profile")
-    list_select_related = ("account", "risk_profile")
-    search_fields = ("name", "account__name")
+    list_display = ("name", "account", "status", "strategy", "market_symbols", "risk_profile", "live", "updated_at")
+    list_filter = ("status", "strategy", "live", "account__mode", "account", "risk_profile")
+    list_select_related = ("account", "risk_profile", "strategy")
+    search_fields = ("name", "account__name", "strategy__name", "markets__symbol", "status_reason")
     ordering = ("name",)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Trader]:
+        return super().get_queryset(request).prefetch_related("markets")
+
+    @admin.display(description="markets")
+    def market_symbols(self, obj: Trader) -> str:
+        return ", ".join(sorted(market.symbol for market in obj.markets.all())) or "—"
+
     def _create(self, values: dict[str, Any]) -> Trader:
-        return services.trader_create(**values)
+        return services.trader_create(**_listed_markets(values))
 
     def _update(self, obj: Trader, values: dict[str, Any]) -> Trader:
-        return services.trader_update(trader=obj, changes=values)
+        return services.trader_update(trader=obj, changes=_listed_markets(values))
 
     def _delete(self, obj: Trader) -> None:
         services.trader_delete(trader=obj)

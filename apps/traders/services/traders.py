@@ -263,8 +263,8 @@ def _validate_trading_rules(trader: Trader) -> None:
         raise ServiceValidationError("atr_period", f"must be a whole number from 1 to {MAX_ATR_PERIOD}")
 
 
-def _resolve_markets(trader: Trader, markets: Any) -> list[Market]:
-    """The trader's markets: ids or rows, every one on the trader's account's exchange."""
+def trader_markets_validate(trader: Trader, markets: Any) -> list[Market]:
+    """The trader's markets: ids or rows, every one on the trader's account's exchange. Stores nothing."""
     if not isinstance(markets, (list, tuple)):
         raise ServiceValidationError("markets", "must be a list of market ids")
     resolved = [_resolve(Market, market, "markets") for market in markets]
@@ -399,7 +399,7 @@ def trader_create(
         **rules,
     )
     trader_validate(trader)
-    chosen = _resolve_markets(trader, markets or [])
+    chosen = trader_markets_validate(trader, markets or [])
     _save_unique(trader, noun="trader")
     trader.markets.set(chosen)
     return trader
@@ -423,10 +423,10 @@ def trader_update(*, trader: Trader, changes: Mapping[str, Any], secrets: Mappin
         elif field != "markets":
             setattr(trader, field, value)
     trader_validate(trader)
-    markets = _resolve_markets(trader, changes["markets"]) if "markets" in changes else None
+    markets = trader_markets_validate(trader, changes["markets"]) if "markets" in changes else None
     if markets is None and "account" in changes:
         # The markets must stay on the account's exchange.
-        markets = _resolve_markets(trader, list(trader.markets.all()))
+        markets = trader_markets_validate(trader, list(trader.markets.all()))
     if trader.is_active:
         _check_startable(trader, markets if markets is not None else list(trader.markets.all()))
     _save_unique(trader, noun="trader")

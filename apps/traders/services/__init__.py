@@ -4,6 +4,7 @@ plans (plans.py), the execution state machine (execution.py), reconciliation wit
 
 from apps.traders.services.traders import (
     DAILY_RESET_REASON,
+    MAX_ATR_PERIOD,
     REASON_MAX_LENGTH,
     RISK_PROFILE_FIELDS,
     TRADER_FIELDS,
@@ -27,6 +28,7 @@ from apps.traders.services.traders import (
 
 __all__ = [
     "DAILY_RESET_REASON",
+    "MAX_ATR_PERIOD",
     "REASON_MAX_LENGTH",
     "RISK_PROFILE_FIELDS",
     "TRADER_FIELDS",

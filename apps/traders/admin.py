@@ -6,10 +6,8 @@ executions, events and alerts: the trade services and the workers write them."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -18,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from apps.core.admin import ReadOnlyAdmin, number_column
 from apps.core.errors import ServiceValidationError
 from apps.traders import services
+from apps.traders.forms import RiskProfileAdminForm, TraderAdminForm, listed_markets
 from apps.traders.models import (
     Alert,
     Execution,
@@ -29,70 +28,6 @@ from apps.traders.models import (
     Trader,
     TraderRiskState,
 )
-
-
-class _ServiceValidatedForm(forms.ModelForm):
-    """Runs `validate` (a service rule set) on a copy of the instance with the form's values."""
-
-    validate: Any = None
-    editable_fields: tuple[str, ...] = ()
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        candidate = copy.copy(self.instance)
-        many_to_many = {field.name for field in self.instance._meta.many_to_many}
-        for field in self.editable_fields:
-            if field in cleaned and field not in many_to_many:
-                setattr(candidate, field, cleaned[field])
-        try:
-            type(self).validate(candidate)
-        except ServiceValidationError as exc:
-            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
-        return cleaned
-
-
-class RiskProfileAdminForm(_ServiceValidatedForm):
-    validate = staticmethod(services.risk_profile_validate)
-    editable_fields = services.RISK_PROFILE_FIELDS
-
-    class Meta:
-        model = RiskProfile
-        fields = services.RISK_PROFILE_FIELDS
-
-
-# The trading rules have model defaults: left empty on the form, a trader gets them, as through the service.
-DEFAULTED_TRADER_FIELDS = tuple(
-    field for field in services.TRADER_FIELDS if Trader._meta.get_field(field).has_default() and field != "live"
-)
-
-
-class TraderAdminForm(_ServiceValidatedForm):
-    validate = staticmethod(services.trader_validate)
-    editable_fields = services.TRADER_FIELDS
-
-    class Meta:
-        model = Trader
-        fields = services.TRADER_FIELDS
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for field in DEFAULTED_TRADER_FIELDS:
-            self.fields[field].required = False
-
-    def clean(self) -> dict[str, Any]:
-        for field in DEFAULTED_TRADER_FIELDS:
-            if self.cleaned_data.get(field) in (None, "") and field not in self.errors:
-                self.cleaned_data[field] = Trader._meta.get_field(field).get_default()
-        cleaned = super().clean()
-        account = cleaned.get("account")
-        if not self.errors and account is not None:
-            try:
-                services.trader_markets_validate(Trader(account=account), list(cleaned.get("markets") or []))
-            except ServiceValidationError as exc:
-                self.add_error("markets", exc.message)
-        return cleaned
 
 
 class _ServiceSavedAdmin(SimpleHistoryAdmin):
@@ -151,13 +86,6 @@ class RiskProfileAdmin(_ServiceSavedAdmin):
         services.risk_profile_delete(profile=obj)
 
 
-def _listed_markets(values: dict[str, Any]) -> dict[str, Any]:
-    """The form gives the markets as a queryset; the services take a list."""
-    if "markets" in values:
-        return {**values, "markets": list(values["markets"])}
-    return values
-
-
 @admin.register(Trader)
 class TraderAdmin(_ServiceSavedAdmin):
     form = TraderAdminForm
@@ -175,10 +103,10 @@ class TraderAdmin(_ServiceSavedAdmin):
         return ", ".join(sorted(market.symbol for market in obj.markets.all())) or "—"
 
     def _create(self, values: dict[str, Any]) -> Trader:
-        return services.trader_create(**_listed_markets(values))
+        return services.trader_create(**listed_markets(values))
 
     def _update(self, obj: Trader, values: dict[str, Any]) -> Trader:
-        return services.trader_update(trader=obj, changes=_listed_markets(values))
+        return services.trader_update(trader=obj, changes=listed_markets(values))
 
     def _delete(self, obj: Trader) -> None:
         services.trader_delete(trader=obj)

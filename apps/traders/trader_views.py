@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.core.errors import ServiceValidationError
 from apps.core.paging import paged
-from apps.core.roles import Role, role_required
+from apps.core.roles import Role, has_role, role_required
 from apps.exchanges.models import ExchangeAccount
 from apps.traders import selectors, services
 from apps.traders.forms import TraderForm, listed_markets
@@ -97,6 +97,16 @@ def trader_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "traders/trader_detail.html", context)
 
 
+def _form(request: HttpRequest, *args: Any, **kwargs: Any) -> TraderForm:
+    """The trader form; the live flag, one of the live safeguards, only admins change (as in the admin
+    and the API): for an operator it keeps its value."""
+    form = TraderForm(*args, **kwargs)
+    if not has_role(request.user, Role.ADMIN):
+        form.fields["live"].disabled = True
+        form.fields["live"].help_text = "Only an admin changes the live flag."
+    return form
+
+
 def _form_page(request: HttpRequest, form: TraderForm, *, trader: Trader | None) -> HttpResponse:
     return render(request, "traders/trader_form.html", {"form": form, "trader": trader})
 
@@ -117,13 +127,13 @@ def _save(form: TraderForm, trader: Trader | None) -> Trader | None:
 @role_required(Role.OPERATOR)
 def trader_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        form = TraderForm(request.POST)
+        form = _form(request, request.POST)
         saved = _save(form, None) if form.is_valid() else None
         if saved is not None:
             return redirect("trader:detail", pk=saved.pk)
         return _form_page(request, form, trader=None)
     first_account = ExchangeAccount.objects.order_by("name").first()
-    form = TraderForm(initial={"account": first_account.pk if first_account else None})
+    form = _form(request, initial={"account": first_account.pk if first_account else None})
     return _form_page(request, form, trader=None)
 
 
@@ -131,7 +141,7 @@ def trader_create(request: HttpRequest) -> HttpResponse:
 @role_required(Role.OPERATOR)
 def trader_edit(request: HttpRequest, pk: int) -> HttpResponse:
     trader = _trader(pk)
-    form = TraderForm(request.POST or None, instance=trader)
+    form = _form(request, request.POST or None, instance=trader)
     if request.method == "POST":
         saved = _save(form, trader) if form.is_valid() else None
         if saved is not None:

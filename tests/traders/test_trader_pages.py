@@ -258,3 +258,11 @@ def test_detail_shows_settings_positions_open_plans_and_recent_decisions(viewer,
     assert "Enter long" in decisions and "rsi_14 &lt; 30" in decisions and "Traded" in decisions
     assert f'href="/logs/?trader={runnable_trader.pk}"' in page
     assert "/edit/" not in page
+
+
+def test_only_an_admin_sets_the_live_flag(operator, admin_user, live_account) -> None:
+    data = form_data(account=live_account.pk, live="on", markets=[])
+    assert client_for(operator).post(NEW, data).status_code == 302
+    assert Trader.objects.get().live is False  # the box is disabled for operators: the flag stays off
+    assert client_for(admin_user).post(NEW, {**data, "name": "Live bot"}).status_code == 302
+    assert Trader.objects.get(name="Live bot").live is True

@@ -59,6 +59,15 @@ class TraderAdminForm(_ServiceValidatedForm):
     class Meta:
         model = Trader
         fields = services.TRADER_FIELDS
+        labels = {
+            "strategy_version": "Pinned strategy version",
+            "sizing_pct": "Sizing %",
+            "stop_loss": "Stop-loss",
+            "stop_loss_value": "Stop-loss value",
+            "take_profit": "Take-profit",
+            "take_profit_value": "Take-profit value",
+            "atr_period": "ATR period",
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

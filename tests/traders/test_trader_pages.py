@@ -132,7 +132,7 @@ def test_operator_creates_a_trader_through_the_form(operator) -> None:
     ("overrides", "shown"),
     [
         ({"sizing": "risk", "stop_loss": "none", "stop_loss_value": "0"}, "Sizing: risk sizing sizes to the stop"),
-        ({"sizing_pct": "150"}, "Sizing pct: must be at most 100"),
+        ({"sizing_pct": "150"}, "Sizing %: must be at most 100"),
         ({"leverage": "0"}, "Leverage: "),
         ({"name": ""}, "Name: This field is required."),
     ],
@@ -179,7 +179,7 @@ def test_operator_edits_a_trader_and_viewer_cannot(operator, viewer, runnable_tr
     runnable_trader.refresh_from_db()
     assert (runnable_trader.name, runnable_trader.sizing, runnable_trader.sizing_pct) == ("Runner 2", "fixed", 20)
     page = client.post(url, {**data, "strategy_version": "9"}).content.decode()
-    assert "Strategy version: RSI dip has no version 9 (latest: 1)" in page
+    assert "Pinned strategy version: RSI dip has no version 9 (latest: 1)" in page
 
 
 def test_start_and_stop_ask_for_confirmation_first(operator, viewer, runnable_trader) -> None:

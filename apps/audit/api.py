@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from apps.audit import selectors
 from apps.audit.models import DecisionLog
@@ -92,7 +93,7 @@ class DecisionFiltersIn(Schema):
     def _after_since(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:
         since = info.data.get("since")
         if until is not None and since is not None and until <= since:
-            raise ValueError("must be after since")
+            raise PydanticCustomError("range", "must be after since")
         return until
 
     def selected(self) -> selectors.DecisionFilters:

@@ -11,6 +11,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from apps.audit.models import DecisionLog
 
 Outcome = DecisionLog.Outcome
+CENT = Decimal("0.01")  # the log keeps each realised PnL to the cent; SQLite's SUM drops the exponent
 
 
 @dataclass(frozen=True)
@@ -79,4 +80,4 @@ def decision_stats(*, filters: DecisionFilters = NO_FILTERS) -> DecisionStats:
             realised_pnl=Sum("realised_pnl"),
         )
     )
-    return DecisionStats(**{**figures, "realised_pnl": figures["realised_pnl"] or Decimal(0)})
+    return DecisionStats(**{**figures, "realised_pnl": (figures["realised_pnl"] or Decimal(0)).quantize(CENT)})

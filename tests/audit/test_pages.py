@@ -49,10 +49,10 @@ def test_the_log_shows_real_decisions_with_figures_inputs_plans_and_pnl(viewer, 
     assert 'href="/logs/">Decisions</a>' in page  # the navigation link
 
 
-def test_indicator_values_are_at_two_decimals_and_a_missing_one_is_a_dash(viewer) -> None:
+def test_indicator_values_are_at_two_decimals_and_a_missing_one_says_so(viewer) -> None:
     DecisionFactory(inputs={"price": "20995.83", "values": {"close": 20995.83, "rsi_14": 23.9561, "sma_50": None}})
     page = client_for(viewer).get(URL).content.decode()
-    assert "rsi_14 23.96 · sma_50 — · sentiment missing" in page
+    assert "rsi_14 23.96 · sma_50 missing · sentiment missing" in page
     assert '<td class="num">20995.8</td>' in page
 
 
@@ -149,7 +149,7 @@ def test_a_decisions_page_shows_every_input_the_risk_report_and_the_error(viewer
     assert '<span class="badge outcome-rejected">Rejected by risk</span>' in page
     for shown in (
         '<code>rsi_2</code></th><td class="num">12.35',
-        '<code>atr_14</code></th><td class="num">—',
+        '<code>atr_14</code></th><td class="num">missing',
         '<th>Sentiment</th><td class="num">missing',
         "10,000.50",
         "(requested 0.052)",

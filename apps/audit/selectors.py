@@ -31,7 +31,7 @@ NO_FILTERS = DecisionFilters()
 
 def decision_list(*, filters: DecisionFilters = NO_FILTERS) -> QuerySet[DecisionLog]:
     """The decisions the filters select, newest candle first (the id breaks ties, so pages never overlap)."""
-    decisions = DecisionLog.objects.select_related("trader", "market", "plan")
+    decisions = DecisionLog.objects.select_related("trader", "market")
     if filters.trader is not None:
         decisions = decisions.filter(trader_id=filters.trader)
     if filters.market is not None:

@@ -30,5 +30,5 @@ def decision_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    decision = get_object_or_404(selectors.decision_list(), pk=pk)
+    decision = get_object_or_404(selectors.decision_list().select_related("plan"), pk=pk)
     return render(request, "audit/decision_detail.html", {"decision": decision, "inputs": decision.recorded_inputs()})

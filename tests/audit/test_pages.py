@@ -83,6 +83,13 @@ def test_pages_of_fifty_newest_first_keep_the_filters(viewer) -> None:
     assert rows(second) == [DecisionLog.objects.order_by("candle_open_time").first()]  # the oldest, last
 
 
+def test_a_missing_value_recorded_as_nan_reads_as_missing() -> None:
+    decision = DecisionLog(inputs={"values": {"close": 1.0, "rsi_14": float("nan")}, "sentiment": float("nan")})
+    assert decision.indicator_values() == [("rsi_14", None)]
+    assert decision.sentiment() is None
+    assert decision.recorded_inputs()["values"] == {"close": 1.0, "rsi_14": None}
+
+
 def test_an_empty_log_says_how_decisions_arrive(viewer) -> None:
     page = client_for(viewer).get(URL).content.decode()
     assert "No decisions match. A running trader records one on each closed candle of its markets." in page
@@ -116,7 +123,9 @@ def test_a_filter_change_from_htmx_swaps_only_the_results(viewer) -> None:
     DecisionFactory(outcome="error", error="exchange unreachable")
     response = client_for(viewer).get(URL, {"outcome": "error"}, headers={"HX-Request": "true"})
     page = response.content.decode()
-    assert page.startswith('<div id="decision-results">') and "<form" not in page
+    assert page.startswith('<div id="decision-results"') and "<form" not in page
+    # The first page refreshes itself with the same filters.
+    assert 'hx-get="/logs/?outcome=error" hx-trigger="every 30s"' in page
     assert "exchange unreachable" in page
 
 

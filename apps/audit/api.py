@@ -4,7 +4,7 @@ the viewer role). The worker's cycle writes the rows; nothing here changes them.
 # No `from __future__ import annotations` here (as in apps/signals/api.py): ninja's pagination
 # wrapper hides this module's globals, so a string annotation such as Query[DecisionFiltersIn]
 # could not be resolved when the endpoint is built.
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -86,7 +86,12 @@ class DecisionFiltersIn(Schema):
     @field_validator("since", "until")
     @classmethod
     def _utc(cls, moment: datetime | None) -> datetime | None:
-        return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+        if moment is None:
+            return None
+        try:
+            return selectors.as_utc(moment)
+        except ValueError as exc:
+            raise PydanticCustomError("datetime_range", str(exc)) from None
 
     @field_validator("until")
     @classmethod

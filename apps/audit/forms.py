@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
 
 from apps.audit.models import DecisionLog
-from apps.audit.selectors import DecisionFilters
+from apps.audit.selectors import DecisionFilters, as_utc
 from apps.market.models import Market
 
 # Read through the foreign key: apps.audit sits below apps.traders and imports nothing from it.
@@ -29,6 +30,21 @@ class DecisionFilterForm(forms.Form):
     outcome = forms.ChoiceField(choices=[("", "any"), *DecisionLog.Outcome.choices], required=False)
     since = forms.DateTimeField(required=False, label="Candle from (UTC)", widget=DateTimeLocal())
     until = forms.DateTimeField(required=False, label="to (UTC)", widget=DateTimeLocal())
+
+    def clean_since(self) -> datetime | None:
+        return self._utc("since")
+
+    def clean_until(self) -> datetime | None:
+        return self._utc("until")
+
+    def _utc(self, name: str) -> datetime | None:
+        moment = self.cleaned_data[name]
+        if moment is None:
+            return None
+        try:
+            return as_utc(moment)
+        except ValueError as exc:
+            raise forms.ValidationError(f"This time {exc}.") from None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

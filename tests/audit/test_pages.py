@@ -104,6 +104,10 @@ def test_an_empty_log_says_how_decisions_arrive(viewer) -> None:
         ({"market": "999999"}, "Market: Select a valid choice."),
         ({"since": "yesterday"}, "Candle from (UTC): Enter a valid date/time."),
         (
+            {"since": "0001-01-01T00:00+14:00"},
+            "Candle from (UTC): This time is outside the years 1 to 9999 once moved to UTC.",
+        ),
+        (
             {"since": "2024-03-02T00:00", "until": "2024-03-01T00:00"},
             "to (UTC): The end of the range must be after its start.",
         ),

@@ -42,14 +42,18 @@ class _ServiceValidatedForm(forms.ModelForm):
         if self.errors:
             return cleaned
         candidate = copy.copy(self.instance)
+        many_to_many = {field.name for field in candidate._meta.many_to_many}
         for field in self.editable_fields:
-            if field in cleaned:
+            if field in cleaned and field not in many_to_many:
                 setattr(candidate, field, cleaned[field])
         try:
-            type(self).validate(candidate)
+            self.validate_candidate(candidate, cleaned)
         except ServiceValidationError as exc:
             self.add_error(exc.field if exc.field in self.fields else None, exc.message)
         return cleaned
+
+    def validate_candidate(self, candidate: Any, cleaned: dict[str, Any]) -> None:
+        type(self).validate(candidate)
 
 
 class RiskProfileAdminForm(_ServiceValidatedForm):
@@ -62,8 +66,10 @@ class RiskProfileAdminForm(_ServiceValidatedForm):
 
 
 class TraderAdminForm(_ServiceValidatedForm):
-    validate = staticmethod(services.trader_validate)
     editable_fields = services.TRADER_FIELDS
+
+    def validate_candidate(self, candidate: Any, cleaned: dict[str, Any]) -> None:
+        services.trader_validate(candidate, markets=list(cleaned.get("markets", [])))
 
     class Meta:
         model = Trader
@@ -82,6 +88,9 @@ class _ServiceSavedAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         values = {field: form.cleaned_data[field] for field in form.editable_fields if field in form.cleaned_data}
+        for field in obj._meta.many_to_many:
+            if field.name in values:
+                values[field.name] = list(values[field.name])
         # On change every field goes to the service, not only changed_data: a revert from the history
         # view starts from the old version, so its changed_data is relative to that.
         saved = self._update(obj, values) if change else self._create(values)

@@ -7,7 +7,7 @@ from the request through HistoryRequestMiddleware, or from the admin).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -178,7 +178,9 @@ def risk_profile_validate(profile: RiskProfile) -> None:
         raise ServiceValidationError("name", f"a risk profile named {profile.name!r} already exists")
 
 
-def trader_validate(trader: Trader) -> None:
+def trader_validate(trader: Trader, *, markets: Sequence[Any] | None = None) -> list[Market] | None:
+    """Every rule on the trader's own fields, and on `markets` (ids or rows) when given: those are
+    returned resolved. Raises ServiceValidationError naming the field."""
     trader.name = _clean_name(trader.name, Trader._meta.get_field("name").max_length)
     if trader.account_id is None:
         raise ServiceValidationError("account", "is required")
@@ -195,6 +197,7 @@ def trader_validate(trader: Trader) -> None:
     _validate_trading_rules(trader)
     if Trader.objects.filter(name=trader.name).exclude(pk=trader.pk).exists():
         raise ServiceValidationError("name", f"a trader named {trader.name!r} already exists")
+    return None if markets is None else _resolve_markets(trader, markets)
 
 
 def _validate_strategy(trader: Trader) -> None:
@@ -265,7 +268,7 @@ def _validate_trading_rules(trader: Trader) -> None:
 
 def _resolve_markets(trader: Trader, markets: Any) -> list[Market]:
     """The trader's markets: ids or rows, every one on the trader's account's exchange."""
-    if not isinstance(markets, (list, tuple)):
+    if isinstance(markets, (str, bytes)) or not isinstance(markets, Sequence):
         raise ServiceValidationError("markets", "must be a list of market ids")
     resolved = [_resolve(Market, market, "markets") for market in markets]
     exchange = trader.account.exchange
@@ -398,8 +401,7 @@ def trader_create(
         live=live,
         **rules,
     )
-    trader_validate(trader)
-    chosen = _resolve_markets(trader, markets or [])
+    chosen = trader_validate(trader, markets=markets or [])
     _save_unique(trader, noun="trader")
     trader.markets.set(chosen)
     return trader

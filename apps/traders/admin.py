@@ -16,7 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from apps.core.admin import ReadOnlyAdmin, number_column
 from apps.core.errors import ServiceValidationError
 from apps.traders import services
-from apps.traders.forms import RiskProfileAdminForm, TraderAdminForm, service_values
+from apps.traders.forms import RiskProfileAdminForm, TraderAdminForm, listed_markets
 from apps.traders.models import (
     Alert,
     Execution,
@@ -41,7 +41,7 @@ class _ServiceSavedAdmin(SimpleHistoryAdmin):
         raise NotImplementedError
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        values = service_values(form)
+        values = {field: form.cleaned_data[field] for field in form.editable_fields if field in form.cleaned_data}
         # On change every field goes to the service, not only changed_data: a revert from the history
         # view starts from the old version, so its changed_data is relative to that.
         saved = self._update(obj, values) if change else self._create(values)
@@ -103,10 +103,10 @@ class TraderAdmin(_ServiceSavedAdmin):
         return ", ".join(sorted(market.symbol for market in obj.markets.all())) or "—"
 
     def _create(self, values: dict[str, Any]) -> Trader:
-        return services.trader_create(**values)
+        return services.trader_create(**listed_markets(values))
 
     def _update(self, obj: Trader, values: dict[str, Any]) -> Trader:
-        return services.trader_update(trader=obj, changes=values)
+        return services.trader_update(trader=obj, changes=listed_markets(values))
 
     def _delete(self, obj: Trader) -> None:
         services.trader_delete(trader=obj)

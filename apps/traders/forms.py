@@ -26,18 +26,15 @@ class _ServiceValidatedForm(forms.ModelForm):
         if self.errors:
             return cleaned
         candidate = copy.copy(self.instance)
-        many_to_many = {field.name for field in candidate._meta.many_to_many}
+        many_to_many = {field.name for field in self.instance._meta.many_to_many}
         for field in self.editable_fields:
             if field in cleaned and field not in many_to_many:
                 setattr(candidate, field, cleaned[field])
         try:
-            self.validate_candidate(candidate, cleaned)
+            type(self).validate(candidate)
         except ServiceValidationError as exc:
             self.add_error(exc.field if exc.field in self.fields else None, exc.message)
         return cleaned
-
-    def validate_candidate(self, candidate: Any, cleaned: dict[str, Any]) -> None:
-        type(self).validate(candidate)
 
 
 class RiskProfileAdminForm(_ServiceValidatedForm):
@@ -49,11 +46,15 @@ class RiskProfileAdminForm(_ServiceValidatedForm):
         fields = services.RISK_PROFILE_FIELDS
 
 
-class TraderAdminForm(_ServiceValidatedForm):
-    editable_fields = services.TRADER_FIELDS
+# The trading rules have model defaults: left empty on the form, a trader gets them, as through the service.
+DEFAULTED_TRADER_FIELDS = tuple(
+    field for field in services.TRADER_FIELDS if Trader._meta.get_field(field).has_default() and field != "live"
+)
 
-    def validate_candidate(self, candidate: Any, cleaned: dict[str, Any]) -> None:
-        services.trader_validate(candidate, markets=list(cleaned.get("markets", [])))
+
+class TraderAdminForm(_ServiceValidatedForm):
+    validate = staticmethod(services.trader_validate)
+    editable_fields = services.TRADER_FIELDS
 
     class Meta:
         model = Trader
@@ -67,6 +68,24 @@ class TraderAdminForm(_ServiceValidatedForm):
             "take_profit_value": "Take-profit value",
             "atr_period": "ATR period",
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in DEFAULTED_TRADER_FIELDS:
+            self.fields[field].required = False
+
+    def clean(self) -> dict[str, Any]:
+        for field in DEFAULTED_TRADER_FIELDS:
+            if self.cleaned_data.get(field) in (None, "") and field not in self.errors:
+                self.cleaned_data[field] = Trader._meta.get_field(field).get_default()
+        cleaned = super().clean()
+        account = cleaned.get("account")
+        if not self.errors and account is not None:
+            try:
+                services.trader_markets_validate(Trader(account=account), list(cleaned.get("markets") or []))
+            except ServiceValidationError as exc:
+                self.add_error("markets", exc.message)
+        return cleaned
 
 
 class TraderForm(TraderAdminForm):
@@ -90,10 +109,8 @@ class TraderForm(TraderAdminForm):
         return self.instance.account if self.instance.account_id else None
 
 
-def service_values(form: _ServiceValidatedForm) -> dict[str, Any]:
-    """The form's values as the services take them: many-to-many fields as lists."""
-    values = {field: form.cleaned_data[field] for field in form.editable_fields if field in form.cleaned_data}
-    for field in form.instance._meta.many_to_many:
-        if field.name in values:
-            values[field.name] = list(values[field.name])
+def listed_markets(values: dict[str, Any]) -> dict[str, Any]:
+    """The form gives the markets as a queryset; the services take a list."""
+    if "markets" in values:
+        return {**values, "markets": list(values["markets"])}
     return values

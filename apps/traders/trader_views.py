@@ -19,7 +19,7 @@ from apps.core.paging import paged
 from apps.core.roles import Role, has_role, role_required
 from apps.exchanges.models import ExchangeAccount
 from apps.traders import selectors, services
-from apps.traders.forms import TraderForm, service_values
+from apps.traders.forms import TraderForm, listed_markets
 from apps.traders.models import OPEN_PLAN_STATUSES, Trader
 from apps.traders.services.errors import TradeConflict, TradeRefused
 
@@ -113,7 +113,7 @@ def _form_page(request: HttpRequest, form: TraderForm, *, trader: Trader | None)
 
 def _save(form: TraderForm, trader: Trader | None) -> Trader | None:
     """The form's values through the service; None (with the service's error on the form) when refused."""
-    values = service_values(form)
+    values = listed_markets({field: form.cleaned_data[field] for field in services.TRADER_FIELDS})
     try:
         if trader is None:
             return services.trader_create(**values)

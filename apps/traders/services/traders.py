@@ -7,7 +7,7 @@ from the request through HistoryRequestMiddleware, or from the admin).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -178,9 +178,7 @@ def risk_profile_validate(profile: RiskProfile) -> None:
         raise ServiceValidationError("name", f"a risk profile named {profile.name!r} already exists")
 
 
-def trader_validate(trader: Trader, *, markets: Sequence[Any] | None = None) -> list[Market] | None:
-    """Every rule on the trader's own fields, and on `markets` (ids or rows) when given: those are
-    returned resolved. Raises ServiceValidationError naming the field."""
+def trader_validate(trader: Trader) -> None:
     trader.name = _clean_name(trader.name, Trader._meta.get_field("name").max_length)
     if trader.account_id is None:
         raise ServiceValidationError("account", "is required")
@@ -197,7 +195,6 @@ def trader_validate(trader: Trader, *, markets: Sequence[Any] | None = None) -> 
     _validate_trading_rules(trader)
     if Trader.objects.filter(name=trader.name).exclude(pk=trader.pk).exists():
         raise ServiceValidationError("name", f"a trader named {trader.name!r} already exists")
-    return None if markets is None else _resolve_markets(trader, markets)
 
 
 def _validate_strategy(trader: Trader) -> None:
@@ -266,9 +263,9 @@ def _validate_trading_rules(trader: Trader) -> None:
         raise ServiceValidationError("atr_period", f"must be a whole number from 1 to {MAX_ATR_PERIOD}")
 
 
-def _resolve_markets(trader: Trader, markets: Any) -> list[Market]:
-    """The trader's markets: ids or rows, every one on the trader's account's exchange."""
-    if isinstance(markets, (str, bytes)) or not isinstance(markets, Sequence):
+def trader_markets_validate(trader: Trader, markets: Any) -> list[Market]:
+    """The trader's markets: ids or rows, every one on the trader's account's exchange. Stores nothing."""
+    if not isinstance(markets, (list, tuple)):
         raise ServiceValidationError("markets", "must be a list of market ids")
     resolved = [_resolve(Market, market, "markets") for market in markets]
     exchange = trader.account.exchange
@@ -401,7 +398,8 @@ def trader_create(
         live=live,
         **rules,
     )
-    chosen = trader_validate(trader, markets=markets or [])
+    trader_validate(trader)
+    chosen = trader_markets_validate(trader, markets or [])
     _save_unique(trader, noun="trader")
     trader.markets.set(chosen)
     return trader
@@ -425,10 +423,10 @@ def trader_update(*, trader: Trader, changes: Mapping[str, Any], secrets: Mappin
         elif field != "markets":
             setattr(trader, field, value)
     trader_validate(trader)
-    markets = _resolve_markets(trader, changes["markets"]) if "markets" in changes else None
+    markets = trader_markets_validate(trader, changes["markets"]) if "markets" in changes else None
     if markets is None and "account" in changes:
         # The markets must stay on the account's exchange.
-        markets = _resolve_markets(trader, list(trader.markets.all()))
+        markets = trader_markets_validate(trader, list(trader.markets.all()))
     if trader.is_active:
         _check_startable(trader, markets if markets is not None else list(trader.markets.all()))
     _save_unique(trader, noun="trader")

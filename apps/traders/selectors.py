@@ -8,6 +8,7 @@ from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Q
 from pydantic import ValidationError
 
 from apps.audit.models import DecisionLog
+from apps.audit.selectors import DecisionFilters, decision_list
 from apps.exchanges.adapters.base import Ticker
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.models import ExchangeAccount
@@ -164,12 +165,8 @@ def trader_status_get(*, trader: Trader, now: datetime) -> TraderStatus:
 
 
 def trader_decision_list(*, trader: Trader, limit: int) -> list[DecisionLog]:
-    """The trader's newest decisions, newest first."""
-    return list(
-        DecisionLog.objects.filter(trader=trader)
-        .select_related("market", "plan")
-        .order_by("-decided_at", "-id")[:limit]
-    )
+    """The trader's newest decisions (newest candle first), as the decision log lists them."""
+    return list(decision_list(filters=DecisionFilters(trader=trader.pk))[:limit])
 
 
 def trader_risk_state_get(*, trader: Trader) -> TraderRiskState | None:

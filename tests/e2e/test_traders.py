@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from apps.market.models import ExchangeId
 from apps.traders.models import Trader
-from tests.e2e.helpers import duplicate_ids, inherited_htmx
+from tests.e2e.helpers import duplicate_ids, htmx_settled, inherited_htmx
+from tests.exchanges.paper.helpers import paper_account
+from tests.factories import MarketFactory
 from tests.strategies.factories import StrategyFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -19,15 +22,24 @@ def test_operator_creates_starts_and_stops_a_trader(
     page: Any, log_in: Any, operator_user: Any, paper_trader: Any
 ) -> None:
     StrategyFactory(name="RSI dip")  # rsi_mean_reversion on BTC/USDT:USDT 1h, the paper market
+    gate = paper_account(name="Gate paper", exchange=ExchangeId.GATE)
+    MarketFactory(exchange=ExchangeId.GATE, symbol="ETH/USDT:USDT", base="ETH")
     log_in(operator_user)
     page.goto("/traders/")
     page.get_by_role("button", name="New trader").click()
     expect(page.get_by_role("heading", name="New trader")).to_be_visible()
     page.get_by_label("Name", exact=True).fill("Browser bot")
-    page.get_by_label("Account").select_option(label=str(paper_trader.account))
+    markets = page.locator("#trader-markets")
+    with htmx_settled(page):
+        page.get_by_label("Account").select_option(label=str(gate))
+    expect(markets).to_contain_text("ETH/USDT:USDT")  # only the chosen account's exchange is offered
+    expect(markets).not_to_contain_text("BTC/USDT:USDT")
+    with htmx_settled(page):
+        page.get_by_label("Account").select_option(label=str(paper_trader.account))
+    expect(markets).not_to_contain_text("ETH/USDT:USDT")
     page.get_by_label("Risk profile").select_option(label="Standard")
     page.get_by_label("Strategy", exact=True).select_option(label="RSI dip v1")
-    page.locator("#trader-markets").get_by_label(re.compile("BTC/USDT:USDT")).check()
+    markets.get_by_label(re.compile("BTC/USDT:USDT")).check()
     assert inherited_htmx(page) == [] and duplicate_ids(page) == []
     page.get_by_role("button", name="Save").click()
 

@@ -93,7 +93,7 @@ class CandleView:
     values: dict[str, float | None]  # price and indicator values on this candle
 
 
-def _indicator_spec(spec: StrategySpec, atr_period: int) -> StrategySpec:
+def indicator_spec(spec: StrategySpec, atr_period: int) -> StrategySpec:
     """The spec with the ATR the trader's ATR levels read added (when the spec lacks it)."""
     atr_id = f"atr_{atr_period}"
     if any(indicator.id == atr_id for indicator in spec.indicators):
@@ -280,7 +280,7 @@ def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: 
     _settle_paper(account)
     key = (trader.strategy_id, spec.model_dump_json(), trader.atr_period, market.pk, spec.timeframe)
     view = candle_view(
-        spec=_indicator_spec(spec, trader.atr_period), key=key, market=market, timeframe=spec.timeframe, candle=candle
+        spec=indicator_spec(spec, trader.atr_period), key=key, market=market, timeframe=spec.timeframe, candle=candle
     )
     if view.signal is not None:
         record.signal = Signal.objects.filter(

@@ -65,9 +65,9 @@ def _spec(trader: Trader) -> StrategySpec:
         what = (
             "has no strategy"
             if trader.strategy is None
-            else "has a strategy (or pinned version) that is missing or invalid"
+            else "has a strategy (or pinned version) that no longer validates"
         )
-        raise ServiceValidationError("trader", f"trader {trader.name!r} {what}: give it one on its page first")
+        raise ServiceValidationError("trader", f"trader {trader.name!r} {what}: set one on its page first")
     return spec
 
 
@@ -140,7 +140,7 @@ def trader_backtest(
     trader = trader_by_name(name=name)
     spec = _spec(trader)
     market = _market(trader, symbol)
-    if not (cash > 0 and cash.is_finite()):
+    if not (cash.is_finite() and cash > 0):
         raise ServiceValidationError("cash", f"cash must be a positive amount, not {cash}")
     candles, start = _candles(market, spec.timeframe, period)
     setup = trader_setup(trader=trader, market=market, spec=spec, cash=cash)

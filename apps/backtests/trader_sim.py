@@ -45,6 +45,7 @@ from apps.backtests.engine import (
     BacktestResult,
     Trades,
 )
+from apps.core.numbers import at_increment, money
 from apps.exchanges.adapters import paper_engine as paper
 from apps.market.arrays import CandleArrays
 from apps.market.candles_io import ms_to_datetime
@@ -276,7 +277,7 @@ class _Simulation:
             assert position is not None
             price = paper.slipped(candle.close, position.close_side, self.slip)
             self._close(candle.open_time, price, SIGNAL)
-            return "traded", f"closed {position.quantity} at {price}"
+            return "traded", f"closed {self._amount(position.quantity)} at {self._price(price)}"
         if decision.action.side is None:
             return "held", ""
         return self._enter(bar, candle, inputs, decision, now_ms)
@@ -298,7 +299,7 @@ class _Simulation:
         except cycle.LevelUnavailable as exc:
             return "held", f"no entry: {exc}"
         if plan.quantity <= 0:
-            return "rejected", f"sized to nothing at equity {inputs.equity}"
+            return "rejected", f"sized to nothing at equity {money(inputs.equity)}"
         report = self._risk_report(plan, candle.close, inputs.equity, now_ms)
         if not report.approved:
             return "rejected", "risk gate rejected: " + "; ".join(check.message for check in report.failures())
@@ -310,7 +311,13 @@ class _Simulation:
         self.account.cash -= fee
         self.account.position = _Open(plan.side, quantity, price, fee, bar, plan.stop_loss, plan.take_profit)
         self.account.last_entry_ms[setup.market.symbol] = now_ms
-        return "traded", f"{plan.order_side} {quantity} at {price}"
+        return "traded", f"{plan.order_side} {self._amount(quantity)} at {self._price(price)}"
+
+    def _price(self, price: Decimal) -> str:
+        return at_increment(price, self.setup.terms.tick)
+
+    def _amount(self, quantity: Decimal) -> str:
+        return at_increment(quantity, self.setup.terms.step)
 
     def _risk_report(self, plan: cycle.EntryPlan, close: Decimal, equity: Decimal, now_ms: int) -> RiskReport:
         """The RiskManager on the preview's inputs: the ticker's last price (the close), the

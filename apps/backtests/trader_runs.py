@@ -9,14 +9,13 @@ it does not trade, a period without candles.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
 
-from apps.backtests.trader_sim import TraderRun, TraderSetup, simulate_trader
+from apps.backtests.trader_sim import Progress, TraderRun, TraderSetup, simulate_trader
 from apps.core.errors import ServiceValidationError
 from apps.market.arrays import CandleArrays
 from apps.market.candles_io import datetime_to_ms
@@ -86,7 +85,6 @@ def _market(trader: Trader, symbol: str | None) -> Market:
 
 def trader_setup(*, trader: Trader, market: Market, spec: StrategySpec, cash: Decimal) -> TraderSetup:
     return TraderSetup(
-        name=trader.name,
         spec=indicator_spec(spec, trader.atr_period),
         decision_mode=trader.decision_mode,
         rules=trader_entry_rules(trader=trader),
@@ -134,7 +132,7 @@ def trader_backtest(
     period: TraderPeriod,
     cash: Decimal,
     record: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> TraderBacktest:
     """Run trader `name` over the stored candles of one of its markets (the first by default)."""
     trader = trader_by_name(name=name)

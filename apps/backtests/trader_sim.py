@@ -64,6 +64,8 @@ from apps.traders.risk import (
     equity_update,
 )
 
+# (candles done, candles in all), after each candle.
+Progress = Callable[[int, int], None]
 SIGNAL_CODES = {str(direction): code for code, direction in CODES.items()}
 EXIT_CODES = {paper.STOP_LOSS: STOP_LOSS, paper.TAKE_PROFIT: TAKE_PROFIT}
 
@@ -72,7 +74,6 @@ EXIT_CODES = {paper.STOP_LOSS: STOP_LOSS, paper.TAKE_PROFIT: TAKE_PROFIT}
 class TraderSetup:
     """One trader on one market, as the simulation needs it (built from the models by the caller)."""
 
-    name: str
     spec: StrategySpec  # with the ATR the trader's ATR levels read
     decision_mode: str
     rules: cycle.EntryRules
@@ -305,7 +306,7 @@ class _Simulation:
             return "rejected", "risk gate rejected: " + "; ".join(check.message for check in report.failures())
         price = paper.slipped(candle.close, plan.side, self.slip)
         quantity = report.quantity
-        if self._margin_short(quantity, candle.close):
+        if self._margin_missing(quantity, candle.close):
             return "rejected", "insufficient free margin on the paper exchange"
         fee = paper.fee(quantity, price, setup.terms.fee_rate)
         self.account.cash -= fee
@@ -344,20 +345,20 @@ class _Simulation:
         halt = self.account.risk.halt if self.account.risk is not None else None
         return self.risk.evaluate(request, snapshot, setup.market, halt=halt)
 
-    def _margin_short(self, quantity: Decimal, close: Decimal) -> bool:
+    def _margin_missing(self, quantity: Decimal, close: Decimal) -> bool:
         """The paper exchange's own check at the order: margin at the close plus the taker fee."""
         required = paper.initial_margin(quantity, close, self.setup.leverage)
         return required + paper.fee(quantity, close, self.setup.terms.fee_rate) > self.account.cash
 
     # --- the run -------------------------------------------------------------------------------
 
-    def run(self, progress: Callable[[int], None] | None) -> TraderRun:
+    def run(self, progress: Progress | None) -> TraderRun:
         if self.start:
             self.evaluation.feed(self.candles.slice(0, self.start))
         for bar in range(self.start, len(self.candles)):
             self.step(bar)
             if progress is not None:
-                progress(bar - self.start + 1)
+                progress(bar - self.start + 1, len(self.candles) - self.start)
         self._mark_open()
         period = self.candles.slice(self.start, len(self.candles))
         trades = tuple(self.account.trades)
@@ -427,11 +428,11 @@ def simulate_trader(
     *,
     start: int = 0,
     record: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> TraderRun:
     """Run the trader over `candles[start:]`; the candles before `start` only warm the strategy
     up (the worker's evaluation reads every stored candle from the first). `record` keeps every
-    decision (the dry run); `progress` is told how many candles are done."""
+    decision (the dry run); `progress` is told (candles done, candles in all)."""
     if not 0 <= start < len(candles):
         raise ValueError(f"start {start} is outside the {len(candles)} candles")
     return _Simulation(setup, candles, start=start, record=record).run(progress)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,11 @@ def progress_bar(
         if ticker.is_alive():
             ticker.join()
         bar.close()
+
+
+def _candles_on(bar: tqdm, done: int, total: int) -> None:
+    bar.total = total
+    bar.update(done - bar.n)
 
 
 def _phases_on(bar: tqdm) -> services.ProgressCallback:
@@ -227,7 +233,7 @@ class Command(BaseCommand):
                     symbol=options["symbol"],
                     period=trader_runs.TraderPeriod(start=start, end=end),
                     cash=cash,
-                    progress=lambda done: bar.update(done - bar.n),
+                    progress=partial(_candles_on, bar),
                 )
         except ServiceValidationError as exc:
             raise CommandError(exc.message) from None

@@ -59,3 +59,4 @@ bench: $(VENV)/.dev
 	$(PY) bench/bench_paper.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_ccxt.py
 	$(PY) bench/bench_trade.py $(BENCH_DB_ARGS)
+	$(PY) bench/bench_cycle.py $(BENCH_DB_ARGS)

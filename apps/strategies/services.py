@@ -188,10 +188,20 @@ def strategy_delete(*, strategy: Strategy) -> None:
 
 
 @transaction.atomic
-def strategy_from_preset(*, preset: str, name: str | None = None, timeframe: str, markets: list[str]) -> Strategy:
+def strategy_from_preset(
+    *,
+    preset: str,
+    name: str | None = None,
+    timeframe: str,
+    markets: list[str],
+    rules: Mapping[str, Any] | None = None,
+    description: str | None = None,
+) -> Strategy:
+    """A strategy from a preset. `rules` replaces top-level keys of the preset's spec (its `entry` and
+    `exit`, say, for other thresholds); `description` then says what the changed rules do."""
     if preset not in PRESETS:
         raise ServiceValidationError("preset", f"unknown preset {preset!r}; choose one of: {', '.join(preset_names())}")
     # Not presets.preset_spec_data: it swaps an empty market list for its default, and an
     # operator who sent no markets should hear so rather than trade BTC by surprise.
-    spec = {**PRESETS[preset]["spec"], "timeframe": timeframe, "markets": list(markets)}
-    return strategy_create(name=name or preset, spec=spec, description=PRESETS[preset]["description"])
+    spec = {**PRESETS[preset]["spec"], **(rules or {}), "timeframe": timeframe, "markets": list(markets)}
+    return strategy_create(name=name or preset, spec=spec, description=description or PRESETS[preset]["description"])

@@ -16,6 +16,7 @@ from apps.exchanges.models import ExchangeAccount
 from apps.market.demo import demo_markets_ensure
 from apps.strategies.models import Strategy
 from apps.traders.models import RiskProfile, Trader
+from apps.traders.services import trader_create, trader_stop
 
 pytestmark = pytest.mark.django_db
 
@@ -69,9 +70,57 @@ def test_load_demo_creates_the_paper_account_profile_strategy_and_trader_once() 
         "1m",
         ["BTC/USDT:USDT", "ETH/USDT:USDT"],
     )
-    assert strategy.spec["entry"] == {"long": {"left": "rsi_14", "op": "<", "right": 30}}
-    assert "Created trader 'Paper desk' (paper) on 'Paper demo (Binance USDT-M)'." in first
+    assert strategy.spec["entry"] == {"long": {"left": "rsi_14", "op": "<", "right": 40}}
+    assert strategy.spec["exit"] == {"long": {"left": "rsi_14", "op": ">", "right": 60}}
+    assert strategy.description.startswith("Long when RSI(14) < 40; exit when RSI(14) > 60.")
+    assert (
+        "Created trader 'Paper desk' (paper) on 'Paper demo (Binance USDT-M)', started on BTC/USDT:USDT, ETH/USDT:USDT."
+        in first
+    )
     assert "Created" not in second and "Trader 'Paper desk' already exists." in second
+
+
+def test_the_demo_trader_runs_the_demo_strategy_on_both_markets() -> None:
+    load_demo()
+
+    trader = Trader.objects.get()
+    assert (trader.status, trader.strategy.name, trader.decision_mode) == (
+        Trader.Status.RUNNING,
+        "RSI mean reversion (demo)",
+        "rules",
+    )
+    assert sorted(trader.markets.values_list("symbol", flat=True)) == ["BTC/USDT:USDT", "ETH/USDT:USDT"]
+    rules = (trader.sizing, trader.sizing_pct, trader.stop_loss, trader.stop_loss_value)
+    assert rules == ("fixed", Decimal(20), "percent", Decimal("0.2"))
+    assert (trader.take_profit, trader.take_profit_value) == ("percent", Decimal("0.3"))
+
+
+def test_a_stopped_demo_trader_stays_stopped(operator) -> None:
+    load_demo()
+    trader_stop(trader=Trader.objects.get(), user=operator)
+
+    load_demo()
+
+    assert Trader.objects.get().status == Trader.Status.STOPPED
+
+
+def test_an_older_demo_trader_without_a_strategy_gets_it_and_starts() -> None:
+    data = shipped()
+    account, profile = data["exchange_accounts"][0]["name"], data["risk_profiles"][0]["name"]
+    demo_fixtures_load(path=DEMO_FIXTURES)
+    Trader.objects.all().delete()
+    older = trader_create(
+        name="Paper desk",
+        account=ExchangeAccount.objects.get(name=account),
+        risk_profile=RiskProfile.objects.get(name=profile),
+    )
+
+    out = load_demo()
+
+    trader = Trader.objects.get()
+    assert trader.pk == older.pk and trader.status == Trader.Status.RUNNING
+    assert (trader.strategy.name, trader.markets.count(), trader.sizing) == ("RSI mean reversion (demo)", 2, "fixed")
+    assert "Trader 'Paper desk' now trades 'RSI mean reversion (demo)', started on BTC/USDT:USDT, ETH/USDT:USDT." in out
 
 
 def test_rows_go_through_the_services_so_history_records_them() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from apps.market.models import ExchangeId
 from apps.traders import services
 from apps.traders.models import RiskProfile, Trader
-from tests.factories import ExchangeAccountFactory, RiskProfileFactory
+from tests.factories import ExchangeAccountFactory, MarketFactory, RiskProfileFactory, TraderFactory
+from tests.strategies.factories import StrategyFactory
 from tests.traders.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +73,38 @@ def test_trader_live_on_a_paper_account_is_refused_on_the_form(admin_user, live_
     assert response.status_code == 302
     trader.refresh_from_db()
     assert trader.name == "T2" and trader.history.count() == 2
+
+
+def test_minimal_trader_gets_the_model_defaults(admin_user) -> None:
+    data = {"name": "Minimal", "account": ExchangeAccountFactory().pk, "risk_profile": RiskProfileFactory().pk}
+    assert client_for(admin_user).post(TRADER_ADD, data).status_code == 302
+    trader = Trader.objects.get()
+    assert (trader.decision_mode, trader.sizing, trader.leverage, trader.status) == ("rules", "risk", 1, "stopped")
+
+
+def test_markets_of_another_exchange_are_refused_on_the_form(admin_user) -> None:
+    gate = MarketFactory(exchange=ExchangeId.GATE, symbol="ETH/USDT:USDT", base="ETH")
+    data = {"name": "T", "account": ExchangeAccountFactory().pk, "risk_profile": RiskProfileFactory().pk}
+    page = client_for(admin_user).post(TRADER_ADD, {**data, "markets": [gate.pk]}).content.decode()
+    assert "ETH/USDT:USDT is a gate market" in page
+    assert not Trader.objects.exists()
+    binance = MarketFactory()
+    assert client_for(admin_user).post(TRADER_ADD, {**data, "markets": [binance.pk]}).status_code == 302
+    assert list(Trader.objects.get().markets.all()) == [binance]
+
+
+def test_list_shows_status_strategy_and_markets_and_filters_by_status(admin_user) -> None:
+    strategy = StrategyFactory(name="RSI dip")
+    running = TraderFactory(name="Runner", strategy=strategy, status="running")
+    running.markets.set([MarketFactory()])
+    TraderFactory(name="Idle")
+    client = client_for(admin_user)
+    page = client.get("/admin/traders/trader/").content.decode()
+    assert "RSI dip" in page and "BTC/USDT:USDT" in page and "Running" in page and "Idle" in page
+    page = client.get("/admin/traders/trader/", {"status__exact": "running"}).content.decode()
+    assert "Runner" in page and "Idle" not in page
+    page = client.get("/admin/traders/trader/", {"q": "RSI dip"}).content.decode()
+    assert "Runner" in page and "Idle" not in page
 
 
 def test_states_switch_and_events_are_read_only(admin_user, trader) -> None:

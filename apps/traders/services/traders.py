@@ -25,7 +25,7 @@ from apps.strategies.models import Strategy
 from apps.traders import risk
 from apps.traders.models import OPEN_PLAN_STATUSES, Alert, HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
 from apps.traders.risk import EquityState, HaltKind
-from apps.traders.services.errors import TradeRefused
+from apps.traders.services.errors import TradeConflict, TradeRefused
 
 RISK_PROFILE_FIELDS = (
     "name",
@@ -263,8 +263,8 @@ def _validate_trading_rules(trader: Trader) -> None:
         raise ServiceValidationError("atr_period", f"must be a whole number from 1 to {MAX_ATR_PERIOD}")
 
 
-def _resolve_markets(trader: Trader, markets: Any) -> list[Market]:
-    """The trader's markets: ids or rows, every one on the trader's account's exchange."""
+def trader_markets_validate(trader: Trader, markets: Any) -> list[Market]:
+    """The trader's markets: ids or rows, every one on the trader's account's exchange. Stores nothing."""
     if not isinstance(markets, (list, tuple)):
         raise ServiceValidationError("markets", "must be a list of market ids")
     resolved = [_resolve(Market, market, "markets") for market in markets]
@@ -399,7 +399,7 @@ def trader_create(
         **rules,
     )
     trader_validate(trader)
-    chosen = _resolve_markets(trader, markets or [])
+    chosen = trader_markets_validate(trader, markets or [])
     _save_unique(trader, noun="trader")
     trader.markets.set(chosen)
     return trader
@@ -423,10 +423,10 @@ def trader_update(*, trader: Trader, changes: Mapping[str, Any], secrets: Mappin
         elif field != "markets":
             setattr(trader, field, value)
     trader_validate(trader)
-    markets = _resolve_markets(trader, changes["markets"]) if "markets" in changes else None
+    markets = trader_markets_validate(trader, changes["markets"]) if "markets" in changes else None
     if markets is None and "account" in changes:
         # The markets must stay on the account's exchange.
-        markets = _resolve_markets(trader, list(trader.markets.all()))
+        markets = trader_markets_validate(trader, list(trader.markets.all()))
     if trader.is_active:
         _check_startable(trader, markets if markets is not None else list(trader.markets.all()))
     _save_unique(trader, noun="trader")
@@ -463,12 +463,15 @@ def _check_live_start(trader: Trader, confirmation: str) -> None:
 
 
 @transaction.atomic
-def trader_start(*, trader: Trader, user: Any, confirmation: str = "") -> Trader:
-    """Start the trader's cycles. Starting a running trader changes nothing; a trader in error starts
+def trader_start(*, trader: Trader, user: Any, confirmation: str = "", strict: bool = False) -> Trader:
+    """Start the trader's cycles. Starting a running (or halted) trader changes nothing, or raises
+    TradeConflict when `strict` (an operator's click on a page out of date); a trader in error starts
     again with its failure count reset."""
     # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the outer join to the strategy.
     trader = Trader.objects.select_for_update(of=("self",)).select_related("account", "strategy").get(pk=trader.pk)
     if trader.is_active:
+        if strict:
+            raise TradeConflict(f"trader {trader.name} is already {trader.status}")
         return trader
     _check_startable(trader, list(trader.markets.all()))
     _check_live_start(trader, confirmation)
@@ -476,11 +479,13 @@ def trader_start(*, trader: Trader, user: Any, confirmation: str = "") -> Trader
 
 
 @transaction.atomic
-def trader_stop(*, trader: Trader, user: Any) -> Trader:
+def trader_stop(*, trader: Trader, user: Any, strict: bool = False) -> Trader:
     """Stop the trader's cycles. Open positions keep their stop-loss and take-profit; close them from
-    their plans. Stopping a stopped trader changes nothing."""
+    their plans. Stopping a stopped trader changes nothing, or raises TradeConflict when `strict`."""
     trader = Trader.objects.select_for_update().get(pk=trader.pk)
     if trader.status == Trader.Status.STOPPED:
+        if strict:
+            raise TradeConflict(f"trader {trader.name} is already stopped")
         return trader
     return _status_set(trader, Trader.Status.STOPPED, f"stopped by {user or 'the system'}", user)
 

@@ -134,8 +134,8 @@ def test_a_paper_trader_cycle_by_cycle_makes_the_trades_of_the_trader_backtest(
     assert {trade.reason for trade in backtest.run.trades} >= {"signal", "stop_loss"}
     assert paper_fills(trader) == simulated
     assert all(plan.quantity < plan.requested_quantity for plan in TradePlan.objects.all())
-    live_decisions = list(DecisionLog.objects.order_by("candle_open_time").values_list("action", flat=True))
-    assert live_decisions == [record.decision.action.value for record in backtest.run.decisions]
+    live_decisions = list(DecisionLog.objects.order_by("candle_open_time").values_list("action", "outcome"))
+    assert live_decisions == [(record.decision.action.value, record.outcome) for record in backtest.run.decisions]
 
 
 def engine_trades(result) -> list[tuple]:

@@ -22,6 +22,7 @@ from apps.traders.services import trader_create
 from tests.backtests.conftest import BARS, SYMBOL, run_backtest_command, stored_series
 from tests.exchanges.paper.helpers import paper_account
 from tests.factories import RiskProfileFactory
+from tests.strategies.factories import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +62,7 @@ def test_a_trader_backtest_writes_the_backtest_files_and_prints_the_metrics(trad
 
     first, last = (ms_to_datetime(int(t)) for t in stored_series().open_time_ms[[0, -1]])
     assert output.splitlines()[0] == (
-        f"Trader desk (rsi, rules) on {SYMBOL} binanceusdm 1h, {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC, "
-        f"{BARS} bars"
+        f"desk (trader) on {SYMBOL} binanceusdm 1h, {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC, {BARS} bars"
     )
     with open(tmp_path / "run" / "trades.csv", newline="") as handle:
         trades = list(csv.DictReader(handle))
@@ -72,9 +72,26 @@ def test_a_trader_backtest_writes_the_backtest_files_and_prints_the_metrics(trad
     assert document["parameters"]["trader"] == "desk"
     assert document["parameters"]["fill"] == "close"
     assert document["metrics"]["trade_count"] == len(trades)
-    assert "report.html" in output and BacktestRun.objects.count() == 0
+    run = BacktestRun.objects.get()
+    assert f"Recorded as BacktestRun #{run.pk}" in output
+    assert (run.strategy_source, run.status, run.fill, run.trade_count) == ("trader", "done", "close", len(trades))
+    assert (run.strategy_name, run.bars, run.metrics["trade_count"]) == ("desk", BARS, len(trades))
     # Nothing is sent: no plan, no order, no decision of the trader's.
     assert not TradePlan.objects.exists() and not PaperOrder.objects.exists() and not DecisionLog.objects.exists()
+
+
+def test_a_trader_backtest_is_listed_and_shown_like_every_run(trader, viewer) -> None:
+    run_backtest_command("--trader", "desk")
+    run = BacktestRun.objects.get()
+    client = client_for(viewer)
+
+    listing = client.get("/backtests/?source=trader")
+    detail = client.get(f"/backtests/{run.pk}/")
+    report = client.get(f"/backtests/{run.pk}/files/report/")
+
+    assert listing.status_code == detail.status_code == report.status_code == 200
+    assert "desk" in listing.content.decode() and "(trader)" in listing.content.decode()
+    assert "desk" in detail.content.decode()
 
 
 def test_a_trader_backtest_covers_only_the_period_asked_for(trader, tmp_path) -> None:

@@ -5,6 +5,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -25,7 +26,6 @@ from apps.backtests.models import BacktestRun
 from apps.backtests.reports import RunContext, write_outputs
 from apps.core.errors import ServiceValidationError
 from apps.market import selectors as market_selectors
-from apps.market.candles_io import ms_to_datetime
 from apps.market.models import ExchangeId, Market
 from apps.market.timeframes import TIMEFRAME_MS, timeframe_ms
 from apps.strategies.models import Strategy
@@ -224,26 +224,25 @@ class Command(BaseCommand):
     def _trader(self, options: dict[str, Any]) -> None:
         if options["grid"]:
             raise CommandError("--grid sweeps a strategy's parameters; a trader runs its own rules (drop --grid)")
-        start, end = period_option(options["start"], options["end"])
+        requested = period_option(options["start"], options["end"])
+        started = time.perf_counter()
         try:
-            cash = Decimal(str(options["cash"]))
             with progress_bar(options, total=0, unit=" candles", desc="simulating") as bar:
                 backtest = trader_runs.trader_backtest(
                     name=options["trader"],
                     symbol=options["symbol"],
-                    period=trader_runs.TraderPeriod(start=start, end=end),
-                    cash=cash,
+                    period=trader_runs.TraderPeriod(start=requested[0], end=requested[1]),
+                    cash=Decimal(str(options["cash"])),
                     progress=partial(_candles_on, bar),
                 )
         except ServiceValidationError as exc:
             raise CommandError(exc.message) from None
-        result = backtest.run.result
+        result, trader, market = backtest.run.result, backtest.trader, backtest.market
         timeframe = backtest.spec.timeframe
         metrics = compute_metrics(result, timeframe_ms=timeframe_ms(timeframe))
-        trader, market = backtest.trader, backtest.market
         context = RunContext(
-            strategy_name=f"trader {trader.name}",
-            strategy_source="trader",
+            strategy_name=trader.name,
+            strategy_source=BacktestRun.Source.TRADER,
             strategy_version=trader.strategy_version or trader.strategy.version,
             exchange=market.exchange,
             symbol=market.symbol,
@@ -253,15 +252,15 @@ class Command(BaseCommand):
         )
         out = options["out"] or services.default_out_dir(f"trader-{trader.name}", market.symbol, timeframe)
         paths = write_outputs(Path(out), result, metrics, context)
-        times = result.candles.open_time
-        self.stdout.write(
-            f"Trader {trader.name} ({trader.strategy.name}, {trader.decision_mode}) on {market.symbol} "
-            f"{market.exchange} {timeframe}, {ms_to_datetime(int(times[0])):{TIME_FORMAT}} to "
-            f"{ms_to_datetime(int(times[-1])):{TIME_FORMAT}} UTC, {len(times):,} bars"
+        run = services.backtest_run_record(
+            context=context,
+            market=market,
+            strategy=trader.strategy,
+            outcome=(result, metrics, paths),
+            requested=requested,
+            duration_seconds=time.perf_counter() - started,
         )
-        self._metrics(metrics)
-        names = ", ".join(path.name for path in (paths.report, paths.trades, paths.equity, paths.metrics))
-        self.stdout.write(f"Files in {paths.directory}: {names}")
+        self._summary(services.BacktestOutcome(run=run, result=result, metrics=metrics, paths=paths))
 
     # ------------------------------------------------------------------ inputs
 

@@ -23,6 +23,7 @@ class BacktestRun(models.Model):
         PRESET = "preset", "Preset"
         STORED = "stored", "Stored strategy"
         FILE = "file", "Spec file"
+        TRADER = "trader", "Trader"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

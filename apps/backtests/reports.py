@@ -51,7 +51,7 @@ class RunContext:
     """What was run, for the reports: the strategy, the market and the period."""
 
     strategy_name: str
-    strategy_source: str  # preset, stored or file
+    strategy_source: str  # preset, stored, file or trader
     exchange: str
     symbol: str
     timeframe: str

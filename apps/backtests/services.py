@@ -305,6 +305,49 @@ def _execute(run: BacktestRun, progress: ProgressCallback | None) -> BacktestOut
 
 
 @transaction.atomic
+def backtest_run_record(
+    *,
+    context: RunContext,
+    market: Market,
+    strategy: Strategy | None,
+    outcome: tuple[BacktestResult, dict[str, Any], OutputPaths],
+    requested: tuple[datetime | None, datetime | None],
+    duration_seconds: float,
+    created_by: AbstractBaseUser | None = None,
+) -> BacktestRun:
+    """Record a backtest computed elsewhere (`backtest --trader`) as a done run, so it is listed on
+    /backtests/ with its metrics and files like every other run."""
+    result, metrics, paths = outcome
+    params = result.params
+    run = BacktestRun.objects.create(
+        strategy_name=context.strategy_name,
+        strategy_source=context.strategy_source,
+        strategy=strategy,
+        strategy_version=context.strategy_version,
+        spec=context.spec,
+        market=market,
+        exchange=market.exchange,
+        symbol=market.symbol,
+        timeframe=context.timeframe,
+        requested_start=requested[0],
+        requested_end=requested[1],
+        initial_cash=_decimal(params.cash),
+        fee_bps=_decimal(params.fee_bps),
+        slippage_bps=_decimal(params.slippage_bps),
+        size_pct=_decimal(params.size_pct),
+        sl_pct=_decimal(params.sl_pct),
+        tp_pct=_decimal(params.tp_pct),
+        fill=params.fill,
+        status=BacktestRun.Status.RUNNING,
+        started_at=timezone.now(),
+        output_dir=str(paths.directory),
+        created_by=created_by,
+    )
+    _record_result(run=run, outcome=BacktestOutcome(run, result, metrics, paths), duration_seconds=duration_seconds)
+    return run
+
+
+@transaction.atomic
 def _record_result(*, run: BacktestRun, outcome: BacktestOutcome, duration_seconds: float) -> None:
     times = outcome.result.candles.open_time
     metrics, paths = outcome.metrics, outcome.paths

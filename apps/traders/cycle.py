@@ -4,7 +4,8 @@ worker's cycle (apps.traders.services.cycles) and in `backtest --trader` (apps.b
 The decision reads what the cycle gathered (the strategy's accepted signal on the candle, the
 indicator values, the sentiment, the position) and answers enter long / enter short / exit / hold
 with the reason. It never sizes against the account's limits: the entry's quantity comes from
-`entry_quantity` (the trader's sizing rule) and then passes the RiskManager like every plan.
+`plan_entry` (the trader's sizing and stop/target rules, from the expected fill) and then passes
+the RiskManager like every plan.
 
 Decision modes are `DecisionMaker`s, chosen by the trader's mode through `decision_maker`: `rules`
 acts on the strategy's signals; the AI mode plugs in beside it.
@@ -19,6 +20,7 @@ from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from apps.exchanges.adapters.paper_engine import slipped
 from apps.exchanges.adapters.rounding import round_to_tick
 
 LONG, SHORT = "long", "short"
@@ -191,3 +193,74 @@ def entry_quantity(
     if step <= 0:
         return quantity
     return (quantity / step).to_integral_value(rounding=ROUND_DOWN) * step
+
+
+# --- the entry plan ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryRules:
+    """A trader's sizing and protective rules. `risk_cap_pct` is the risk profile's risk per trade
+    (percent of equity): risk sizing never asks for more than the profile allows."""
+
+    sizing: str  # "fixed" or "risk"
+    sizing_pct: Decimal
+    stop_loss: LevelRule
+    take_profit: LevelRule
+    risk_cap_pct: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class MarketTerms:
+    """What an entry on a market costs and how its numbers round: `slippage` and `fee_rate` are
+    fractions (2 bps is 0.0002), the taker fee because a trader enters at market."""
+
+    tick: Decimal
+    step: Decimal
+    fee_rate: Decimal
+    slippage: Decimal
+
+
+@dataclass(frozen=True)
+class EntryPlan:
+    side: str  # LONG or SHORT
+    expected_fill: Decimal  # the close moved against us by the slippage, as the market order fills
+    quantity: Decimal  # on the step; 0 when the equity affords nothing
+    stop_loss: Decimal | None  # on the tick
+    take_profit: Decimal | None
+
+    @property
+    def order_side(self) -> str:
+        return "buy" if self.side == LONG else "sell"
+
+
+def plan_entry(
+    action: Action, *, close: Decimal, equity: Decimal, atr: float | None, rules: EntryRules, market: MarketTerms
+) -> EntryPlan:
+    """The entry a decision makes: levels and size from the expected fill (close ± slippage), the
+    levels rounded to the tick and the size down to the step. The worker's cycle and
+    `backtest --trader` both call this, so their plans cannot drift apart.
+
+    Raises LevelUnavailable when a level cannot be set yet (an ATR still warming up)."""
+    side = action.side
+    if side is None:
+        raise ValueError(f"{action} is no entry")
+    fill = slipped(close, side, market.slippage)
+    levels = {
+        stop: protective_level(rule, side=side, price=fill, atr=atr, tick=market.tick, stop=stop)
+        for stop, rule in ((True, rules.stop_loss), (False, rules.take_profit))
+    }
+    pct = rules.sizing_pct
+    if rules.sizing == "risk" and rules.risk_cap_pct is not None:
+        pct = min(pct, rules.risk_cap_pct)
+    quantity = entry_quantity(
+        sizing=rules.sizing,
+        pct=pct,
+        equity=equity,
+        price=fill,
+        stop_loss=levels[True],
+        fee_rate=market.fee_rate,
+        step=market.step,
+    )
+    stop, target = levels[True], levels[False]
+    return EntryPlan(side=side, expected_fill=fill, quantity=quantity, stop_loss=stop, take_profit=target)

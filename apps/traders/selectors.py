@@ -11,10 +11,12 @@ from apps.audit.models import DecisionLog
 from apps.audit.selectors import DecisionFilters, decision_list
 from apps.exchanges.adapters.base import Ticker
 from apps.exchanges.adapters.factory import adapter_for_account
+from apps.exchanges.adapters.paper_engine import BPS, DEFAULT_SLIPPAGE_BPS, TAKER_FEE_RATE
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import Market
 from apps.market.timeframes import timeframe_ms
 from apps.strategies.spec import StrategySpec
+from apps.traders.cycle import EntryRules, LevelRule, MarketTerms
 from apps.traders.models import (
     ACTIVE_TRADER_STATUSES,
     Alert,
@@ -328,3 +330,24 @@ def trader_strategy_spec(*, trader: Trader) -> StrategySpec | None:
         return StrategySpec.model_validate(data)
     except ValidationError:
         return None
+
+
+def trader_entry_rules(*, trader: Trader) -> EntryRules:
+    """The trader's sizing and stop/target rules, risk sizing capped by its risk profile."""
+    return EntryRules(
+        sizing=trader.sizing,
+        sizing_pct=trader.sizing_pct,
+        stop_loss=LevelRule(trader.stop_loss, trader.stop_loss_value),
+        take_profit=LevelRule(trader.take_profit, trader.take_profit_value),
+        risk_cap_pct=trader.risk_profile.risk_per_trade * 100,
+    )
+
+
+def market_terms(*, market: Market) -> MarketTerms:
+    """Tick, step, taker fee and the expected slippage of a market entry (the paper exchange's)."""
+    return MarketTerms(
+        tick=market.price_precision,
+        step=market.amount_precision,
+        fee_rate=TAKER_FEE_RATE[market.exchange],
+        slippage=DEFAULT_SLIPPAGE_BPS / BPS,
+    )

@@ -29,7 +29,6 @@ from django_q.tasks import async_task
 from apps.audit.models import DecisionLog
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.adapters.paper import PaperAdapter
-from apps.exchanges.adapters.paper_engine import TAKER_FEE_RATE
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import account_exposure
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
@@ -41,7 +40,13 @@ from apps.signals.selectors import feed_horizon
 from apps.strategies.spec import ATR, StrategySpec
 from apps.traders import cycle
 from apps.traders.models import ACTIVE_TRADER_STATUSES, OPEN_PLAN_STATUSES, Alert, TradePlan, Trader
-from apps.traders.selectors import trader_halt_kind, trader_strategy_spec, trader_timeframe
+from apps.traders.selectors import (
+    market_terms,
+    trader_entry_rules,
+    trader_halt_kind,
+    trader_strategy_spec,
+    trader_timeframe,
+)
 from apps.traders.services.errors import TradeRefused
 from apps.traders.services.plans import PlanInput, trade_plan_close, trade_plan_execute, trade_plan_preview
 from apps.traders.services.reconcile import trade_plans_advance
@@ -94,7 +99,7 @@ class CandleView:
     values: dict[str, float | None]  # price and indicator values on this candle
 
 
-def _indicator_spec(spec: StrategySpec, atr_period: int) -> StrategySpec:
+def indicator_spec(spec: StrategySpec, atr_period: int) -> StrategySpec:
     """The spec with the ATR the trader's ATR levels read added (when the spec lacks it)."""
     atr_id = f"atr_{atr_period}"
     if any(indicator.id == atr_id for indicator in spec.indicators):
@@ -194,50 +199,29 @@ def _inputs_snapshot(view: CandleView, inputs: cycle.CycleInputs, halt: str | No
 def _enter(
     trader: Trader, market: Market, decision: cycle.Decision, view: CandleView, record: _Record, equity: Decimal
 ):
-    side = decision.action.side
-    assert side is not None
-    tick = market.price_precision
-    atr = view.values.get(atr_id(trader))
     try:
-        stop = cycle.protective_level(
-            cycle.LevelRule(trader.stop_loss, trader.stop_loss_value),
-            side=side,
-            price=view.price,
-            atr=atr,
-            tick=tick,
-            stop=True,
-        )
-        target = cycle.protective_level(
-            cycle.LevelRule(trader.take_profit, trader.take_profit_value),
-            side=side,
-            price=view.price,
-            atr=atr,
-            tick=tick,
-            stop=False,
+        entry = cycle.plan_entry(
+            decision.action,
+            close=view.price,
+            equity=equity,
+            atr=view.values.get(atr_id(trader)),
+            rules=trader_entry_rules(trader=trader),
+            market=market_terms(market=market),
         )
     except cycle.LevelUnavailable as exc:
         record.action, record.reason = cycle.Action.HOLD, f"{decision.reason}; no entry: {exc}"
         return
-    quantity = cycle.entry_quantity(
-        sizing=trader.sizing,
-        pct=trader.sizing_pct,
-        equity=equity,
-        price=view.price,
-        stop_loss=stop,
-        fee_rate=TAKER_FEE_RATE[market.exchange],
-        step=market.amount_precision,
-    )
-    if quantity <= 0:
+    if entry.quantity <= 0:
         record.outcome, record.reason = Outcome.REJECTED, f"{decision.reason}; sized to nothing at equity {equity}"
         return
     plan = trade_plan_preview(
         plan=PlanInput(
             trader_id=trader.pk,
             symbol=market.symbol,
-            side="buy" if side == cycle.LONG else "sell",
-            quantity=quantity,
-            stop_loss=stop,
-            take_profit=target,
+            side=entry.order_side,
+            quantity=entry.quantity,
+            stop_loss=entry.stop_loss,
+            take_profit=entry.take_profit,
             leverage=trader.leverage,
             reason=decision.reason,
             source=TradePlan.Source.TRADER,
@@ -302,7 +286,7 @@ def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: 
     _settle_paper(account)
     key = (trader.strategy_id, spec.model_dump_json(), trader.atr_period, market.pk, spec.timeframe)
     view = candle_view(
-        spec=_indicator_spec(spec, trader.atr_period), key=key, market=market, timeframe=spec.timeframe, candle=candle
+        spec=indicator_spec(spec, trader.atr_period), key=key, market=market, timeframe=spec.timeframe, candle=candle
     )
     if view.signal is not None:
         record.signal = Signal.objects.filter(

@@ -94,6 +94,20 @@ def market_max_leverage(market: Market) -> int:
     return market.max_leverage or MAX_LEVERAGE
 
 
+def market_limits(market: Market) -> MarketLimits:
+    """What the risk gate checks an order on `market` against."""
+    return MarketLimits(
+        symbol=market.symbol,
+        base=market.base,
+        step=market.amount_precision,
+        min_amount=market.min_amount,
+        min_notional=market.min_notional,
+        max_leverage=market_max_leverage(market),
+        is_spot=market.type == Market.Type.SPOT,
+        tick=market.price_precision,
+    )
+
+
 def _on_ticks(plan: PlanInput, market: Market) -> PlanInput:
     """Prices moved to the nearest tick, as the exchange will take them (the preview shows them)."""
     prices = {"entry_price": plan.entry_price, "stop_loss": plan.stop_loss, "take_profit": plan.take_profit}
@@ -181,18 +195,8 @@ def _assess(trader: Trader, market: Market, plan: PlanInput, leverage: int, adap
         live=trader.account.mode == ExchangeAccount.Mode.LIVE,
         fee_rate=TAKER_FEE_RATE[market.exchange],
     )
-    limits = MarketLimits(
-        symbol=market.symbol,
-        base=market.base,
-        step=market.amount_precision,
-        min_amount=market.min_amount,
-        min_notional=market.min_notional,
-        max_leverage=market_max_leverage(market),
-        is_spot=market.type == Market.Type.SPOT,
-        tick=market.price_precision,
-    )
     report = RiskManager(trader.risk_profile.limits()).evaluate(
-        request, snapshot, limits, halt=trader_halt_kind(trader=trader)
+        request, snapshot, market_limits(market), halt=trader_halt_kind(trader=trader)
     )
     return _Assessment(reference_price=price, report=report)
 

@@ -5,9 +5,12 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +18,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 from tqdm import tqdm
 
-from apps.backtests import grid, selectors, services
+from apps.backtests import grid, selectors, services, trader_runs
 from apps.backtests.engine import FILL_NEXT_OPEN, FILLS, BacktestParams
-from apps.backtests.metrics import METRICS, format_metric
+from apps.backtests.management.periods import TIME_FORMAT, period_option
+from apps.backtests.metrics import METRICS, compute_metrics, format_metric
 from apps.backtests.models import BacktestRun
+from apps.backtests.reports import RunContext, write_outputs
 from apps.core.errors import ServiceValidationError
 from apps.market import selectors as market_selectors
 from apps.market.models import ExchangeId, Market
@@ -26,8 +31,8 @@ from apps.market.timeframes import TIMEFRAME_MS, timeframe_ms
 from apps.strategies.models import Strategy
 from apps.strategies.presets import PRESETS, preset_names, preset_spec_data
 from apps.strategies.spec import StrategySpec, validate_spec
+from apps.traders.models import Trader
 
-TIME_FORMAT = "%Y-%m-%d %H:%M"
 GRID_FILE = "grid.csv"
 GRID_COLUMNS = (
     "total_return",
@@ -46,17 +51,6 @@ BAR_DELAY_SECONDS = 1.0
 BAR_TICK_SECONDS = 0.5
 # Phases are not equal steps: a rate or an ETA computed from them would mislead.
 PHASE_BAR = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}"
-
-
-def _moment(text: str) -> tuple[datetime, bool]:
-    """ISO date or date-time, naive meaning UTC; the flag says whether only a date was given."""
-    try:
-        if len(text) == len("YYYY-MM-DD"):
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC), True
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)") from None
-    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)), False
 
 
 @contextmanager
@@ -99,6 +93,11 @@ def progress_bar(
         bar.close()
 
 
+def _candles_on(bar: tqdm, done: int, total: int) -> None:
+    bar.total = total
+    bar.update(done - bar.n)
+
+
 def _phases_on(bar: tqdm) -> services.ProgressCallback:
     def show(phase: str, percent: int) -> None:
         bar.set_description_str(BacktestRun.Phase(phase).label if phase else "done", refresh=False)
@@ -111,7 +110,9 @@ class Command(BaseCommand):
     help = (
         "Backtest a strategy (a preset, a stored strategy or a spec file) over stored candles: writes trades.csv, "
         "equity.csv, metrics.json and report.html to --out and records a BacktestRun. With --grid, sweeps "
-        "parameters on every core and prints a table instead (grid runs are not recorded)."
+        "parameters on every core and prints a table instead (grid runs are not recorded). With --trader, runs "
+        "a trader's whole decision path (its strategy, sizing, stop and target rules, risk profile and the paper "
+        "fill model) and writes the same files."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -122,7 +123,14 @@ class Command(BaseCommand):
             help=f"a preset ({', '.join(preset_names())}) or a stored strategy's name (the stored one wins a tie)",
         )
         source.add_argument("--spec", type=Path, metavar="FILE", help="a JSON strategy spec file")
-        parser.add_argument("--symbol", required=True, help="ccxt unified symbol, e.g. BTC/USDT:USDT")
+        source.add_argument(
+            "--trader",
+            metavar="NAME",
+            help="a trader's name: its own rules decide (the fee, slippage, size, level and fill options do not apply)",
+        )
+        parser.add_argument(
+            "--symbol", help="ccxt unified symbol, e.g. BTC/USDT:USDT (with --trader: default its first market)"
+        )
         parser.add_argument("--exchange", default=ExchangeId.BINANCEUSDM, choices=ExchangeId.values)
         parser.add_argument(
             "--timeframe", choices=list(TIMEFRAME_MS), help="default: the spec's timeframe (1h for a preset)"
@@ -160,6 +168,11 @@ class Command(BaseCommand):
         parser.add_argument("--top", type=int, help="print only the best N grid rows")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["trader"] is not None:
+            self._trader(options)
+            return
+        if options["symbol"] is None:
+            raise CommandError("--symbol is required with --strategy or --spec")
         spec, name, source, strategy = self._strategy(options)
         timeframe = options["timeframe"] or spec.timeframe
         if timeframe != spec.timeframe:
@@ -169,7 +182,7 @@ class Command(BaseCommand):
         market = market_selectors.market_get(exchange=options["exchange"], symbol=options["symbol"])
         if market is None:
             raise CommandError(self._unknown_market(options["exchange"], options["symbol"]))
-        start, end = self._period(options)
+        start, end = period_option(options["start"], options["end"])
         params = BacktestParams(
             cash=options["cash"],
             fee_bps=options["fee_bps"],
@@ -206,6 +219,49 @@ class Command(BaseCommand):
             raise CommandError(f"BacktestRun #{run.pk} was run by another process")
         self._summary(outcome)
 
+    # ------------------------------------------------------------------ a trader
+
+    def _trader(self, options: dict[str, Any]) -> None:
+        if options["grid"]:
+            raise CommandError("--grid sweeps a strategy's parameters; a trader runs its own rules (drop --grid)")
+        requested = period_option(options["start"], options["end"])
+        started = time.perf_counter()
+        try:
+            with progress_bar(options, total=0, unit=" candles", desc="simulating") as bar:
+                backtest = trader_runs.trader_backtest(
+                    name=options["trader"],
+                    symbol=options["symbol"],
+                    period=trader_runs.TraderPeriod(start=requested[0], end=requested[1]),
+                    cash=Decimal(str(options["cash"])),
+                    progress=partial(_candles_on, bar),
+                )
+        except ServiceValidationError as exc:
+            raise CommandError(exc.message) from None
+        result, trader, market = backtest.run.result, backtest.trader, backtest.market
+        timeframe = backtest.spec.timeframe
+        metrics = compute_metrics(result, timeframe_ms=timeframe_ms(timeframe))
+        context = RunContext(
+            strategy_name=trader.name,
+            strategy_source=BacktestRun.Source.TRADER,
+            strategy_version=trader.strategy_version or trader.strategy.version,
+            exchange=market.exchange,
+            symbol=market.symbol,
+            timeframe=timeframe,
+            spec=backtest.spec.model_dump(mode="json", exclude_none=True),
+            extra=_trader_parameters(trader),
+        )
+        out = options["out"] or services.default_out_dir(f"trader-{trader.name}", market.symbol, timeframe)
+        paths = write_outputs(Path(out), result, metrics, context)
+        run = services.backtest_run_record(
+            context=context,
+            market=market,
+            strategy=trader.strategy,
+            outcome=(result, metrics, paths),
+            requested=requested,
+            duration_seconds=time.perf_counter() - started,
+        )
+        self._summary(services.BacktestOutcome(run=run, result=result, metrics=metrics, paths=paths))
+
     # ------------------------------------------------------------------ inputs
 
     def _strategy(self, options: dict[str, Any]) -> tuple[StrategySpec, str, str, Strategy | None]:
@@ -240,18 +296,6 @@ class Command(BaseCommand):
         return spec
 
     @staticmethod
-    def _period(options: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
-        start = _moment(options["start"])[0] if options["start"] else None
-        end = None
-        if options["end"]:
-            moment, whole_day = _moment(options["end"])
-            # Bars are read as open_time < end: the day after, or just past the given instant.
-            end = moment + (timedelta(days=1) if whole_day else timedelta(microseconds=1))
-        if start is not None and end is not None and end <= start:
-            raise CommandError(f"--to ({options['end']}) is before --from ({options['start']})")
-        return start, end
-
-    @staticmethod
     def _unknown_market(exchange: str, symbol: str) -> str:
         known = market_selectors.market_symbols(exchange=exchange)
         return f"no market {symbol} on {exchange} (known there: {', '.join(known) if known else 'none yet'})."
@@ -265,11 +309,7 @@ class Command(BaseCommand):
             f"{run.timeframe}, {run.period_start:{TIME_FORMAT}} to {run.period_end:{TIME_FORMAT}} UTC, "
             f"{run.bars:,} bars"
         )
-        width = max(len(label) for label, _kind in METRICS.values())
-        for key, (label, _kind) in METRICS.items():
-            self.stdout.write(f"  {label:<{width}}  {format_metric(key, outcome.metrics.get(key))}")
-        if outcome.metrics["open_trade"]:
-            self.stdout.write("  (the last trade is still open: marked to the last close, no exit fee)")
+        self._metrics(outcome.metrics)
         paths = outcome.paths
         names = ", ".join(path.name for path in (paths.report, paths.trades, paths.equity, paths.metrics))
         self.stdout.write(f"Files in {paths.directory}: {names}")
@@ -277,6 +317,13 @@ class Command(BaseCommand):
             f"Recorded as BacktestRun #{run.pk} ({reverse('backtests:detail', args=[run.pk])}) "
             f"in {run.duration_seconds:.2f} s."
         )
+
+    def _metrics(self, metrics: dict[str, Any]) -> None:
+        width = max(len(label) for label, _kind in METRICS.values())
+        for key, (label, _kind) in METRICS.items():
+            self.stdout.write(f"  {label:<{width}}  {format_metric(key, metrics.get(key))}")
+        if metrics["open_trade"]:
+            self.stdout.write("  (the last trade is still open: marked to the last close, no exit fee)")
 
     def _grid(
         self,
@@ -343,3 +390,16 @@ class Command(BaseCommand):
             for row in rows:
                 writer.writerow([*(row.values[key] for key in keys), *(row.metrics.get(name) for name in METRICS)])
         return path.resolve()
+
+
+def _trader_parameters(trader: Trader) -> dict[str, Any]:
+    """The trader's own rules, for metrics.json and the report (the engine's parameters describe the fill)."""
+    return {
+        "trader": trader.name,
+        "decision_mode": trader.decision_mode,
+        "sizing": f"{trader.sizing} {trader.sizing_pct} %",
+        "stop_loss": f"{trader.stop_loss} {trader.stop_loss_value}",
+        "take_profit": f"{trader.take_profit} {trader.take_profit_value}",
+        "leverage": trader.leverage,
+        "risk_profile": trader.risk_profile.name,
+    }

@@ -20,7 +20,9 @@ urlpatterns = [
     path("strategies/", include("apps.strategies.urls")),
     path("backtests/", include("apps.backtests.urls")),
     path("signals/", include("apps.signals.urls")),
+    path("traders/", include("apps.traders.trader_urls")),
     path("risk/", include("apps.traders.urls")),
+    path("logs/", include("apps.audit.urls")),
     path("", include("apps.core.urls")),
     path("", include("apps.dashboard.urls")),
     # Browsers ask for /favicon.ico whatever the page links; answer it rather than log a 404.

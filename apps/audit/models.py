@@ -6,11 +6,27 @@ app above it, and the traders app writes these rows (apps.traders.services.cycle
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 MONEY = {"max_digits": 20, "decimal_places": 2}
+# The candle's own prices and volume among the recorded values; every other value is an indicator.
+CANDLE_FIELDS = frozenset({"open", "high", "low", "close", "volume"})
+
+
+def missing_as_none(value: Any) -> Any:
+    """A recorded value with every NaN or infinity (an indicator without a value yet) as None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: missing_as_none(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [missing_as_none(item) for item in value]
+    return value
 
 
 class DecisionLog(models.Model):
@@ -65,7 +81,22 @@ class DecisionLog(models.Model):
             models.Index(fields=["trader", "-decided_at"], name="decision_trader_newest"),
             models.Index(fields=["outcome", "-decided_at"], name="decision_outcome_newest"),
             models.Index(fields=["-decided_at", "-id"], name="decision_newest"),
+            # The decision log lists and filters by the candle decided on, newest first.
+            models.Index(fields=["-candle_open_time", "-id"], name="decision_candle_newest"),
         ]
 
     def __str__(self) -> str:
         return f"{self.trader_id} {self.market_id} {self.candle_open_time:%Y-%m-%d %H:%M}: {self.action}"
+
+    def recorded_inputs(self) -> dict[str, Any]:
+        """The inputs as recorded, a missing value (NaN) as None."""
+        return missing_as_none(self.inputs) if isinstance(self.inputs, dict) else {}
+
+    def indicator_values(self) -> list[tuple[str, float | None]]:
+        """The indicator values the rule read (not the candle's prices), by name; None: no value yet."""
+        values = self.recorded_inputs().get("values") or {}
+        return sorted((name, value) for name, value in values.items() if name not in CANDLE_FIELDS)
+
+    def sentiment(self) -> float | None:
+        """The news sentiment the decision read; None while it is missing (no news feeds the trader)."""
+        return self.recorded_inputs().get("sentiment")

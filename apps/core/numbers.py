@@ -73,7 +73,15 @@ def indicator(value: Number) -> str:
     return f"{rounded:,.{INDICATOR_PLACES}f}"
 
 
-KINDS = ("price", "amount", "money", "indicator", "plain")
+def percent(fraction: Number) -> str:
+    """A fraction as a percentage at two decimals: 0.666666 is "66.67 %"."""
+    number = to_decimal(fraction)
+    if number is None:
+        raise ValueError(f"not a number: {fraction!r}")
+    return f"{_round(number * 100, INDICATOR_PLACES):,.{INDICATOR_PLACES}f} %"
+
+
+KINDS = ("price", "amount", "money", "indicator", "percent", "plain")
 # Where a price or an amount finds its increment on a market (apps.market.models.Market, read by
 # attribute name: core imports no domain app).
 INCREMENT_FIELDS = {"price": "price_precision", "amount": "amount_precision"}
@@ -81,13 +89,15 @@ INCREMENT_FIELDS = {"price": "price_precision", "amount": "amount_precision"}
 
 def shown(value: Number, kind: str, market: Any = None) -> str:
     """`value` as a `kind` of number: a price or an amount at `market`'s tick or step (full
-    precision without a market), money, an indicator value, or plain."""
+    precision without a market), money, an indicator value, a fraction as a percentage, or plain."""
     if kind in INCREMENT_FIELDS:
         return at_increment(value, getattr(market, INCREMENT_FIELDS[kind], None))
     if kind == "money":
         return money(value)
     if kind == "indicator":
         return indicator(value)
+    if kind == "percent":
+        return percent(value)
     if kind == "plain":
         return plain_number(value)
     raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")

@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from apps.ai.models import ModelConfig
+from apps.audit.models import DecisionLog
 from apps.backtests.models import BacktestRun
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import Candle, Market
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
-from apps.traders.models import Alert, Trader
+from apps.traders.models import ACTIVE_TRADER_STATUSES, Alert, Trader
 from apps.traders.selectors import alert_list, kill_switch_get
 
 BANNER_ALERTS = 3
@@ -22,6 +23,8 @@ class Overview:
     candles: int
     exchange_accounts: int
     traders: int
+    traders_active: int
+    decisions: int
     kill_switch_engaged: bool
     strategies: int
     strategies_enabled: int
@@ -37,6 +40,8 @@ def overview() -> Overview:
         candles=Candle.objects.count(),
         exchange_accounts=ExchangeAccount.objects.count(),
         traders=Trader.objects.count(),
+        traders_active=Trader.objects.filter(status__in=ACTIVE_TRADER_STATUSES).count(),
+        decisions=DecisionLog.objects.count(),
         kill_switch_engaged=kill_switch_get().engaged,
         strategies=strategies["total"],
         strategies_enabled=strategies["enabled"],

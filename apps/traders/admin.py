@@ -6,10 +6,8 @@ executions, events and alerts: the trade services and the workers write them."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -18,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from apps.core.admin import ReadOnlyAdmin, number_column
 from apps.core.errors import ServiceValidationError
 from apps.traders import services
+from apps.traders.forms import RiskProfileAdminForm, TraderAdminForm, listed_markets
 from apps.traders.models import (
     Alert,
     Execution,
@@ -29,51 +28,6 @@ from apps.traders.models import (
     Trader,
     TraderRiskState,
 )
-
-
-class _ServiceValidatedForm(forms.ModelForm):
-    """Runs `validate` (a service rule set) on a copy of the instance with the form's values."""
-
-    validate: Any = None
-    editable_fields: tuple[str, ...] = ()
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        candidate = copy.copy(self.instance)
-        many_to_many = {field.name for field in candidate._meta.many_to_many}
-        for field in self.editable_fields:
-            if field in cleaned and field not in many_to_many:
-                setattr(candidate, field, cleaned[field])
-        try:
-            self.validate_candidate(candidate, cleaned)
-        except ServiceValidationError as exc:
-            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
-        return cleaned
-
-    def validate_candidate(self, candidate: Any, cleaned: dict[str, Any]) -> None:
-        type(self).validate(candidate)
-
-
-class RiskProfileAdminForm(_ServiceValidatedForm):
-    validate = staticmethod(services.risk_profile_validate)
-    editable_fields = services.RISK_PROFILE_FIELDS
-
-    class Meta:
-        model = RiskProfile
-        fields = services.RISK_PROFILE_FIELDS
-
-
-class TraderAdminForm(_ServiceValidatedForm):
-    editable_fields = services.TRADER_FIELDS
-
-    def validate_candidate(self, candidate: Any, cleaned: dict[str, Any]) -> None:
-        services.trader_validate(candidate, markets=list(cleaned.get("markets", [])))
-
-    class Meta:
-        model = Trader
-        fields = services.TRADER_FIELDS
 
 
 class _ServiceSavedAdmin(SimpleHistoryAdmin):
@@ -88,9 +42,6 @@ class _ServiceSavedAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         values = {field: form.cleaned_data[field] for field in form.editable_fields if field in form.cleaned_data}
-        for field in obj._meta.many_to_many:
-            if field.name in values:
-                values[field.name] = list(values[field.name])
         # On change every field goes to the service, not only changed_data: a revert from the history
         # view starts from the old version, so its changed_data is relative to that.
         saved = self._update(obj, values) if change else self._create(values)
@@ -138,17 +89,24 @@ class RiskProfileAdmin(_ServiceSavedAdmin):
 @admin.register(Trader)
 class TraderAdmin(_ServiceSavedAdmin):
     form = TraderAdminForm
-    list_display = ("name", "account", "risk_profile", "live", "updated_at")
-    list_filter = ("live", "account__mode", "risk_profile")
-    list_select_related = ("account", "risk_profile")
-    search_fields = ("name", "account__name")
+    list_display = ("name", "account", "status", "strategy", "market_symbols", "risk_profile", "live", "updated_at")
+    list_filter = ("status", "strategy", "live", "account__mode", "account", "risk_profile")
+    list_select_related = ("account", "risk_profile", "strategy")
+    search_fields = ("name", "account__name", "strategy__name", "markets__symbol", "status_reason")
     ordering = ("name",)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Trader]:
+        return super().get_queryset(request).prefetch_related("markets")
+
+    @admin.display(description="markets")
+    def market_symbols(self, obj: Trader) -> str:
+        return ", ".join(sorted(market.symbol for market in obj.markets.all())) or "—"
+
     def _create(self, values: dict[str, Any]) -> Trader:
-        return services.trader_create(**values)
+        return services.trader_create(**listed_markets(values))
 
     def _update(self, obj: Trader, values: dict[str, Any]) -> Trader:
-        return services.trader_update(trader=obj, changes=values)
+        return services.trader_update(trader=obj, changes=listed_markets(values))
 
     def _delete(self, obj: Trader) -> None:
         services.trader_delete(trader=obj)

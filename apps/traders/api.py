@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from ninja import Field, Router, Schema
 
 from apps.core.auth import OPERATOR
@@ -129,11 +130,45 @@ class TraderOut(Schema):
     risk_profile: int
     risk_profile_name: str
     live: bool
+    strategy: int | None = Field(description="Strategy id; null: the trader cannot run.")
+    strategy_name: str | None
+    strategy_version: int | None = Field(description="The pinned version; null follows the latest.")
+    markets: list[int]
+    market_symbols: list[str]
+    decision_mode: Trader.DecisionMode
+    sizing: Trader.Sizing
+    sizing_pct: Decimal
+    leverage: int
+    stop_loss: Trader.Level
+    stop_loss_value: Decimal
+    take_profit: Trader.Level
+    take_profit_value: Decimal
+    atr_period: int
+    status: Trader.Status
+    status_reason: str
+    last_cycle_at: datetime | None
+    heartbeat_at: datetime | None
     halt: Halt
     halt_reason: str
     halted_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_strategy(obj: Trader) -> int | None:
+        return obj.strategy_id
+
+    @staticmethod
+    def resolve_strategy_name(obj: Trader) -> str | None:
+        return obj.strategy.name if obj.strategy else None
+
+    @staticmethod
+    def resolve_markets(obj: Trader) -> list[int]:
+        return [market.pk for market in obj.markets.all()]
+
+    @staticmethod
+    def resolve_market_symbols(obj: Trader) -> list[str]:
+        return [market.symbol for market in obj.markets.all()]
 
     @staticmethod
     def resolve_account(obj: Trader) -> int:
@@ -171,18 +206,58 @@ class TraderOut(Schema):
         return state.halted_at if state else None
 
 
+MAX_VERSION = 2_147_483_647  # the PositiveIntegerField's range on every database
+
+
+def _percent(default: Any = ...) -> Any:
+    return Field(default, gt=0, le=100, max_digits=7, decimal_places=4, description="Percent of equity.")
+
+
+def _level(default: Any = ...) -> Any:
+    return Field(default, ge=0, max_digits=10, decimal_places=4, description="Percent from the fill, or ATR multiples.")
+
+
 class TraderIn(InputSchema):
+    """Left out: the model's defaults. The service checks the rest (markets on the account's exchange,
+    a pinned version that exists, risk sizing with a stop-loss) and answers 422 naming the field."""
+
     name: str = Field(min_length=1, max_length=100)
     account: RowId = Field(description="Exchange account id.")
     risk_profile: RowId = Field(description="Risk profile id.")
     live: bool = Field(False, description="Only a trader on a live account may be live.")
+    strategy: RowId | None = Field(None, description="Strategy id.")
+    strategy_version: int | None = Field(None, ge=1, le=MAX_VERSION, description="Pin a version; null: the latest.")
+    markets: list[RowId] = Field([], max_length=100, description="Market ids, on the account's exchange.")
+    decision_mode: Trader.DecisionMode = Trader.DecisionMode.RULES
+    sizing: Trader.Sizing = Trader.Sizing.RISK
+    sizing_pct: Decimal = _percent(Decimal(1))
+    leverage: int = Field(1, ge=1, le=MAX_LEVERAGE)
+    stop_loss: Trader.Level = Trader.Level.PERCENT
+    stop_loss_value: Decimal = _level(Decimal(2))
+    take_profit: Trader.Level = Trader.Level.PERCENT
+    take_profit_value: Decimal = _level(Decimal(4))
+    atr_period: int = Field(14, ge=1, le=services.MAX_ATR_PERIOD)
 
 
 class TraderPatch(InputSchema):
+    """Fields left out stay as they are; null strategy or strategy_version clears it."""
+
     name: str | None = Field(None, min_length=1, max_length=100)
     account: RowId | None = None
     risk_profile: RowId | None = None
     live: bool | None = None
+    strategy: RowId | None = None
+    strategy_version: int | None = Field(None, ge=1, le=MAX_VERSION)
+    markets: list[RowId] | None = Field(None, max_length=100)
+    decision_mode: Trader.DecisionMode | None = None
+    sizing: Trader.Sizing | None = None
+    sizing_pct: Decimal | None = _percent(None)
+    leverage: int | None = Field(None, ge=1, le=MAX_LEVERAGE)
+    stop_loss: Trader.Level | None = None
+    stop_loss_value: Decimal | None = _level(None)
+    take_profit: Trader.Level | None = None
+    take_profit_value: Decimal | None = _level(None)
+    atr_period: int | None = Field(None, ge=1, le=services.MAX_ATR_PERIOD)
 
 
 class TraderFilters(Schema):
@@ -190,6 +265,7 @@ class TraderFilters(Schema):
     risk_profile: RowId | None = None
     live: bool | None = None
     halted: bool | None = None
+    status: Trader.Status | None = None
     search: str | None = None
     ordering: Literal[selectors.TRADER_ORDERINGS] = "name"  # type: ignore[valid-type]
 
@@ -238,6 +314,57 @@ def trader_reset(request: HttpRequest, trader_id: RowId, payload: ReasonIn):
     trader = _trader(trader_id)
     services.trader_halt_reset(trader=trader, reason=payload.reason, user=request.user)
     return _trader(trader_id)
+
+
+class StartIn(InputSchema):
+    confirmation: str = Field(
+        "", max_length=200, description="A live account's trader: the account's name, typed by the operator."
+    )
+
+
+class TraderStatusOut(Schema):
+    status: Trader.Status
+    reason: str
+    last_cycle_at: datetime | None
+    heartbeat_at: datetime | None
+    heartbeat_stale: bool = Field(
+        description="Running (or halted) with no cycle for two intervals of its timeframe: no worker runs it."
+    )
+    open_positions: int = Field(description="Its plans that hold a position.")
+
+
+def _switch_action(action: str) -> Any:
+    """POST /traders/{id}/start|stop: operators only; 409 when the trader is already there."""
+    name, answers = f"trader_{action}", {200: TraderOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+    return trader_router.post(
+        f"/{{trader_id}}/{action}", response=answers, auth=OPERATOR, url_name=name, operation_id=name
+    )
+
+
+@_switch_action("start")
+def trader_start(request: HttpRequest, trader_id: RowId, payload: StartIn):
+    """Start the trader's cycles (body `{}`, or `{"confirmation": ...}` for a live account). It needs a
+    strategy and a market (422 naming the field). A live account's trader also needs
+    LIVE_TRADING_ENABLED and its live flag (403) and the account's name as `confirmation` (422)."""
+    services.trader_start(trader=_trader(trader_id), user=request.user, confirmation=payload.confirmation, strict=True)
+    return _trader(trader_id)
+
+
+@_switch_action("stop")
+def trader_stop(request: HttpRequest, trader_id: RowId):
+    """Stop the trader's cycles; open positions keep their stop-loss and take-profit."""
+    services.trader_stop(trader=_trader(trader_id), user=request.user, strict=True)
+    return _trader(trader_id)
+
+
+@trader_router.get(
+    "/{trader_id}/status",
+    response={200: TraderStatusOut, 404: ErrorOut},
+    url_name="trader_status",
+    operation_id="trader_status",
+)
+def trader_status(request: HttpRequest, trader_id: RowId):
+    return selectors.trader_status_get(trader=_trader(trader_id), now=timezone.now())
 
 
 # --- the kill switch -----------------------------------------------------------------------------

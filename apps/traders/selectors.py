@@ -1,14 +1,21 @@
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from pydantic import ValidationError
 
+from apps.audit.models import DecisionLog
 from apps.exchanges.adapters.base import Ticker
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import Market
+from apps.market.timeframes import timeframe_ms
 from apps.strategies.spec import StrategySpec
 from apps.traders.models import (
+    ACTIVE_TRADER_STATUSES,
     Alert,
     Execution,
     HaltEvent,
@@ -23,7 +30,30 @@ from apps.traders.risk import HaltKind
 from apps.traders.trade_rules import Fill, PlanResult, plan_result
 
 RISK_PROFILE_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
-TRADER_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
+TRADER_ORDERINGS = (
+    "name",
+    "-name",
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "status",
+    "-status",
+    "account__name",
+    "-account__name",
+    "last_cycle_at",
+    "-last_cycle_at",
+    "heartbeat_at",
+    "-heartbeat_at",
+    "open_positions",
+    "-open_positions",
+)
+# A plan holds a position from its entry's fill until it completes.
+POSITION_PLAN_STATUSES = (TradePlan.Status.ENTRY_FILLED, TradePlan.Status.PROTECTION_PLACED)
+# A running trader's heartbeat is stale when older than this many intervals of its timeframe.
+STALE_AFTER_INTERVALS = 2
+# The minute's dispatch runs every active trader's cycle at least this often, whatever its timeframe.
+MIN_CYCLE_INTERVAL = timedelta(minutes=1)
 
 
 def risk_profile_list(*, search: str | None = None, ordering: str = "name") -> QuerySet[RiskProfile]:
@@ -39,10 +69,19 @@ def trader_list(
     risk_profile: int | None = None,
     live: bool | None = None,
     halted: bool | None = None,
+    status: str | None = None,
     search: str | None = None,
     ordering: str = "name",
 ) -> QuerySet[Trader]:
-    traders = Trader.objects.select_related("account", "risk_profile", "risk_state")
+    """Traders with their account, profile, risk state, strategy and markets, and `open_positions`:
+    how many of their plans hold a position."""
+    traders = (
+        Trader.objects.select_related("account", "risk_profile", "risk_state", "strategy")
+        .prefetch_related(Prefetch("markets", queryset=Market.objects.order_by("symbol")))
+        .annotate(open_positions=Count("plans", filter=Q(plans__status__in=POSITION_PLAN_STATUSES)))
+    )
+    if status:
+        traders = traders.filter(status=status)
     if account is not None:
         traders = traders.filter(account_id=account)
     if risk_profile is not None:
@@ -55,6 +94,82 @@ def trader_list(
     if search:
         traders = traders.filter(name__icontains=search)
     return traders.order_by(ordering if ordering in TRADER_ORDERINGS else "name", "pk")
+
+
+def trader_timeframe(*, trader: Trader) -> str | None:
+    """The timeframe the trader decides on: its strategy's (or pinned version's); None without one."""
+    spec = trader_strategy_spec(trader=trader)
+    return spec.timeframe if spec is not None else None
+
+
+def trader_heartbeat_stale(*, trader: Trader, now: datetime) -> bool:
+    """A running (or halted) trader whose cycles have not run for STALE_AFTER_INTERVALS intervals of
+    its timeframe: no worker is running its cycles. Until its first cycle, the time it was started
+    (its last save) stands in for the heartbeat. A stopped trader is never stale."""
+    if trader.status not in ACTIVE_TRADER_STATUSES:
+        return False
+    timeframe = trader_timeframe(trader=trader)
+    interval = timedelta(milliseconds=timeframe_ms(timeframe)) if timeframe else MIN_CYCLE_INTERVAL
+    last_seen = max(moment for moment in (trader.heartbeat_at, trader.updated_at) if moment is not None)
+    return now - last_seen > STALE_AFTER_INTERVALS * max(interval, MIN_CYCLE_INTERVAL)
+
+
+def trader_open_positions(*, trader: Trader) -> int:
+    """How many of the trader's plans hold a position (trader_list annotates it)."""
+    annotated = getattr(trader, "open_positions", None)
+    if annotated is not None:
+        return annotated
+    return trader.plans.filter(status__in=POSITION_PLAN_STATUSES).count()
+
+
+def traders_pnl_today(*, trader_ids: list[int], now: datetime) -> dict[int, Decimal]:
+    """Realised PnL after fees of each trader's plans completed since the UTC day began (by trader id;
+    a trader with none is absent)."""
+    day_start = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
+    plans = (
+        TradePlan.objects.filter(
+            trader_id__in=trader_ids, events__to_status=TradePlan.Status.COMPLETED, events__at__gte=day_start
+        )
+        .select_related("market")
+        .prefetch_related("executions")
+        .distinct()
+    )
+    totals: dict[int, Decimal] = {}
+    for plan in plans:
+        realised = trade_plan_result(plan=plan).realised_pnl
+        if realised is not None:
+            totals[plan.trader_id] = totals.get(plan.trader_id, Decimal(0)) + realised
+    return totals
+
+
+@dataclass(frozen=True)
+class TraderStatus:
+    status: str
+    reason: str
+    last_cycle_at: datetime | None
+    heartbeat_at: datetime | None
+    heartbeat_stale: bool
+    open_positions: int
+
+
+def trader_status_get(*, trader: Trader, now: datetime) -> TraderStatus:
+    return TraderStatus(
+        status=trader.status,
+        reason=trader.status_reason,
+        last_cycle_at=trader.last_cycle_at,
+        heartbeat_at=trader.heartbeat_at,
+        heartbeat_stale=trader_heartbeat_stale(trader=trader, now=now),
+        open_positions=trader_open_positions(trader=trader),
+    )
+
+
+def trader_decision_list(*, trader: Trader, limit: int) -> list[DecisionLog]:
+    """The trader's newest decisions, newest first."""
+    return list(
+        DecisionLog.objects.filter(trader=trader)
+        .select_related("market", "plan")
+        .order_by("-decided_at", "-id")[:limit]
+    )
 
 
 def trader_risk_state_get(*, trader: Trader) -> TraderRiskState | None:

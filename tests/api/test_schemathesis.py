@@ -21,6 +21,7 @@ from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 
+from apps.audit.models import DecisionLog
 from apps.exchanges.adapters import factory
 from apps.exchanges.adapters.retry import RetryPolicy
 from apps.signals.models import Signal
@@ -63,7 +64,7 @@ def same_connection() -> Iterator[None]:
 
 @pytest.fixture
 def desk(db) -> None:
-    """Rows that other rows use, so that deletes meet 409s and reads have something to show."""
+    """Rows that other rows use, so that deletes meet 409s and reads (signals, decisions) have something to show."""
     plan = trade_plan_for(TraderFactory())
     strategy = StrategyFactory()  # its spec names BTC/USDT:USDT, the plan's market
     Signal.objects.create(
@@ -74,6 +75,17 @@ def desk(db) -> None:
         candle_open_time=T0,
         direction=Signal.Direction.LONG,
         status=Signal.Status.EMITTED,
+    )
+    DecisionLog.objects.create(
+        trader=plan.trader,
+        market=plan.market,
+        timeframe="1h",
+        candle_open_time=T0,
+        mode="rules",
+        action=DecisionLog.Action.ENTER_LONG,
+        reason="close below 19000",
+        plan=plan,
+        outcome=DecisionLog.Outcome.TRADED,
     )
 
 

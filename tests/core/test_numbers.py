@@ -100,5 +100,8 @@ def test_shown_formats_by_kind_and_names_an_unknown_kind() -> None:
     assert numbers.shown(D("20995.83"), "price", FakeMarket()) == "20995.8"
     assert numbers.shown(D("0.1904"), "amount", FakeMarket()) == "0.19"
     assert numbers.shown(D("20995.83"), "price") == "20995.83"  # no market: full precision
-    with pytest.raises(ValueError, match="kind must be one of price, amount, money, indicator, plain, got 'pct'"):
+    assert numbers.shown(2 / 3, "percent") == "66.67 %"
+    with pytest.raises(
+        ValueError, match="kind must be one of price, amount, money, indicator, percent, plain, got 'pct'"
+    ):
         numbers.shown(1, "pct")

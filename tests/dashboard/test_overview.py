@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_overview_counts_what_exists_and_links_every_page(viewer) -> None:
     MarketFactory()
     TraderFactory()
+    TraderFactory(status="running")
     strategy_from_preset(preset="rsi_mean_reversion", timeframe="1m", markets=["BTC/USDT:USDT"])
 
     page = client_for(viewer).get(reverse("home")).content.decode()
@@ -24,6 +25,8 @@ def test_overview_counts_what_exists_and_links_every_page(viewer) -> None:
         assert f'href="{reverse(name)}"' in page
     assert f'href="{reverse("traders:kill_switch")}"' in page and f'href="{reverse("trade:plan_list")}"' in page
     assert "0 enabled." in page
+    assert f'href="{reverse("trader:list")}"' in page and f'href="{reverse("audit:decision_list")}"' in page
+    assert "1 running or halted." in page
     assert "later releases" not in page
     assert "A running trader acts on its strategy's signals on every new candle" in page
     assert 'Follow the running paper trader "Paper desk"' in page

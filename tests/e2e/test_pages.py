@@ -52,7 +52,7 @@ def test_every_page_in_the_navigation_renders_without_errors(page: Any, log_in: 
 
 
 @pytest.mark.parametrize(
-    "path", ["/markets/", "/exchanges/", "/trade/plans/", "/strategies/", "/backtests/", "/signals/"]
+    "path", ["/markets/", "/exchanges/", "/trade/plans/", "/traders/", "/strategies/", "/backtests/", "/signals/"]
 )
 def test_a_filter_swaps_the_list_in_place_and_keeps_the_address(
     page: Any, log_in: Any, paper_trader: Any, path: str

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.traders.models import TradePlan
 from tests.factories import ExchangeAccountFactory, MarketFactory, TraderFactory
+from tests.strategies.factories import StrategyFactory
 
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
 
@@ -45,3 +46,12 @@ def trader(db):
 @pytest.fixture
 def live_account(db):
     return ExchangeAccountFactory(name="Live account", mode="live")
+
+
+@pytest.fixture
+def runnable_trader(db):
+    """A stopped paper trader with a strategy (RSI mean reversion on 1h) and its market: it can start."""
+    strategy = StrategyFactory(name="RSI dip")
+    trader = TraderFactory(name="Runner", strategy=strategy)
+    trader.markets.set([MarketFactory()])
+    return trader

@@ -4,12 +4,12 @@ risk states, the kill switch and halt events read-only."""
 from __future__ import annotations
 
 import pytest
-from django.forms.models import model_to_dict
 
 from apps.market.models import ExchangeId
 from apps.traders import services
 from apps.traders.models import RiskProfile, Trader
-from tests.factories import ExchangeAccountFactory, MarketFactory, RiskProfileFactory
+from tests.factories import ExchangeAccountFactory, MarketFactory, RiskProfileFactory, TraderFactory
+from tests.strategies.factories import StrategyFactory
 from tests.traders.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -37,12 +37,6 @@ def profile_form(**overrides) -> dict:
     return {**data, **overrides}
 
 
-def trader_form(**values) -> dict:
-    """What the add page posts when only `values` are typed: the model's defaults are its initial values."""
-    initial = model_to_dict(Trader(), fields=services.TRADER_FIELDS)
-    return {**{name: value for name, value in initial.items() if value not in (None, [])}, **values}
-
-
 def test_profile_add_saves_with_history_user(admin_user) -> None:
     response = client_for(admin_user).post(PROFILE_ADD, profile_form())
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -66,7 +60,7 @@ def test_trader_live_on_a_paper_account_is_refused_on_the_form(admin_user, live_
     profile = RiskProfileFactory()
     paper = ExchangeAccountFactory()
     client = client_for(admin_user)
-    data = trader_form(name="T", account=paper.pk, risk_profile=profile.pk, live="on")
+    data = {"name": "T", "account": paper.pk, "risk_profile": profile.pk, "live": "on"}
     page = client.post(TRADER_ADD, data).content.decode()
     assert "only a live account&#x27;s trader can trade live" in page
     assert not Trader.objects.exists()
@@ -81,6 +75,38 @@ def test_trader_live_on_a_paper_account_is_refused_on_the_form(admin_user, live_
     assert trader.name == "T2" and trader.history.count() == 2
 
 
+def test_minimal_trader_gets_the_model_defaults(admin_user) -> None:
+    data = {"name": "Minimal", "account": ExchangeAccountFactory().pk, "risk_profile": RiskProfileFactory().pk}
+    assert client_for(admin_user).post(TRADER_ADD, data).status_code == 302
+    trader = Trader.objects.get()
+    assert (trader.decision_mode, trader.sizing, trader.leverage, trader.status) == ("rules", "risk", 1, "stopped")
+
+
+def test_markets_of_another_exchange_are_refused_on_the_form(admin_user) -> None:
+    gate = MarketFactory(exchange=ExchangeId.GATE, symbol="ETH/USDT:USDT", base="ETH")
+    data = {"name": "T", "account": ExchangeAccountFactory().pk, "risk_profile": RiskProfileFactory().pk}
+    page = client_for(admin_user).post(TRADER_ADD, {**data, "markets": [gate.pk]}).content.decode()
+    assert "ETH/USDT:USDT is a gate market" in page
+    assert not Trader.objects.exists()
+    binance = MarketFactory()
+    assert client_for(admin_user).post(TRADER_ADD, {**data, "markets": [binance.pk]}).status_code == 302
+    assert list(Trader.objects.get().markets.all()) == [binance]
+
+
+def test_list_shows_status_strategy_and_markets_and_filters_by_status(admin_user) -> None:
+    strategy = StrategyFactory(name="RSI dip")
+    running = TraderFactory(name="Runner", strategy=strategy, status="running")
+    running.markets.set([MarketFactory()])
+    TraderFactory(name="Idle")
+    client = client_for(admin_user)
+    page = client.get("/admin/traders/trader/").content.decode()
+    assert "RSI dip" in page and "BTC/USDT:USDT" in page and "Running" in page and "Idle" in page
+    page = client.get("/admin/traders/trader/", {"status__exact": "running"}).content.decode()
+    assert "Runner" in page and "Idle" not in page
+    page = client.get("/admin/traders/trader/", {"q": "RSI dip"}).content.decode()
+    assert "Runner" in page and "Idle" not in page
+
+
 def test_states_switch_and_events_are_read_only(admin_user, trader) -> None:
     services.kill_switch_engage(user=admin_user, reason="drill")
     services.trader_halt(trader=trader, reason="drill", user=admin_user)
@@ -90,16 +116,3 @@ def test_states_switch_and_events_are_read_only(admin_user, trader) -> None:
         assert page.status_code == 200 and shown in page.content.decode()
         assert client.get(f"/admin/traders/{model}/add/").status_code == 403
     assert client.get("/admin/traders/killswitch/1/history/").status_code == 200
-
-
-def test_trader_markets_on_the_form_must_be_on_the_account_exchange(admin_user) -> None:
-    profile, paper = RiskProfileFactory(), ExchangeAccountFactory()
-    gate = MarketFactory(exchange=ExchangeId.GATE, symbol="ETH/USDT:USDT")
-    binance = MarketFactory()
-    client = client_for(admin_user)
-    data = trader_form(name="T", account=paper.pk, risk_profile=profile.pk, markets=[gate.pk])
-    page = client.post(TRADER_ADD, data).content.decode()
-    assert "ETH/USDT:USDT is a gate market" in page
-    assert not Trader.objects.exists()
-    assert client.post(TRADER_ADD, {**data, "markets": [binance.pk]}).status_code == 302
-    assert list(Trader.objects.get().markets.all()) == [binance]

@@ -76,3 +76,9 @@ def money(value: Any) -> Any:
 def indicator(value: Any) -> Any:
     """{{ value|indicator }}: an indicator or ratio at two decimals."""
     return _shown(value, "indicator")
+
+
+@register.filter
+def percent(value: Any) -> Any:
+    """{{ stats.win_rate|percent }}: a fraction (0 to 1) as a percentage at two decimals."""
+    return _shown(value, "percent")

@@ -4,6 +4,7 @@ plans (plans.py), the execution state machine (execution.py), reconciliation wit
 
 from apps.traders.services.traders import (
     DAILY_RESET_REASON,
+    MAX_ATR_PERIOD,
     REASON_MAX_LENGTH,
     RISK_PROFILE_FIELDS,
     TRADER_FIELDS,
@@ -17,6 +18,7 @@ from apps.traders.services.traders import (
     trader_delete,
     trader_halt,
     trader_halt_reset,
+    trader_markets_validate,
     trader_risk_update,
     trader_start,
     trader_stop,
@@ -26,6 +28,7 @@ from apps.traders.services.traders import (
 
 __all__ = [
     "DAILY_RESET_REASON",
+    "MAX_ATR_PERIOD",
     "REASON_MAX_LENGTH",
     "RISK_PROFILE_FIELDS",
     "TRADER_FIELDS",
@@ -39,6 +42,7 @@ __all__ = [
     "trader_delete",
     "trader_halt",
     "trader_halt_reset",
+    "trader_markets_validate",
     "trader_risk_update",
     "trader_start",
     "trader_stop",

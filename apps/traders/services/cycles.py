@@ -41,7 +41,7 @@ from apps.signals.selectors import feed_horizon
 from apps.strategies.spec import ATR, StrategySpec
 from apps.traders import cycle
 from apps.traders.models import ACTIVE_TRADER_STATUSES, OPEN_PLAN_STATUSES, Alert, TradePlan, Trader
-from apps.traders.selectors import trader_halt_kind, trader_strategy_spec
+from apps.traders.selectors import trader_halt_kind, trader_strategy_spec, trader_timeframe
 from apps.traders.services.errors import TradeRefused
 from apps.traders.services.plans import PlanInput, trade_plan_close, trade_plan_execute, trade_plan_preview
 from apps.traders.services.reconcile import trade_plans_advance
@@ -414,10 +414,5 @@ def trader_cycles_enqueue(*, market: Market, timeframe: str, **_signal: object) 
     """One cycle task per active trader that trades `market` on `timeframe`, as soon as its candles
     are released. Connected (TradersConfig.ready) to apps.market.events.candles_released."""
     traders = Trader.objects.filter(status__in=ACTIVE_TRADER_STATUSES, markets=market).select_related("strategy")
-    due = [trader.pk for trader in traders if _timeframe(trader) == timeframe]
+    due = [trader.pk for trader in traders if trader_timeframe(trader=trader) == timeframe]
     return _enqueue(due)
-
-
-def _timeframe(trader: Trader) -> str | None:
-    spec = trader_strategy_spec(trader=trader)
-    return spec.timeframe if spec is not None else None

@@ -7,7 +7,7 @@ from the request through HistoryRequestMiddleware, or from the admin).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,7 +25,7 @@ from apps.strategies.models import Strategy
 from apps.traders import risk
 from apps.traders.models import OPEN_PLAN_STATUSES, Alert, HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
 from apps.traders.risk import EquityState, HaltKind
-from apps.traders.services.errors import TradeRefused
+from apps.traders.services.errors import TradeConflict, TradeRefused
 
 RISK_PROFILE_FIELDS = (
     "name",
@@ -178,9 +178,7 @@ def risk_profile_validate(profile: RiskProfile) -> None:
         raise ServiceValidationError("name", f"a risk profile named {profile.name!r} already exists")
 
 
-def trader_validate(trader: Trader, *, markets: Sequence[Any] | None = None) -> list[Market] | None:
-    """Every rule on the trader's own fields, and on `markets` (ids or rows) when given: those are
-    returned resolved. Raises ServiceValidationError naming the field."""
+def trader_validate(trader: Trader) -> None:
     trader.name = _clean_name(trader.name, Trader._meta.get_field("name").max_length)
     if trader.account_id is None:
         raise ServiceValidationError("account", "is required")
@@ -197,7 +195,6 @@ def trader_validate(trader: Trader, *, markets: Sequence[Any] | None = None) -> 
     _validate_trading_rules(trader)
     if Trader.objects.filter(name=trader.name).exclude(pk=trader.pk).exists():
         raise ServiceValidationError("name", f"a trader named {trader.name!r} already exists")
-    return None if markets is None else _resolve_markets(trader, markets)
 
 
 def _validate_strategy(trader: Trader) -> None:
@@ -266,9 +263,9 @@ def _validate_trading_rules(trader: Trader) -> None:
         raise ServiceValidationError("atr_period", f"must be a whole number from 1 to {MAX_ATR_PERIOD}")
 
 
-def _resolve_markets(trader: Trader, markets: Any) -> list[Market]:
-    """The trader's markets: ids or rows, every one on the trader's account's exchange."""
-    if isinstance(markets, (str, bytes)) or not isinstance(markets, Sequence):
+def trader_markets_validate(trader: Trader, markets: Any) -> list[Market]:
+    """The trader's markets: ids or rows, every one on the trader's account's exchange. Stores nothing."""
+    if not isinstance(markets, (list, tuple)):
         raise ServiceValidationError("markets", "must be a list of market ids")
     resolved = [_resolve(Market, market, "markets") for market in markets]
     exchange = trader.account.exchange
@@ -401,7 +398,8 @@ def trader_create(
         live=live,
         **rules,
     )
-    chosen = trader_validate(trader, markets=markets or [])
+    trader_validate(trader)
+    chosen = trader_markets_validate(trader, markets or [])
     _save_unique(trader, noun="trader")
     trader.markets.set(chosen)
     return trader
@@ -425,10 +423,10 @@ def trader_update(*, trader: Trader, changes: Mapping[str, Any], secrets: Mappin
         elif field != "markets":
             setattr(trader, field, value)
     trader_validate(trader)
-    markets = _resolve_markets(trader, changes["markets"]) if "markets" in changes else None
+    markets = trader_markets_validate(trader, changes["markets"]) if "markets" in changes else None
     if markets is None and "account" in changes:
         # The markets must stay on the account's exchange.
-        markets = _resolve_markets(trader, list(trader.markets.all()))
+        markets = trader_markets_validate(trader, list(trader.markets.all()))
     if trader.is_active:
         _check_startable(trader, markets if markets is not None else list(trader.markets.all()))
     _save_unique(trader, noun="trader")
@@ -465,12 +463,15 @@ def _check_live_start(trader: Trader, confirmation: str) -> None:
 
 
 @transaction.atomic
-def trader_start(*, trader: Trader, user: Any, confirmation: str = "") -> Trader:
-    """Start the trader's cycles. Starting a running trader changes nothing; a trader in error starts
+def trader_start(*, trader: Trader, user: Any, confirmation: str = "", strict: bool = False) -> Trader:
+    """Start the trader's cycles. Starting a running (or halted) trader changes nothing, or raises
+    TradeConflict when `strict` (an operator's click on a page out of date); a trader in error starts
     again with its failure count reset."""
     # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the outer join to the strategy.
     trader = Trader.objects.select_for_update(of=("self",)).select_related("account", "strategy").get(pk=trader.pk)
     if trader.is_active:
+        if strict:
+            raise TradeConflict(f"trader {trader.name} is already {trader.status}")
         return trader
     _check_startable(trader, list(trader.markets.all()))
     _check_live_start(trader, confirmation)
@@ -478,11 +479,13 @@ def trader_start(*, trader: Trader, user: Any, confirmation: str = "") -> Trader
 
 
 @transaction.atomic
-def trader_stop(*, trader: Trader, user: Any) -> Trader:
+def trader_stop(*, trader: Trader, user: Any, strict: bool = False) -> Trader:
     """Stop the trader's cycles. Open positions keep their stop-loss and take-profit; close them from
-    their plans. Stopping a stopped trader changes nothing."""
+    their plans. Stopping a stopped trader changes nothing, or raises TradeConflict when `strict`."""
     trader = Trader.objects.select_for_update().get(pk=trader.pk)
     if trader.status == Trader.Status.STOPPED:
+        if strict:
+            raise TradeConflict(f"trader {trader.name} is already stopped")
         return trader
     return _status_set(trader, Trader.Status.STOPPED, f"stopped by {user or 'the system'}", user)
 

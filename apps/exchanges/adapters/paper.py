@@ -46,6 +46,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Min
 
 from apps.exchanges.adapters import paper_engine as engine
 from apps.exchanges.adapters.base import (
@@ -290,14 +291,24 @@ class PaperAdapter(ExchangeAdapter):
             row = PaperPosition.objects.filter(account=self.account, market=market).first()
             if horizon is None or row is None:
                 continue
+            since = self._unprocessed_since(market, row)
             candles = Candle.objects.filter(market=market, timeframe=timeframe, open_time__lte=horizon)
-            if row.processed_through is not None:
-                candles = candles.filter(open_time__gt=row.processed_through)
+            if since is not None:
+                candles = candles.filter(open_time__gt=since)
             for open_time, o, h, low, c in candles.order_by("open_time").values_list(
                 "open_time", "open", "high", "low", "close"
             ):
                 changed += self.process_candle(market.symbol, engine.Bar(datetime_to_ms(open_time), o, h, low, c))
         return changed
+
+    def _unprocessed_since(self, market: Market, row: PaperPosition) -> datetime | None:
+        """The candle after which `sync` must look: the position's processed_through, but never before
+        the oldest open order's candle, since a candle only fills orders created before it. A row made
+        by set_leverage or set_margin_mode has no processed_through, and its first sync used to walk
+        every stored candle, one transaction each (seconds per account on a long history)."""
+        oldest = self._open_orders(market).aggregate(oldest=Min("created_candle_time"))["oldest"]
+        marks = [mark for mark in (row.processed_through, oldest) if mark is not None]
+        return max(marks) if marks else None
 
     # --- internals: evaluation ----------------------------------------------------------------
 

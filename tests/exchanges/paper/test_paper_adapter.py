@@ -227,6 +227,24 @@ def test_protective_orders_are_checked_from_the_candle_after_the_entry():
     assert sl.average_price == D("19000")
 
 
+def test_sync_starts_at_the_entry_when_set_leverage_made_the_position_row(django_assert_max_num_queries):
+    # 200 bars of history, all through the stop, released before the entry. set_leverage makes the
+    # position row before any candle is processed; sync must still look only after the entry's candle.
+    bars = [(20000, 20100, 18000, 20000)] * 200 + [flat(20000), (20000, 20100, 18950, 20000)]
+    _, feed = store_bars(bars)
+    release(feed, 200)
+    adapter = PaperAdapter(paper_account(), slippage_bps=0)
+    adapter.set_leverage(SYMBOL, 2)
+    adapter.create_order(market("0.01"))
+    adapter.create_protective_order(protect(ProtectionKind.STOP_LOSS, "19000"))
+
+    with django_assert_max_num_queries(20):
+        assert adapter.sync() == []
+    release(feed, 201)
+    [sl] = adapter.sync()
+    assert sl.average_price == D("19000")
+
+
 def test_triggered_reduce_only_with_no_position_is_expired():
     adapter, feed = open_long_with_protection([flat(20000), flat(20000), flat(21500)])
     adapter.create_order(market("0.01", Side.SELL, cid="manual-close"))

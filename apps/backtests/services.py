@@ -125,6 +125,27 @@ def _check_request(request: BacktestRequest) -> None:
         raise ServiceValidationError("candles", message)
 
 
+def _run_setup(
+    *, market: Market, timeframe: str, period: tuple[datetime | None, datetime | None], params: BacktestParams
+) -> dict[str, Any]:
+    """A run's market, period and engine parameters, as BacktestRun columns."""
+    return {
+        "market": market,
+        "exchange": market.exchange,
+        "symbol": market.symbol,
+        "timeframe": timeframe,
+        "requested_start": period[0],
+        "requested_end": period[1],
+        "initial_cash": _decimal(params.cash),
+        "fee_bps": _decimal(params.fee_bps),
+        "slippage_bps": _decimal(params.slippage_bps),
+        "size_pct": _decimal(params.size_pct),
+        "sl_pct": _decimal(params.sl_pct),
+        "tp_pct": _decimal(params.tp_pct),
+        "fill": params.fill,
+    }
+
+
 @transaction.atomic
 def backtest_run_create(*, request: BacktestRequest, created_by: AbstractBaseUser | None = None) -> BacktestRun:
     """Store a queued run; nothing is computed yet (backtest_run_execute does that)."""
@@ -137,19 +158,7 @@ def backtest_run_create(*, request: BacktestRequest, created_by: AbstractBaseUse
         strategy=request.strategy,
         strategy_version=request.strategy.version if request.strategy is not None else None,
         spec=spec.model_dump(mode="json", exclude_none=True),
-        market=market,
-        exchange=market.exchange,
-        symbol=market.symbol,
-        timeframe=spec.timeframe,
-        requested_start=request.start,
-        requested_end=request.end,
-        initial_cash=_decimal(params.cash),
-        fee_bps=_decimal(params.fee_bps),
-        slippage_bps=_decimal(params.slippage_bps),
-        size_pct=_decimal(params.size_pct),
-        sl_pct=_decimal(params.sl_pct),
-        tp_pct=_decimal(params.tp_pct),
-        fill=params.fill,
+        **_run_setup(market=market, timeframe=spec.timeframe, period=(request.start, request.end), params=params),
         output_dir=str(Path(out_dir).resolve()),
         created_by=created_by,
     )
@@ -325,19 +334,7 @@ def backtest_run_record(
         strategy=strategy,
         strategy_version=context.strategy_version,
         spec=context.spec,
-        market=market,
-        exchange=market.exchange,
-        symbol=market.symbol,
-        timeframe=context.timeframe,
-        requested_start=requested[0],
-        requested_end=requested[1],
-        initial_cash=_decimal(params.cash),
-        fee_bps=_decimal(params.fee_bps),
-        slippage_bps=_decimal(params.slippage_bps),
-        size_pct=_decimal(params.size_pct),
-        sl_pct=_decimal(params.sl_pct),
-        tp_pct=_decimal(params.tp_pct),
-        fill=params.fill,
+        **_run_setup(market=market, timeframe=context.timeframe, period=requested, params=params),
         status=BacktestRun.Status.RUNNING,
         started_at=timezone.now(),
         output_dir=str(paths.directory),

@@ -279,9 +279,9 @@ class PaperAdapter(ExchangeAdapter):
         """Process every released candle not yet processed, on every market with open orders."""
         changed: list[Order] = []
         market_ids = set(
-            PaperOrder.objects.filter(account=self.account, status=PaperOrder.Status.OPEN).values_list(
-                "market_id", flat=True
-            )
+            PaperOrder.objects.filter(account=self.account, status=PaperOrder.Status.OPEN)
+            .order_by()  # a set: no ordering (its default joins the account)
+            .values_list("market_id", flat=True)
         )
         for market in Market.objects.filter(pk__in=market_ids).order_by("symbol"):
             timeframe = self._price_timeframe(market)

@@ -40,6 +40,7 @@ from apps.signals.selectors import feed_horizon
 from apps.strategies.spec import ATR, StrategySpec
 from apps.traders import cycle
 from apps.traders.models import ACTIVE_TRADER_STATUSES, OPEN_PLAN_STATUSES, Alert, TradePlan, Trader
+from apps.traders.risk import HaltKind
 from apps.traders.selectors import (
     market_terms,
     trader_entry_rules,
@@ -178,6 +179,7 @@ class _Record:
     risk_report: dict | None = None
     signal: Signal | None = None
     error: str = ""
+    halt: str | None = None  # the halt the decision read (after this market's settlement)
 
 
 def _inputs_snapshot(view: CandleView, inputs: cycle.CycleInputs, halt: str | None) -> dict:
@@ -242,20 +244,23 @@ def _enter(
     record.plan, record.risk_report, record.outcome = plan, plan.risk_report, Outcome.TRADED
 
 
-def _market_cycle(trader: Trader, spec: StrategySpec, market: Market, *, now: datetime) -> MarketOutcome:
+def _market_cycle(
+    trader: Trader, spec: StrategySpec, market: Market, *, now: datetime
+) -> tuple[MarketOutcome, _Record | None]:
+    """The market's outcome, and its decision's record when one was saved."""
     timeframe = spec.timeframe
     candle = feed_horizon(market=market, timeframe=timeframe)
     if candle is None:
-        return MarketOutcome(market.symbol, "skipped", f"no {timeframe} candle released yet")
+        return MarketOutcome(market.symbol, "skipped", f"no {timeframe} candle released yet"), None
     if DecisionLog.objects.filter(trader=trader, market=market, candle_open_time=candle).exists():
-        return MarketOutcome(market.symbol, "skipped", f"already decided on {candle:%Y-%m-%d %H:%M}")
+        return MarketOutcome(market.symbol, "skipped", f"already decided on {candle:%Y-%m-%d %H:%M}"), None
     started = time.perf_counter()
     record = _Record(inputs={})
     try:
         with transaction.atomic():
             _decide_and_act(trader, spec, market, candle, record)
     except CycleSkip as exc:
-        return MarketOutcome(market.symbol, "skipped", str(exc))
+        return MarketOutcome(market.symbol, "skipped", str(exc)), None
     except Exception as exc:  # any failure: recorded, and the next cycle goes on
         logger.exception("Trader %s cycle on %s failed", trader.name, market.symbol)
         record.outcome, record.plan, record.error = Outcome.ERROR, None, (str(exc) or type(exc).__name__)[:1000]
@@ -278,7 +283,7 @@ def _market_cycle(trader: Trader, spec: StrategySpec, market: Market, *, now: da
         error=record.error,
         latency_ms=round((time.perf_counter() - started) * 1000),
     )
-    return MarketOutcome(market.symbol, record.outcome, record.error or record.reason)
+    return MarketOutcome(market.symbol, record.outcome, record.error or record.reason), record
 
 
 def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: datetime, record: _Record) -> None:
@@ -307,7 +312,8 @@ def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: 
         busy=busy,
     )
     halt = trader_halt_kind(trader=trader)
-    record.inputs = _inputs_snapshot(view, inputs, halt.value if halt else None)
+    record.halt = halt.value if halt else None
+    record.inputs = _inputs_snapshot(view, inputs, record.halt)
     decision = cycle.decision_maker(trader.decision_mode).decide(inputs)
     record.action, record.reason = decision.action, decision.reason
     if decision.action == cycle.Action.EXIT:
@@ -342,11 +348,28 @@ def trader_cycle_run(*, trader_id: int, now: Callable[[], datetime] = timezone.n
         if spec is None:
             return _fail(trader, now(), "its strategy (or pinned version) is missing or no longer validates")
         moment = now()
-        outcomes = tuple(_market_cycle(trader, spec, market, now=moment) for market in trader.markets.order_by("pk"))
-        return _finish(trader, moment, outcomes)
+        results = [_market_cycle(trader, spec, market, now=moment) for market in trader.markets.order_by("pk")]
+        outcomes = tuple(outcome for outcome, _record in results)
+        return _finish(trader, moment, outcomes, halt_read=_halt_still_read(results))
 
 
-def _finish(trader: Trader, moment: datetime, outcomes: tuple[MarketOutcome, ...]) -> CycleReport:
+_UNREAD = object()
+
+
+def _halt_still_read(results: list[tuple[MarketOutcome, _Record | None]]) -> object:
+    """The halt the last market's decision read, when nothing the cycle did since can have changed
+    it: every market decided and held (no plan, no failure, no write after the read but its
+    decision record). Otherwise _UNREAD: the halt is read again."""
+    if not results or any(record is None or record.outcome != Outcome.HELD for _o, record in results):
+        return _UNREAD
+    last = results[-1][1]
+    assert last is not None
+    return HaltKind(last.halt) if last.halt else None
+
+
+def _finish(
+    trader: Trader, moment: datetime, outcomes: tuple[MarketOutcome, ...], *, halt_read: object = _UNREAD
+) -> CycleReport:
     decided = [o for o in outcomes if o.outcome != "skipped"]
     failed = bool(decided) and all(o.outcome == Outcome.ERROR for o in decided)
     if failed:
@@ -354,7 +377,8 @@ def _finish(trader: Trader, moment: datetime, outcomes: tuple[MarketOutcome, ...
     changes: dict = {"heartbeat_at": moment}
     if decided:
         changes.update(last_cycle_at=moment, consecutive_failures=0)
-    halted = trader_halt_kind(trader=trader) is not None
+    halt = trader_halt_kind(trader=trader) if halt_read is _UNREAD else halt_read
+    halted = halt is not None
     status = Trader.Status.HALTED if halted else Trader.Status.RUNNING
     if status != trader.status:
         changes.update(status=status, status_reason="a halt blocks new entries" if halted else "")

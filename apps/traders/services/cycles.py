@@ -40,7 +40,6 @@ from apps.signals.selectors import feed_horizon
 from apps.strategies.spec import ATR, StrategySpec
 from apps.traders import cycle
 from apps.traders.models import ACTIVE_TRADER_STATUSES, OPEN_PLAN_STATUSES, Alert, TradePlan, Trader
-from apps.traders.risk import HaltKind
 from apps.traders.selectors import (
     market_terms,
     trader_entry_rules,
@@ -350,26 +349,24 @@ def trader_cycle_run(*, trader_id: int, now: Callable[[], datetime] = timezone.n
         moment = now()
         results = [_market_cycle(trader, spec, market, now=moment) for market in trader.markets.order_by("pk")]
         outcomes = tuple(outcome for outcome, _record in results)
-        return _finish(trader, moment, outcomes, halt_read=_halt_still_read(results))
+        return _finish(trader, moment, outcomes, halted=_halted_as_read(results))
 
 
-_UNREAD = object()
-
-
-def _halt_still_read(results: list[tuple[MarketOutcome, _Record | None]]) -> object:
-    """The halt the last market's decision read, when nothing the cycle did since can have changed
-    it: every market decided and held (no plan, no failure, no write after the read but its
-    decision record). Otherwise _UNREAD: the halt is read again."""
+def _halted_as_read(results: list[tuple[MarketOutcome, _Record | None]]) -> bool | None:
+    """Whether the last market's decision read a halt, when nothing the cycle did since can have
+    changed it: every market decided and held (no plan, no failure, no write after the read but its
+    decision record). None otherwise: the halt must be read again."""
     if not results or any(record is None or record.outcome != Outcome.HELD for _o, record in results):
-        return _UNREAD
+        return None
     last = results[-1][1]
     assert last is not None
-    return HaltKind(last.halt) if last.halt else None
+    return last.halt is not None
 
 
 def _finish(
-    trader: Trader, moment: datetime, outcomes: tuple[MarketOutcome, ...], *, halt_read: object = _UNREAD
+    trader: Trader, moment: datetime, outcomes: tuple[MarketOutcome, ...], *, halted: bool | None = None
 ) -> CycleReport:
+    """Record the cycle on the trader. `halted` is the halt already read, None to read it now."""
     decided = [o for o in outcomes if o.outcome != "skipped"]
     failed = bool(decided) and all(o.outcome == Outcome.ERROR for o in decided)
     if failed:
@@ -377,8 +374,8 @@ def _finish(
     changes: dict = {"heartbeat_at": moment}
     if decided:
         changes.update(last_cycle_at=moment, consecutive_failures=0)
-    halt = trader_halt_kind(trader=trader) if halt_read is _UNREAD else halt_read
-    halted = halt is not None
+    if halted is None:
+        halted = trader_halt_kind(trader=trader) is not None
     status = Trader.Status.HALTED if halted else Trader.Status.RUNNING
     if status != trader.status:
         changes.update(status=status, status_reason="a halt blocks new entries" if halted else "")

@@ -31,18 +31,34 @@ ClientHook = Callable[["ccxt.Exchange"], Any]
 _client_hook: ClientHook | None = None
 # Tests only: extra CcxtAdapter keyword arguments (no rate limiter, short timeouts, fast retries).
 _adapter_options: dict[str, Any] = {}
+# Moves on every override, so clients pooled per process (adapters.pool) never outlive their override.
+_generation = 0
 
 
 @contextmanager
 def override_client(hook: ClientHook, **adapter_options: Any) -> Iterator[None]:
     """For tests: every adapter built inside the block gets `hook(client)` and `adapter_options`."""
-    global _client_hook, _adapter_options
+    global _client_hook, _adapter_options, _generation
     previous = _client_hook, _adapter_options
     _client_hook, _adapter_options = hook, adapter_options
+    _generation += 1
     try:
         yield
     finally:
         _client_hook, _adapter_options = previous
+        _generation += 1
+
+
+def client_hook() -> ClientHook | None:
+    return _client_hook
+
+
+def adapter_options() -> dict[str, Any]:
+    return dict(_adapter_options)
+
+
+def override_generation() -> int:
+    return _generation
 
 
 def _reveal(secret: Secret | None, *, account: ExchangeAccount, field: str) -> str | None:

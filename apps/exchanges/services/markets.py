@@ -13,10 +13,12 @@ from enum import StrEnum
 
 from django.db import transaction
 
+from apps.exchanges.adapters import errors
 from apps.exchanges.adapters.base import MarketRules
 from apps.exchanges.adapters.pool import public_adapter
 from apps.exchanges.services.accounts import market_rules_changes, market_sync_from_exchange
 from apps.market import services as market_services
+from apps.market.describers import MarketUndescribed
 from apps.market.models import ExchangeId, Market
 
 
@@ -107,3 +109,27 @@ def _delisted(market: Market, *, deactivate: bool) -> MarketSyncRow:
     if market.active:
         market_services.market_update(market=market, changes={"active": False})
     return MarketSyncRow(symbol=market.symbol, outcome=SyncOutcome.DEACTIVATED)
+
+
+def market_sync_symbol(*, exchange: str, symbol: str) -> Market:
+    """Create or update one market from the exchange's rules, leaving the exchange's other markets alone.
+    Raises UnknownExchange, SymbolsNotListed and AdapterError; writes nothing when it raises."""
+    if exchange not in ExchangeId.values:
+        raise UnknownExchange(exchange)
+    rules = next((r for r in public_adapter(exchange).load_markets() if r.symbol == symbol), None)
+    if rules is None:
+        raise SymbolsNotListed(exchange, [symbol])
+    return market_sync_from_exchange(exchange=exchange, rules=rules)
+
+
+def market_describe_from_exchange(exchange: str, symbol: str) -> Market:
+    """apps.market's describer (registered in ExchangesConfig.ready): market_sync_symbol, its failures told in
+    apps.market's terms."""
+    try:
+        return market_sync_symbol(exchange=exchange, symbol=symbol)
+    except errors.AdapterError as exc:
+        raise MarketUndescribed(f"{exchange} was unreachable ({type(exc).__name__}: {exc})") from None
+    except SymbolsNotListed:
+        raise MarketUndescribed(f"{exchange} does not list {symbol}") from None
+    except UnknownExchange as exc:
+        raise MarketUndescribed(str(exc)) from None

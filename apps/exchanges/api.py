@@ -36,6 +36,7 @@ class ExchangeAccountOut(Schema):
     exchange: ExchangeId
     mode: ExchangeAccount.Mode
     paper_starting_balance: Decimal
+    price_source: ExchangeAccount.PriceSource
     default_leverage: int
     margin_mode: ExchangeAccount.MarginMode
     api_key: SecretStatusOut
@@ -62,6 +63,7 @@ class ExchangeAccountIn(InputSchema):
     exchange: ExchangeId
     mode: ExchangeAccount.Mode = ExchangeAccount.Mode.PAPER
     paper_starting_balance: Decimal = Field(Decimal("10000"), gt=0, max_digits=20, decimal_places=8)
+    price_source: ExchangeAccount.PriceSource = ExchangeAccount.PriceSource.REPLAY
     default_leverage: int = Field(1, ge=1, le=MAX_LEVERAGE)
     margin_mode: ExchangeAccount.MarginMode = ExchangeAccount.MarginMode.ISOLATED
     api_key: SecretStr | None = None
@@ -76,6 +78,7 @@ class ExchangeAccountPatch(InputSchema):
     exchange: ExchangeId | None = None
     mode: ExchangeAccount.Mode | None = None
     paper_starting_balance: Decimal | None = Field(None, gt=0, max_digits=20, decimal_places=8)
+    price_source: ExchangeAccount.PriceSource | None = None
     default_leverage: int | None = Field(None, ge=1, le=MAX_LEVERAGE)
     margin_mode: ExchangeAccount.MarginMode | None = None
     api_key: SecretStr | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 # Sent by apps.market.replay.feed_advance, inside the feed's transaction, when a feed released new
-# candles; arguments: market (Market), timeframe (str), horizon (datetime, the newest released open
-# time). Receivers that start work in another process must defer it with transaction.on_commit.
+# candles; arguments: market (Market), timeframe (str), source (MarketFeed.Source: whose clock
+# moved), horizon (datetime, the newest released open time). Receivers that start work in another
+# process must defer it with transaction.on_commit.
 candles_released = Signal()

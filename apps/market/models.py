@@ -143,11 +143,15 @@ class CandleSeriesStats(models.Model):
 
 
 class MarketFeed(models.Model):
-    """The live edge of one market and timeframe: the newest closed candle the live evaluation may see.
+    """The live edge of one market and timeframe on one source: the newest closed candle live use may see.
 
     Candles up to `horizon` are "the past" for live use; later stored candles are not there yet.
-    The replay source (apps.market.replay) moves the horizon through stored history; an exchange
-    source will append fetched candles and move it to the newest one. The backtester ignores it.
+    The replay source (apps.market.replay) moves the horizon through stored history on a simulated
+    clock; the exchange source (apps.exchanges.collect) appends the exchange's closed candles and
+    moves it to the newest one. A market can have both: each consumer reads the feed of its own
+    source (a paper account on replay prices reads the replay, testnet and live accounts and paper
+    accounts on live prices read the exchange feed), so one account's prices never depend on which
+    other accounts exist. The backtester ignores feeds.
     """
 
     class Source(models.TextChoices):
@@ -175,7 +179,9 @@ class MarketFeed(models.Model):
 
     class Meta:
         ordering = ["market", "timeframe"]
-        constraints = [models.UniqueConstraint(fields=["market", "timeframe"], name="market_feed_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["market", "timeframe", "source"], name="market_feed_unique_source")
+        ]
 
     def __str__(self) -> str:
         return f"{self.market.symbol} {self.timeframe} ({self.source})"

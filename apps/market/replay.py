@@ -119,19 +119,20 @@ def feed_advance(*, market: Market, timeframe: str, source: CandleSource) -> Fee
     feed = _feed_locked(market=market, timeframe=timeframe, source=source)
     before = feed.horizon
     release = source.release(market=market, timeframe=timeframe, horizon=before)
-    feed.source = source.kind
     feed.horizon = release.horizon
     _feed_state_set(feed, state=release.state, reason=release.reason)
     feed.save()
     if feed.horizon is not None and feed.horizon != before:
-        _announce(market=market, timeframe=timeframe, horizon=feed.horizon)
+        _announce(market=market, timeframe=timeframe, source=source.kind, horizon=feed.horizon)
     return _tick(feed, before=before)
 
 
-def _announce(*, market: Market, timeframe: str, horizon: datetime) -> None:
+def _announce(*, market: Market, timeframe: str, source: str, horizon: datetime) -> None:
     """Send candles_released. A failing receiver is logged, not raised: prices (the paper exchange
     reads the horizon) must not stand still because something above market failed to react."""
-    responses = candles_released.send_robust(sender=MarketFeed, market=market, timeframe=timeframe, horizon=horizon)
+    responses = candles_released.send_robust(
+        sender=MarketFeed, market=market, timeframe=timeframe, source=source, horizon=horizon
+    )
     for receiver, response in responses:
         if isinstance(response, Exception):
             logger.error("%s failed on new %s %s candles", receiver, market.symbol, timeframe, exc_info=response)
@@ -139,7 +140,8 @@ def _announce(*, market: Market, timeframe: str, horizon: datetime) -> None:
 
 def _feed_locked(*, market: Market, timeframe: str, source: CandleSource) -> MarketFeed:
     """The feed row, created when missing, locked for this transaction."""
-    feed = MarketFeed.objects.select_for_update().filter(market=market, timeframe=timeframe).first()
+    feeds = MarketFeed.objects.select_for_update().filter(market=market, timeframe=timeframe, source=source.kind)
+    feed = feeds.first()
     if feed is not None:
         return feed
     try:
@@ -147,7 +149,7 @@ def _feed_locked(*, market: Market, timeframe: str, source: CandleSource) -> Mar
         with transaction.atomic():
             return MarketFeed.objects.create(market=market, timeframe=timeframe, source=source.kind)
     except IntegrityError:
-        return MarketFeed.objects.select_for_update().get(market=market, timeframe=timeframe)
+        return feeds.get()
 
 
 def _feed_state_set(feed: MarketFeed, *, state: str, reason: str) -> None:
@@ -187,7 +189,9 @@ def market_data_collect(*, market_id: int | None = None) -> list[FeedTick]:
     if market_id is not None:
         markets = markets.filter(pk=market_id)
     stored = CandleSeriesStats.objects.filter(market__in=markets).values_list("market_id", "timeframe")
-    fed = MarketFeed.objects.filter(market__in=markets).values_list("market_id", "timeframe")
+    fed = MarketFeed.objects.filter(market__in=markets, source=MarketFeed.Source.REPLAY).values_list(
+        "market_id", "timeframe"
+    )
     timeframes: dict[int, set[str]] = {}
     for pk, timeframe in [*stored, *fed]:
         timeframes.setdefault(pk, set()).add(timeframe)

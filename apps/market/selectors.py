@@ -73,6 +73,15 @@ def replay_clock(*, market: Market) -> datetime | None:
     return feeds.order_by("-horizon").values_list("horizon", flat=True).first()
 
 
+def feed_horizon(*, market: Market, timeframe: str, source: str | None = None) -> datetime | None:
+    """Open time of the newest candle released to live use on this market and timeframe: by the feed
+    of `source` (a MarketFeed.Source), or by whichever feed is furthest when no source is given."""
+    feeds = MarketFeed.objects.filter(market=market, timeframe=timeframe, horizon__isnull=False)
+    if source is not None:
+        feeds = feeds.filter(source=source)
+    return feeds.order_by("-horizon").values_list("horizon", flat=True).first()
+
+
 def market_get(*, exchange: str, symbol: str) -> Market | None:
     return Market.objects.filter(exchange=exchange, symbol=symbol).first()
 

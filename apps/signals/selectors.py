@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from django.db.models import Count, Q, QuerySet
 from pydantic import ValidationError
 
-from apps.market.models import Market, MarketFeed
+from apps.market.models import Market
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
 from apps.strategies.spec import StrategySpec
@@ -98,10 +98,3 @@ def strategies_using(*, market: Market, timeframe: str) -> list[Strategy]:
         if spec is not None and spec.timeframe == timeframe and market.symbol in spec.markets:
             using.append(strategy)
     return using
-
-
-def feed_horizon(*, market: Market, timeframe: str) -> datetime | None:
-    """Open time of the newest candle released to live use on this market and timeframe."""
-    return (
-        MarketFeed.objects.filter(market=market, timeframe=timeframe).values_list("horizon", flat=True).first() or None
-    )

@@ -30,7 +30,7 @@ from django_q.tasks import async_task
 
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
 from apps.market.models import Candle, Market, MarketFeed
-from apps.market.selectors import candle_arrays
+from apps.market.selectors import candle_arrays, feed_horizon
 from apps.signals import selectors
 from apps.signals.evaluation import BarDecision, EvaluationCache, LiveEvaluation
 from apps.signals.models import EvaluationCursor, Signal
@@ -97,7 +97,8 @@ def strategy_evaluate(*, strategy_id: int, market_id: int, timeframe: str) -> Ev
         return result("skipped: the stored spec does not validate")
     if spec.timeframe != timeframe or market.symbol not in spec.markets:
         return result("skipped: the strategy does not use this market and timeframe")
-    horizon = selectors.feed_horizon(market=market, timeframe=timeframe)
+    # Signals follow the market's live edge: the furthest of its feeds (the exchange's when it is collected).
+    horizon = feed_horizon(market=market, timeframe=timeframe)
     if horizon is None:
         return result("skipped: no live candles yet")
 

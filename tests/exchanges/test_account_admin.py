@@ -25,6 +25,7 @@ def form_data(**overrides) -> dict:
         "exchange": "binanceusdm",
         "mode": "testnet",
         "paper_starting_balance": "10000",
+        "price_source": "replay",
         "default_leverage": "2",
         "margin_mode": "isolated",
         "api_key": "admin-form-key-value",

@@ -77,7 +77,7 @@ from apps.exchanges.models import (
 from apps.market.arrays import CandleArrays
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
 from apps.market.models import MAX_LEVERAGE, Candle, CandleSeriesStats, Market, MarketFeed
-from apps.market.selectors import candle_arrays
+from apps.market.selectors import candle_arrays, feed_horizon
 from apps.market.timeframes import TIMEFRAME_MS
 
 QUOTE = "USDT"
@@ -507,19 +507,25 @@ class PaperAdapter(ExchangeAdapter):
             max_leverage=1 if market.type == Market.Type.SPOT else market.max_leverage or MAX_LEVERAGE,
         )
 
-    @staticmethod
-    def _price_timeframe(market: Market) -> str | None:
-        """The market's shortest stored timeframe."""
-        stored: Iterable[str] = CandleSeriesStats.objects.filter(market=market).values_list("timeframe", flat=True)
-        stored = set(stored) or set(Candle.objects.filter(market=market).values_list("timeframe", flat=True).distinct())
+    def _price_timeframe(self, market: Market) -> str | None:
+        """The market's shortest timeframe: of its stored series on replayed prices, of its collected
+        series on live prices (the collector always follows 1m of a market it collects)."""
+        if self.account.feed_source == MarketFeed.Source.EXCHANGE:
+            fed = MarketFeed.objects.filter(market=market, source=MarketFeed.Source.EXCHANGE, horizon__isnull=False)
+            stored: Iterable[str] = set(fed.values_list("timeframe", flat=True))
+        else:
+            stored = set(CandleSeriesStats.objects.filter(market=market).values_list("timeframe", flat=True))
+            stored = stored or set(Candle.objects.filter(market=market).values_list("timeframe", flat=True).distinct())
         return min(stored, key=TIMEFRAME_MS.__getitem__) if stored else None
 
-    @staticmethod
-    def _horizon(market: Market, timeframe: str) -> datetime | None:
-        """The replay feed's newest released candle. No feed, no price: pricing from the newest stored
-        candle before the replay starts would fill orders at the end of the data and leave their stops
-        checked against candles the replay releases only much later."""
-        return MarketFeed.objects.filter(market=market, timeframe=timeframe).values_list("horizon", flat=True).first()
+    def _horizon(self, market: Market, timeframe: str) -> datetime | None:
+        """The newest candle released by the feed of the account's price source. No feed, no price:
+        pricing from the newest stored candle before a replay starts would fill orders at the end of the
+        data and leave their stops checked against candles the replay releases only much later."""
+        return feed_horizon(market=market, timeframe=timeframe, source=self.account.feed_source)
+
+    def _feed_name(self) -> str:
+        return "replay" if self.account.feed_source == MarketFeed.Source.REPLAY else "live exchange"
 
     def _latest_candle(self, market: Market) -> tuple[Candle, str]:
         timeframe = self._price_timeframe(market)
@@ -533,8 +539,8 @@ class PaperAdapter(ExchangeAdapter):
         )
         if candle is None:
             raise ExchangeUnavailable(
-                f"no released candle for {market.symbol}: the paper exchange has no price until its replay feed "
-                "starts (the worker's market data task, every minute)"
+                f"no released candle for {market.symbol}: the paper exchange has no price until its "
+                f"{self._feed_name()} feed releases one (the worker's market data task, every minute)"
             )
         return candle, timeframe
 

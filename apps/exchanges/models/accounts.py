@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from apps.market.models import MAX_LEVERAGE, SPOT_EXCHANGES, ExchangeId
+from apps.market.models import MAX_LEVERAGE, SPOT_EXCHANGES, ExchangeId, MarketFeed
 from apps.secrets.models import Secret
 
 
@@ -13,6 +13,10 @@ class ExchangeAccount(models.Model):
         PAPER = "paper", "Paper (simulated, no orders leave TradeOps)"
         TESTNET = "testnet", "Testnet (exchange sandbox)"
         LIVE = "live", "Live (real money)"
+
+    class PriceSource(models.TextChoices):
+        REPLAY = "replay", "Replay of stored candles (simulated clock, offline)"
+        LIVE = "live", "Live exchange prices (public market data, no keys)"
 
     class MarginMode(models.TextChoices):
         ISOLATED = "isolated", "Isolated"
@@ -32,6 +36,13 @@ class ExchangeAccount(models.Model):
     passphrase = models.OneToOneField(Secret, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     paper_starting_balance = models.DecimalField(
         max_digits=20, decimal_places=8, default=10_000, help_text="Quote currency (USDT) for paper accounts."
+    )
+    price_source = models.CharField(
+        max_length=8,
+        choices=PriceSource.choices,
+        default=PriceSource.REPLAY,
+        help_text="Paper accounts only: where prices come from. Testnet and live accounts always trade on the "
+        "exchange's prices.",
     )
     default_leverage = models.PositiveSmallIntegerField(default=1)
     margin_mode = models.CharField(max_length=8, choices=MarginMode.choices, default=MarginMode.ISOLATED)
@@ -58,3 +69,11 @@ class ExchangeAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_exchange_display()}, {self.mode})"
+
+    @property
+    def feed_source(self) -> str:
+        """The MarketFeed source this account's prices, fills and trader cycles follow: the replay for a
+        paper account on replayed prices, the exchange's own candles for every other account."""
+        if self.mode == self.Mode.PAPER and self.price_source == self.PriceSource.REPLAY:
+            return MarketFeed.Source.REPLAY
+        return MarketFeed.Source.EXCHANGE

@@ -22,7 +22,15 @@ from apps.secrets.services import (
     secret_will_be_set,
 )
 
-EDITABLE_FIELDS = ("name", "exchange", "mode", "paper_starting_balance", "default_leverage", "margin_mode")
+EDITABLE_FIELDS = (
+    "name",
+    "exchange",
+    "mode",
+    "paper_starting_balance",
+    "price_source",
+    "default_leverage",
+    "margin_mode",
+)
 
 
 def exchange_account_validate(account: ExchangeAccount, secrets: Mapping[str, SecretInput]) -> None:
@@ -44,6 +52,7 @@ def exchange_account_create(
     exchange: str,
     mode: str = ExchangeAccount.Mode.PAPER,
     paper_starting_balance: Decimal = Decimal("10000"),
+    price_source: str = ExchangeAccount.PriceSource.REPLAY,
     default_leverage: int = 1,
     margin_mode: str = ExchangeAccount.MarginMode.ISOLATED,
     secrets: Mapping[str, SecretInput] | None = None,
@@ -53,6 +62,7 @@ def exchange_account_create(
         exchange=exchange,
         mode=mode,
         paper_starting_balance=paper_starting_balance,
+        price_source=price_source,
         default_leverage=default_leverage,
         margin_mode=margin_mode,
     )

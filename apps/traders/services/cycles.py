@@ -33,10 +33,9 @@ from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import account_exposure
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
 from apps.market.models import Market
-from apps.market.selectors import candle_arrays
+from apps.market.selectors import candle_arrays, feed_horizon
 from apps.signals.evaluation import EvaluationCache, LiveEvaluation
 from apps.signals.models import Signal
-from apps.signals.selectors import feed_horizon
 from apps.strategies.spec import ATR, StrategySpec
 from apps.traders import cycle
 from apps.traders.models import ACTIVE_TRADER_STATUSES, OPEN_PLAN_STATUSES, Alert, TradePlan, Trader
@@ -248,7 +247,7 @@ def _market_cycle(
 ) -> tuple[MarketOutcome, _Record | None]:
     """The market's outcome, and its decision's record when one was saved."""
     timeframe = spec.timeframe
-    candle = feed_horizon(market=market, timeframe=timeframe)
+    candle = feed_horizon(market=market, timeframe=timeframe, source=trader.account.feed_source)
     if candle is None:
         return MarketOutcome(market.symbol, "skipped", f"no {timeframe} candle released yet"), None
     if DecisionLog.objects.filter(trader=trader, market=market, candle_open_time=candle).exists():
@@ -415,9 +414,16 @@ def trader_cycles_dispatch() -> int:
     return _enqueue(list(Trader.objects.filter(status__in=ACTIVE_TRADER_STATUSES).values_list("pk", flat=True)))
 
 
-def trader_cycles_enqueue(*, market: Market, timeframe: str, **_signal: object) -> int:
-    """One cycle task per active trader that trades `market` on `timeframe`, as soon as its candles
-    are released. Connected (TradersConfig.ready) to apps.market.events.candles_released."""
-    traders = Trader.objects.filter(status__in=ACTIVE_TRADER_STATUSES, markets=market).select_related("strategy")
-    due = [trader.pk for trader in traders if trader_timeframe(trader=trader) == timeframe]
+def trader_cycles_enqueue(*, market: Market, timeframe: str, source: str, **_signal: object) -> int:
+    """One cycle task per active trader that trades `market` on `timeframe` with prices from `source`,
+    as soon as its candles are released. Connected (TradersConfig.ready) to
+    apps.market.events.candles_released."""
+    traders = Trader.objects.filter(status__in=ACTIVE_TRADER_STATUSES, markets=market).select_related(
+        "strategy", "account"
+    )
+    due = [
+        trader.pk
+        for trader in traders
+        if trader.account.feed_source == source and trader_timeframe(trader=trader) == timeframe
+    ]
     return _enqueue(due)

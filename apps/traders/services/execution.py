@@ -45,7 +45,7 @@ from apps.exchanges.adapters.base import (
 )
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.models import ExchangeAccount
-from apps.market.models import Market
+from apps.market.models import Market, MarketFeed
 from apps.market.selectors import replay_clock
 from apps.traders.models import PLAN_TRANSITIONS, Alert, Execution, PlanEvent, TradePlan
 from apps.traders.selectors import trader_halt_kind
@@ -99,9 +99,9 @@ def at_step(plan: TradePlan, value: Decimal | None) -> str:
 
 
 def plan_market_time(plan: TradePlan) -> datetime | None:
-    """The replay's market time for a paper plan, whose prices come from replayed candles; a live or
-    testnet plan trades at the wall clock (None)."""
-    if plan.account.mode != ExchangeAccount.Mode.PAPER:
+    """The replay's market time for a plan on replayed prices; a plan on the exchange's prices (live,
+    testnet, or a paper account on live prices) trades at the wall clock (None)."""
+    if plan.account.feed_source != MarketFeed.Source.REPLAY:
         return None
     return replay_clock(market=plan.market)
 

@@ -86,18 +86,19 @@ def test_a_stopped_trader_runs_no_cycle_and_is_not_dispatched(operator, django_c
     assert DecisionLog.objects.count() == 0
     with django_capture_on_commit_callbacks() as enqueued:
         assert trader_cycles_dispatch() == 0
-        assert trader_cycles_enqueue(market=trader.markets.get(), timeframe="1h") == 0
+        assert trader_cycles_enqueue(market=trader.markets.get(), timeframe="1h", source="replay") == 0
     assert enqueued == []
 
 
-def test_released_candles_enqueue_the_traders_on_that_market_and_timeframe(
+def test_released_candles_enqueue_the_traders_on_that_market_timeframe_and_price_source(
     operator, django_capture_on_commit_callbacks
 ) -> None:
-    trader, _feed = running_trader(operator)
+    trader, _feed = running_trader(operator)  # a paper account on replayed prices
     market = trader.markets.get()
     with django_capture_on_commit_callbacks() as enqueued:
-        assert trader_cycles_enqueue(market=market, timeframe="1m") == 0
-        assert trader_cycles_enqueue(market=market, timeframe="1h") == 1
+        assert trader_cycles_enqueue(market=market, timeframe="1m", source="replay") == 0
+        assert trader_cycles_enqueue(market=market, timeframe="1h", source="exchange") == 0
+        assert trader_cycles_enqueue(market=market, timeframe="1h", source="replay") == 1
         assert trader_cycles_dispatch() == 1
     assert len(enqueued) == 2
 

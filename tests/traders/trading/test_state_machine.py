@@ -326,7 +326,7 @@ def test_no_paper_price_before_the_replay_starts(trader):
     """Pricing from the newest stored candle before the replay starts would fill at the end of the
     data and leave the stops waiting for candles released much later; the preview is refused instead."""
     store_bars(BARS)[1].delete()
-    with pytest.raises(ExchangeUnreachable, match="until its replay feed starts"):
+    with pytest.raises(ExchangeUnreachable, match="until its replay feed releases one"):
         preview(trader)
     assert not TradePlan.objects.exists()
 

@@ -66,13 +66,14 @@ class ExchangeSource(CandleSource):
         horizon = horizon or _last_stored(market=market, timeframe=timeframe)
         # Another process (the stream, a second worker) may have stored some of them meanwhile.
         candles = _after(self.batch, horizon)
-        bad = first_bad_row(_rows(candles), timeframe_ms=timeframe_ms(timeframe))
+        rows = _rows(candles)
+        bad = first_bad_row(rows, timeframe_ms=timeframe_ms(timeframe))
         good = candles.slice(0, bad.index) if bad is not None else candles
         market_services.candles_append(market=market, timeframe=timeframe, candles=good)
         if len(good):
             horizon = ms_to_datetime(int(good.open_time[-1]))
         if bad is not None:
-            return Release(horizon, State.STOPPED, f"bad candle from the exchange: {bad.message(_rows(candles))}")
+            return Release(horizon, State.STOPPED, f"bad candle from the exchange: {bad.message(rows)}")
         return Release(horizon)
 
 

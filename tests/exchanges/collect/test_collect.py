@@ -263,3 +263,20 @@ def test_gate_candles_are_collected_in_base_units_on_every_followed_timeframe(li
         assert abs(candle.high - expected.high) < Decimal("0.1")  # Gate's tick here is 0.1
         # Gate counts whole contracts (0.0001 BTC each): the stored volume is in BTC, to the contract.
         assert abs(candle.volume - expected.volume) <= Decimal("0.0001") * 12
+
+
+def test_a_pushed_batch_that_skips_or_repeats_a_candle_is_cut_there_and_the_rest_fetched(
+    live_emulator, followed_market, settings
+) -> None:
+    settings.MARKET_DATA_BACKFILL_BARS = 20
+    emu = live_emulator(behind=10)
+    with aimed_at(emu):
+        exchange_feed_advance(market=followed_market, timeframe="1m")
+        emu.advance(4)
+        c1, c2, c3, c4 = emu.engine.feed.history("BTC/USDT:USDT")[-5:-1]
+        tick = exchange_feed_advance(market=followed_market, timeframe="1m", pushed=rows_of([c1, c3, c3, c4]))
+        assert tick.horizon == ms_to_datetime(c1.open_time)  # stored as it came: c1 only
+        exchange_feed_advance(market=followed_market, timeframe="1m")
+    times = stored_times(followed_market)
+    assert times[-1] == c4.open_time and len(times) == 24
+    assert_contiguous(times)

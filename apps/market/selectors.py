@@ -5,6 +5,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 import numpy as np
 from django.db import connection
@@ -12,6 +13,7 @@ from django.db.models import Q, QuerySet
 from psycopg import sql as pg_sql
 
 from apps.market.arrays import COLUMNS, CandleArrays
+from apps.market.livecache import LastPrice, last_price_key, market_cache
 from apps.market.models import Candle, CandleImport, CandleSeriesStats, Market, MarketFeed
 from apps.market.timeframes import TIMEFRAME_MS
 
@@ -80,6 +82,13 @@ def feed_horizon(*, market: Market, timeframe: str, source: str | None = None) -
     if source is not None:
         feeds = feeds.filter(source=source)
     return feeds.order_by("-horizon").values_list("horizon", flat=True).first()
+
+
+def market_last_price(*, market: Market) -> tuple[Decimal, datetime] | None:
+    """The market's last trade price and when it was seen (wall clock), from live collection; None
+    when the market is not collected or its price has expired from the cache."""
+    cached: LastPrice | None = market_cache().get(last_price_key(market.pk))
+    return (cached.price, cached.at) if cached is not None else None
 
 
 def market_get(*, exchange: str, symbol: str) -> Market | None:

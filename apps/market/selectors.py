@@ -101,11 +101,14 @@ def market_symbols(*, exchange: str | None = None) -> list[str]:
     return list(markets.order_by("symbol").values_list("symbol", flat=True).distinct())
 
 
-def market_feed_list(*, exchange: str | None = None) -> QuerySet[MarketFeed]:
-    """The feeds (of one exchange's markets, when given), by symbol, exchange and timeframe."""
+def market_feed_list(*, exchange: str | None = None, source: str | None = None) -> QuerySet[MarketFeed]:
+    """The feeds (of one exchange's markets, of one MarketFeed.Source, when given), by symbol, exchange
+    and timeframe."""
     feeds = MarketFeed.objects.select_related("market")
     if exchange:
         feeds = feeds.filter(market__exchange=exchange)
+    if source:
+        feeds = feeds.filter(source=source)
     return feeds.order_by("market__symbol", "market__exchange", "timeframe")
 
 

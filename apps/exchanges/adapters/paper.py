@@ -597,7 +597,9 @@ def _pk(order_id: str) -> int:
 
 def paper_accounts_process_candles() -> int:
     """The worker's entry point after new candles are released: process them for every paper
-    account with open orders. Returns the number of orders that filled or expired."""
+    account with open orders, each on the feed of its own price source (the replay's releases for a
+    replayed account, the exchange feed's for a live-priced one). Returns the number of orders that
+    filled or expired."""
     accounts = ExchangeAccount.objects.filter(
         mode=ExchangeAccount.Mode.PAPER, paper_orders__status=PaperOrder.Status.OPEN
     ).distinct()

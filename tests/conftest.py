@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 
 from tests.factories import UserFactory
 
@@ -15,6 +17,13 @@ def shared_data_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs {path} (the real data set in ../shared/data); it is absent on this machine")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _empty_market_cache() -> Iterator[None]:
+    """Live prices a test cached (the `market` cache, per process in tests) do not leak into the next."""
+    yield
+    caches["market"].clear()
 
 
 @pytest.fixture

@@ -51,6 +51,7 @@ class ExchangeAccountFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"account {n}")
     exchange = ExchangeId.BINANCEUSDM
     mode = "paper"
+    price_source = factory.LazyAttribute(lambda account: "replay" if account.mode == "paper" else "live")
 
 
 class RiskProfileFactory(factory.django.DjangoModelFactory):

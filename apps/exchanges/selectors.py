@@ -10,7 +10,7 @@ from apps.exchanges.adapters.base import Balance, ExchangeAdapter, Order, Positi
 from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.adapters.paper import paper_order_value
-from apps.exchanges.models import ExchangeAccount, PaperOrder
+from apps.exchanges.models import ExchangeAccount, PaperOrder, PaperPosition
 from apps.market.models import SPOT_EXCHANGES, Market
 
 ORDERINGS = ("name", "-name", "exchange", "-exchange", "mode", "-mode", "created_at", "-created_at")
@@ -27,6 +27,13 @@ def exchange_account_list(
     if search:
         accounts = accounts.filter(name__icontains=search)
     return accounts.order_by(ordering if ordering in ORDERINGS else "name")
+
+
+def paper_account_open_counts(*, account: ExchangeAccount) -> tuple[int, int]:
+    """A paper account's open positions and open orders, from its stored paper state (no prices needed)."""
+    positions = PaperPosition.objects.filter(account=account, amount__gt=0).count()
+    orders = PaperOrder.objects.filter(account=account, status=PaperOrder.Status.OPEN).count()
+    return positions, orders
 
 
 # --- trading reads through the adapters (balances, positions, orders) -----------------------------

@@ -16,7 +16,7 @@ from apps.exchanges.adapters.base import Order, OrderStatus
 from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.hooks import OrderCancelRefused
 from apps.exchanges.models import ExchangeAccount
-from apps.market.models import ExchangeId, Market
+from apps.market.models import ExchangeId, Market, MarketFeed
 from apps.market.selectors import market_feed_list
 
 PAGE_SIZE = 25
@@ -106,6 +106,14 @@ def _account(account_id: int) -> ExchangeAccount:
     return account
 
 
+def _feeds_context(account: ExchangeAccount) -> dict[str, Any]:
+    """The feeds of the account's price source, and whether the exchange's are silent: none running
+    with a collected candle (offline, the exchange unreachable, or live collection not running)."""
+    feeds = list(market_feed_list(exchange=account.exchange, source=account.feed_source))
+    running = any(feed.horizon and feed.state == MarketFeed.State.RUNNING for feed in feeds)
+    return {"feeds": feeds, "exchange_silent": account.feed_source == MarketFeed.Source.EXCHANGE and not running}
+
+
 @require_GET
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     account = _account(account_id)
@@ -114,7 +122,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
         **_balance_context(account),
         **_positions_context(account),
         **_orders_context(request, account),
-        "feeds": market_feed_list(exchange=account.exchange),
+        **_feeds_context(account),
     }
     return render(request, "exchanges/account_detail.html", context)
 

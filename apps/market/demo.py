@@ -105,7 +105,8 @@ def demo_markets_ensure() -> list[Market]:
 def _start_replay(market: Market) -> str:
     """Start the market's replay feeds now rather than at the worker's first tick: the paper exchange
     has no price until they start, and a trade ticket opened right after `make run` needs one."""
-    if MarketFeed.objects.filter(market=market).exists():
+    # Its replay feeds only: an exchange feed (live collection of the same market) leaves the replay unstarted.
+    if MarketFeed.objects.filter(market=market, source=MarketFeed.Source.REPLAY).exists():
         return ""
     ticks = market_data_collect(market_id=market.pk)
     released = ", ".join(f"{tick.timeframe} at {tick.horizon:%Y-%m-%d %H:%M}" for tick in ticks if tick.horizon)

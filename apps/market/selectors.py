@@ -169,11 +169,14 @@ def market_exchanges() -> list[str]:
     return sorted(set(Market.objects.values_list("exchange", flat=True)))
 
 
-def market_feed_list(*, exchange: str | None = None) -> QuerySet[MarketFeed]:
-    """The feeds (of one exchange's markets, when given), by symbol, exchange and timeframe."""
+def market_feed_list(*, exchange: str | None = None, source: str | None = None) -> QuerySet[MarketFeed]:
+    """The feeds (of one exchange's markets, of one MarketFeed.Source, when given), by symbol, exchange
+    and timeframe."""
     feeds = MarketFeed.objects.select_related("market")
     if exchange:
         feeds = feeds.filter(market__exchange=exchange)
+    if source:
+        feeds = feeds.filter(source=source)
     return feeds.order_by("market__symbol", "market__exchange", "timeframe")
 
 

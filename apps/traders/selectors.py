@@ -322,7 +322,8 @@ def trade_markets(*, account: ExchangeAccount) -> QuerySet[Market]:
 
 
 def market_ticker(*, account: ExchangeAccount, symbol: str) -> Ticker:
-    """The last price of `symbol` as the account's exchange (or the paper replay) sees it. Raises AdapterError."""
+    """The last price of `symbol` as the account's exchange (or the paper exchange, on the feed of the
+    account's price source) sees it. Raises AdapterError."""
     return adapter_for_account(account).fetch_ticker(symbol)
 
 

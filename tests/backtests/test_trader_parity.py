@@ -1,7 +1,9 @@
 """One decision path for live and backtest, proven on real candles (Binance BTCUSDT 1m, 2023-03-16 to
 2023-05-01, ../shared/data): a paper trader run cycle by cycle makes exactly the trades of
-`backtest --trader` (apps.backtests.trader_sim), and with fixed sizing and no risk limits the
-trader simulation equals the vectorised engine (fill="close") trade for trade."""
+`backtest --trader` (apps.backtests.trader_sim), on replayed prices and on live prices (the forward
+test: the candles arrive through the exchange feed as live collection stores them), and with fixed
+sizing and no risk limits the trader simulation equals the vectorised engine (fill="close") trade for
+trade."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from apps.backtests.trader_sim import simulate_trader
 from apps.exchanges.models import PaperFill
 from apps.market.arrays import CandleArrays
 from apps.market.models import MarketFeed
+from apps.market.replay import feed_advance
 from apps.market.services import candle_series_import
 from apps.strategies.models import Strategy
 from apps.strategies.spec import StrategySpec
@@ -26,7 +29,7 @@ from apps.traders.models import TradePlan, Trader
 from apps.traders.services import trader_create, trader_start
 from apps.traders.services.cycles import trader_cycle_run
 from tests.conftest import shared_data_path
-from tests.exchanges.paper.helpers import paper_account
+from tests.exchanges.paper.helpers import RecordedExchange, paper_account
 from tests.factories import MarketFactory, RiskProfileFactory
 from tests.market.helpers import series_of
 
@@ -34,6 +37,9 @@ pytestmark = [pytest.mark.shared_data]
 BTC_1M = ("ohlcv", "binance_BTCUSDT_1m_2023-03-16_2023-05-01.freqtrade.json")
 FIRST = 10_000  # 2023-03-23 17:00: a stretch with both rallies and sell-offs
 CYCLES = 600
+# 2023-03-23 17:00 to 23:39 UTC: one UTC day, so the daily loss limit counts the same day whether it
+# reads the candles' clock (the backtest) or the wall clock (a live-priced account trades "today").
+LIVE_CYCLES = 400
 ENGINE_BARS = 20_000
 # RSI(7) mean reversion on both sides, exits on the cross back through 50: on 1m candles it trades
 # about once every 20 candles, and a 0.2 % stop fires often enough to test the stop path too.
@@ -60,13 +66,13 @@ def stored_market(rows: list[list[float]]):
     return market
 
 
-def make_trader(operator, market, **rules) -> Trader:
+def make_trader(operator, market, *, price_source: str = "replay", **rules) -> Trader:
     strategy = Strategy.objects.create(name="rsi 7 both sides", spec=SPEC)
     trader = trader_create(
         name="parity",
-        account=paper_account(leverage=5),
+        account=paper_account(leverage=5, price_source=price_source),
         risk_profile=RiskProfileFactory(
-            symbol_cooldown_seconds=0,
+            symbol_cooldown_seconds=0,  # cooldowns read the wall clock; the backtest, the candles' clock
             risk_per_trade=D("0.01"),
             max_order_notional=D(8_000),  # below the equity: the risk gate scales every entry down
             max_total_notional=D(50_000),
@@ -134,6 +140,42 @@ def test_a_paper_trader_cycle_by_cycle_makes_the_trades_of_the_trader_backtest(
     assert {trade.reason for trade in backtest.run.trades} >= {"signal", "stop_loss"}
     assert paper_fills(trader) == simulated
     assert all(plan.quantity < plan.requested_quantity for plan in TradePlan.objects.all())
+    live_decisions = list(DecisionLog.objects.order_by("candle_open_time").values_list("action", "outcome"))
+    assert live_decisions == [(record.decision.action.value, record.outcome) for record in backtest.run.decisions]
+
+
+def test_a_trader_on_live_prices_makes_the_trades_of_the_trader_backtest_over_the_recorded_candles(
+    operator, django_capture_on_commit_callbacks
+) -> None:
+    """The forward test: a paper account with price_source="live", its 400 candles collected one by one
+    through the market's exchange feed (each release enqueues the trader's cycle, run inline by the
+    test settings), then `backtest --trader` over the candles the collection stored. Pinned for the
+    clocks: no symbol cooldown, and one UTC day of candles (see LIVE_CYCLES)."""
+    rows = real_rows(LIVE_CYCLES)
+    market = MarketFactory(min_notional=D(5))
+    trader = make_trader(
+        operator,
+        market,
+        price_source="live",
+        sizing="risk",
+        sizing_pct=D(1),
+        stop_loss="percent",
+        stop_loss_value=D("0.2"),
+        take_profit="percent",
+        take_profit_value=D("0.4"),
+    )
+    exchange = RecordedExchange(rows)
+    for _row in rows:
+        with django_capture_on_commit_callbacks(execute=True):
+            feed_advance(market=market, timeframe="1m", source=exchange)
+
+    backtest = trader_backtest(name="parity", symbol=None, period=TraderPeriod(), cash=D(10_000), record=True)
+
+    assert not MarketFeed.objects.filter(source=MarketFeed.Source.REPLAY).exists()
+    assert DecisionLog.objects.count() == LIVE_CYCLES
+    assert len(backtest.run.trades) >= 12, "the thresholds should make a dozen trades or more"
+    assert {trade.reason for trade in backtest.run.trades} >= {"signal", "stop_loss"}
+    assert paper_fills(trader) == simulated_fills(backtest.run.trades)
     live_decisions = list(DecisionLog.objects.order_by("candle_open_time").values_list("action", "outcome"))
     assert live_decisions == [(record.decision.action.value, record.outcome) for record in backtest.run.decisions]
 

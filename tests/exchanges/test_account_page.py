@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.test import Client
 
 from apps.exchanges.services import exchange_account_create
+from apps.market.models import MarketFeed
+from tests.factories import MarketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +39,66 @@ def test_htmx_gets_only_the_table(page_client) -> None:
     body = response.content.decode()
     assert body.lstrip().startswith('<div id="account-table">')
     assert "paper" in body and "<nav" not in body
+
+
+def feeds_of(market) -> None:
+    """A replay feed and a running exchange feed on `market`, at different horizons."""
+    MarketFeed.objects.create(market=market, timeframe="1m", source=MarketFeed.Source.REPLAY, horizon=REPLAYED_UP_TO)
+    MarketFeed.objects.create(market=market, timeframe="1m", source=MarketFeed.Source.EXCHANGE, horizon=COLLECTED_UP_TO)
+
+
+REPLAYED_UP_TO = datetime(2023, 4, 1, tzinfo=UTC)
+COLLECTED_UP_TO = datetime(2026, 12, 4, 5, 0, tzinfo=UTC)
+
+
+def test_a_replayed_paper_account_shows_its_source_and_only_the_replay_feeds(page_client) -> None:
+    feeds_of(MarketFactory())
+    account = exchange_account_create(name="desk", exchange="binanceusdm")
+    page = page_client.get(f"/exchanges/{account.pk}/").content.decode()
+    assert "replayed prices" in page and "Set in the admin or the API" in page
+    assert "replay running, live up to 2023-04-01 00:00" in page
+    assert "2026-12-04" not in page and "Exchange unreachable" not in page
+
+
+def test_a_live_priced_paper_account_shows_the_exchange_feed(page_client) -> None:
+    feeds_of(MarketFactory())
+    account = exchange_account_create(name="desk", exchange="binanceusdm", price_source="live")
+    page = page_client.get(f"/exchanges/{account.pk}/").content.decode()
+    assert "live exchange prices" in page
+    assert "feed running, live up to 2026-12-04 05:00" in page
+    assert "2023-04-01" not in page and "Exchange unreachable" not in page
+    listing = page_client.get("/exchanges/").content.decode()
+    assert "live exchange prices" in listing
+
+
+@pytest.mark.parametrize("stopped", [False, True], ids=["never collected", "collection stopped"])
+def test_offline_a_live_priced_account_says_the_exchange_is_unreachable(page_client, stopped) -> None:
+    market = MarketFactory()
+    MarketFeed.objects.create(market=market, timeframe="1m", source=MarketFeed.Source.REPLAY, horizon=REPLAYED_UP_TO)
+    if stopped:
+        MarketFeed.objects.create(
+            market=market,
+            timeframe="1m",
+            source=MarketFeed.Source.EXCHANGE,
+            horizon=COLLECTED_UP_TO,
+            state=MarketFeed.State.STOPPED,
+            state_reason="exchange unreachable: NetworkError",
+        )
+    account = exchange_account_create(name="desk", exchange="binanceusdm", price_source="live")
+    page = page_client.get(f"/exchanges/{account.pk}/").content.decode()
+    assert 'id="exchange-silent"' in page and "Exchange unreachable:" in page
+    assert "This account gets no new prices" in page
+    assert ("feed stopped at 2026-12-04 05:00: exchange unreachable: NetworkError" in page) is stopped
+
+
+def test_a_testnet_account_trades_on_exchange_prices_with_no_source_to_choose(page_client) -> None:
+    feeds_of(MarketFactory())
+    account = exchange_account_create(
+        name="sandbox",
+        exchange="binanceusdm",
+        mode="testnet",
+        secrets={"api_key": "testnet-key-value", "api_secret": "testnet-secret-value"},
+    )
+    page = page_client.get(f"/exchanges/{account.pk}/").content.decode()
+    assert "exchange prices" in page and "Set in the admin" not in page
+    assert "feed running, live up to 2026-12-04 05:00" in page and "2023-04-01" not in page

@@ -79,3 +79,17 @@ def test_real_files_are_imported_and_replace_a_synthetic_series(tmp_path) -> Non
     assert "(replacing the synthetic series)" in lines[0]
     assert all("already loaded" in line for line in again)
     assert Market.history.filter(symbol="BTC/USDT:USDT").count() == 3  # created, synthetic note, real note
+
+
+def test_an_exchange_feed_of_a_demo_market_does_not_keep_its_replay_from_starting(tmp_path) -> None:
+    """Live collection of a demo market (a paper account on live prices) and the demo's replay run side by side."""
+    write_real_files(tmp_path)
+    demo_market_data_load(shared_data_dir=tmp_path, stdout=io.StringIO())
+    MarketFeed.objects.filter(source=MarketFeed.Source.REPLAY).delete()
+    for market in Market.objects.all():
+        MarketFeed.objects.create(market=market, timeframe="1m", source=MarketFeed.Source.EXCHANGE)
+
+    lines = demo_market_data_load(shared_data_dir=tmp_path, stdout=io.StringIO())
+
+    assert sorted(line.split(":")[0] for line in lines if "replay started" in line) == ["BTC/USDT", "ETH/USDT"]
+    assert MarketFeed.objects.filter(source=MarketFeed.Source.REPLAY, horizon__isnull=False).count() == 4

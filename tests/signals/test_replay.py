@@ -98,7 +98,7 @@ def test_the_replay_runs_whatever_accounts_exist_on_the_exchange(settings, caplo
     settings.REPLAY_START_BARS, settings.REPLAY_SPEED = 0, 5
     market = stored_market(bars=20)
     ExchangeAccount.objects.create(name="paper", exchange=ExchangeId.BINANCEUSDM, mode=ExchangeAccount.Mode.PAPER)
-    ExchangeAccount.objects.create(name="other", exchange=ExchangeId.BINANCEUSDM, mode=mode)
+    ExchangeAccount.objects.create(name="other", exchange=ExchangeId.BINANCEUSDM, mode=mode, price_source="live")
 
     with caplog.at_level("INFO", logger="apps.market.replay"):
         ticks = market_data_collect() + market_data_collect()

@@ -3,10 +3,16 @@
     adapter = PaperAdapter(account)          # account.mode == "paper"
     paper_accounts_process_candles()         # the worker, on each new candle
 
-Prices: the latest price of a market is the close of its newest *released* candle of its
-shortest stored timeframe: up to the MarketFeed horizon when a feed exists (the replay moves
-it), else the newest stored candle. Fill, fee and margin maths are in paper_engine (pure), with
-the backtester's rules (see its docstring).
+Prices: each account follows the MarketFeed of its price source (ExchangeAccount.feed_source): the
+replay of stored candles, or the exchange's candles as live collection stores them. The latest
+price of a market is the close of the newest candle that feed released, on the market's shortest
+timeframe; no released candle, no price. Orders fill on released candles only, on either source, so
+a live-priced account fills exactly as the backtester would over the same candles: a market order at
+the newest close (the ticker), resting orders on the candles released after them. Marks (positions'
+mark price, unrealised PnL, free margin) follow the exchange's last trade price on live prices, when
+live collection cached one newer than that candle's close (apps.market.selectors.market_last_price),
+else that close. Fill, fee and margin maths are in paper_engine (pure), with the backtester's rules
+(see its docstring).
 
 When resting orders are looked at: an order placed while the horizon is candle h is checked on
 candles opening after h. A market fill at h's close opened the position in candle h, so its stop
@@ -77,7 +83,7 @@ from apps.exchanges.models import (
 from apps.market.arrays import CandleArrays
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
 from apps.market.models import MAX_LEVERAGE, Candle, CandleSeriesStats, Market, MarketFeed
-from apps.market.selectors import candle_arrays, feed_horizon
+from apps.market.selectors import candle_arrays, feed_horizon, market_last_price
 from apps.market.timeframes import TIMEFRAME_MS
 
 QUOTE = "USDT"
@@ -455,7 +461,7 @@ class PaperAdapter(ExchangeAdapter):
             leverage[row.market_id] = row.leverage
             if row.amount > 0:
                 used += engine.initial_margin(row.amount, row.entry_price, row.leverage)
-                unrealized += engine.unrealized_pnl(_state_of(row), self._latest_candle(row.market)[0].close)
+                unrealized += engine.unrealized_pnl(_state_of(row), self._mark(row.market))
         for order in PaperOrder.objects.filter(
             account=self.account, status=PaperOrder.Status.OPEN, type=PaperOrder.Type.LIMIT, reduce_only=False
         ):
@@ -544,10 +550,22 @@ class PaperAdapter(ExchangeAdapter):
             )
         return candle, timeframe
 
+    def _mark(self, market: Market) -> Decimal:
+        """The price positions are marked at: the exchange's last trade price on live prices when it is
+        newer than the newest released candle's close (a cached price older than that candle, from a
+        collector that stopped caching, would be staler than the candle); else that close."""
+        candle, timeframe = self._latest_candle(market)
+        if self.account.feed_source == MarketFeed.Source.EXCHANGE:
+            last = market_last_price(market=market)
+            closed_at = candle.open_time + timedelta(milliseconds=TIMEFRAME_MS[timeframe])
+            if last is not None and last[1] >= closed_at:
+                return last[0]
+        return candle.close
+
     # --- internals: conversion -----------------------------------------------------------------
 
     def _position(self, row: PaperPosition) -> Position:
-        mark = self._latest_candle(row.market)[0].close
+        mark = self._mark(row.market)
         isolated = row.margin_mode == MarginMode.ISOLATED
         return Position(
             symbol=row.market.symbol,
@@ -579,7 +597,9 @@ def _pk(order_id: str) -> int:
 
 def paper_accounts_process_candles() -> int:
     """The worker's entry point after new candles are released: process them for every paper
-    account with open orders. Returns the number of orders that filled or expired."""
+    account with open orders, each on the feed of its own price source (the replay's releases for a
+    replayed account, the exchange feed's for a live-priced one). Returns the number of orders that
+    filled or expired."""
     accounts = ExchangeAccount.objects.filter(
         mode=ExchangeAccount.Mode.PAPER, paper_orders__status=PaperOrder.Status.OPEN
     ).distinct()

@@ -42,7 +42,8 @@ class ExchangeAccount(models.Model):
         choices=PriceSource.choices,
         default=PriceSource.REPLAY,
         help_text="Paper accounts only: where prices come from. Testnet and live accounts always trade on the "
-        "exchange's prices.",
+        "exchange's prices (stored as live whatever is chosen). Refused while a paper account has open "
+        "positions or orders.",
     )
     default_leverage = models.PositiveSmallIntegerField(default=1)
     margin_mode = models.CharField(max_length=8, choices=MarginMode.choices, default=MarginMode.ISOLATED)
@@ -65,10 +66,20 @@ class ExchangeAccount(models.Model):
             models.CheckConstraint(
                 condition=Q(paper_starting_balance__gt=0), name="exchange_account_paper_balance_positive"
             ),
+            # Only a paper account can trade on replayed prices: the others trade on the exchange's own.
+            models.CheckConstraint(
+                condition=Q(mode="paper") | Q(price_source="live"), name="exchange_account_replay_is_paper_only"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_exchange_display()}, {self.mode})"
+
+    def clean(self) -> None:
+        """A testnet or live account always trades on the exchange's prices: its price source is stored as
+        `live` whatever was chosen (the admin form and the API offer `replay`, the paper default)."""
+        if self.mode != self.Mode.PAPER:
+            self.price_source = self.PriceSource.LIVE
 
     @property
     def feed_source(self) -> str:

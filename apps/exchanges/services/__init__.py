@@ -3,10 +3,10 @@ exchange's markets (markets.py). Trade plans, their state machine and reconcilia
 
 from apps.exchanges.services.accounts import (
     EDITABLE_FIELDS,
+    exchange_account_clean,
     exchange_account_create,
     exchange_account_delete,
     exchange_account_update,
-    exchange_account_validate,
     market_sync_from_exchange,
     order_cancel,
 )
@@ -20,10 +20,10 @@ from apps.exchanges.services.markets import (
 
 __all__ = [
     "EDITABLE_FIELDS",
+    "exchange_account_clean",
     "exchange_account_create",
     "exchange_account_delete",
     "exchange_account_update",
-    "exchange_account_validate",
     "MarketSyncRow",
     "SymbolsNotListed",
     "SyncOutcome",

@@ -11,8 +11,9 @@ from apps.exchanges import hooks
 from apps.exchanges.adapters.base import MarketRules, Order
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.models import ExchangeAccount
+from apps.exchanges.selectors import paper_account_open_counts
 from apps.market import services as market_services
-from apps.market.models import SPOT_EXCHANGES, Market
+from apps.market.models import SPOT_EXCHANGES, Market, MarketFeed
 from apps.market.selectors import market_get
 from apps.secrets.services import (
     UNCHANGED,
@@ -33,7 +34,16 @@ EDITABLE_FIELDS = (
 )
 
 
-def exchange_account_validate(account: ExchangeAccount, secrets: Mapping[str, SecretInput]) -> None:
+def exchange_account_clean(account: ExchangeAccount, secrets: Mapping[str, SecretInput]) -> None:
+    """What every write path (these services, the admin form) runs on an account before saving it:
+    the model's own clean-up (ExchangeAccount.clean: testnet and live accounts are stored on live
+    prices), then the rules that read other rows. Raises ServiceValidationError."""
+    account.clean()
+    _validate(account, secrets)
+
+
+def _validate(account: ExchangeAccount, secrets: Mapping[str, SecretInput]) -> None:
+    _refuse_price_jump(account)
     if account.exchange in SPOT_EXCHANGES and account.default_leverage != 1:
         raise ServiceValidationError("default_leverage", "spot accounts trade without leverage; use 1")
     if account.mode != ExchangeAccount.Mode.PAPER:
@@ -43,6 +53,28 @@ def exchange_account_validate(account: ExchangeAccount, secrets: Mapping[str, Se
     duplicate = ExchangeAccount.objects.filter(name=account.name).exclude(pk=account.pk).exists()
     if duplicate:
         raise ServiceValidationError("name", f"an exchange account named {account.name!r} already exists")
+
+
+def _refuse_price_jump(account: ExchangeAccount) -> None:
+    """Refuse to move a paper account with open positions or orders to another price feed: its
+    entries were priced on one timeline (a replay of 2023, say) and its stops would be checked on
+    another (today's exchange prices)."""
+    stored = ExchangeAccount.objects.filter(pk=account.pk).first() if account.pk else None
+    if stored is None or stored.feed_source == account.feed_source:
+        return
+    positions, orders = paper_account_open_counts(account=stored)
+    if positions or orders:
+        field = "price_source" if stored.price_source != account.price_source else "mode"
+        raise ServiceValidationError(
+            field,
+            f"{account.name} has {positions} open position(s) and {orders} open order(s) priced on "
+            f"{_prices_name(stored)}: close them before moving it to {_prices_name(account)}, or its prices "
+            "would jump between two timelines",
+        )
+
+
+def _prices_name(account: ExchangeAccount) -> str:
+    return "replayed prices" if account.feed_source == MarketFeed.Source.REPLAY else "the exchange's live prices"
 
 
 @transaction.atomic
@@ -67,7 +99,7 @@ def exchange_account_create(
         margin_mode=margin_mode,
     )
     secrets = dict(secrets or {})
-    exchange_account_validate(account, secrets)
+    exchange_account_clean(account, secrets)
     return secret_fields_save(instance=account, values=secrets)
 
 
@@ -81,7 +113,7 @@ def exchange_account_update(
             raise ServiceValidationError(field, "is not an editable field")
         setattr(account, field, value)
     secrets = dict(secrets or {})
-    exchange_account_validate(account, secrets)
+    exchange_account_clean(account, secrets)
     return secret_fields_save(instance=account, values=secrets)
 
 

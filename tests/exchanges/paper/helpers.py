@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
+from datetime import datetime
 from decimal import Decimal
 
 from apps.exchanges.models import ExchangeAccount
-from apps.market.candles_io import ms_to_datetime
-from apps.market.models import MarketFeed
+from apps.market.candles_io import datetime_to_ms, ms_to_datetime
+from apps.market.models import Market, MarketFeed
+from apps.market.replay import CandleSource, Release
 from apps.market.services import candle_series_import
 from tests.factories import MarketFactory
 from tests.market.helpers import HOUR, START_MS, series_of
@@ -49,3 +52,25 @@ def release(feed: MarketFeed, index: int) -> None:
 
 def flat(price: float) -> tuple[float, float, float, float]:
     return (price, price + 10, price - 10, price)
+
+
+class RecordedExchange(CandleSource):
+    """The exchange as live collection sees it, played from recorded [open ms, o, h, l, c, v] rows:
+    each tick stores the next closed candle and releases it on the market's `exchange` feed, as the
+    collector does (apps.market.replay.feed_advance(source=RecordedExchange(rows)) sends
+    candles_released with source "exchange")."""
+
+    kind = MarketFeed.Source.EXCHANGE
+
+    def __init__(self, rows: list[list[float]]) -> None:
+        self.rows = rows
+        self.times = [int(row[0]) for row in rows]
+
+    def release(self, *, market: Market, timeframe: str, horizon: datetime | None) -> Release:
+        index = 0 if horizon is None else bisect.bisect_right(self.times, datetime_to_ms(horizon))
+        if index == len(self.rows):
+            return Release(horizon)
+        candle_series_import(
+            market=market, timeframe=timeframe, series=series_of(self.rows[index : index + 1]), source="exchange"
+        )
+        return Release(ms_to_datetime(self.times[index]))

@@ -260,7 +260,9 @@ def live_trader(paper_trader, monkeypatch):
     monkeypatch.setattr("apps.traders.services.plans.adapter_for_account", lambda account: pricing)
     enqueued: list[int] = []
     monkeypatch.setattr("apps.traders.services.plans.trade_plan_enqueue", lambda plan_id: enqueued.append(plan_id))
-    account = ExchangeAccount.objects.create(name="Binance main", exchange="binanceusdm", mode="live")
+    account = ExchangeAccount.objects.create(
+        name="Binance main", exchange="binanceusdm", mode="live", price_source="live"
+    )
     live = Trader.objects.create(name="Live desk", account=account, risk_profile=trader.risk_profile, live=True)
     live.enqueued = enqueued
     return live

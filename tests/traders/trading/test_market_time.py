@@ -39,7 +39,9 @@ def test_each_event_of_a_replayed_plan_records_the_candle_time_and_the_pages_sho
 def test_a_live_account_records_no_market_time(operator) -> None:
     trader, _feed = setup_paper_trader()
     plan = preview(trader, operator)
-    ExchangeAccount.objects.filter(pk=trader.account_id).update(mode=ExchangeAccount.Mode.TESTNET)
+    ExchangeAccount.objects.filter(pk=trader.account_id).update(
+        mode=ExchangeAccount.Mode.TESTNET, price_source=ExchangeAccount.PriceSource.LIVE
+    )
     plan.refresh_from_db()
     plan_note(plan=plan, reason="looked at")
     assert PlanEvent.objects.get(plan=plan, reason="looked at").market_time is None

@@ -249,7 +249,9 @@ def live_trader(paper_trader, monkeypatch):
     pricing = PaperAdapter(trader.account)
     monkeypatch.setattr("apps.traders.services.plans.adapter_for_account", lambda account: pricing)
     monkeypatch.setattr("apps.traders.services.plans.trade_plan_enqueue", lambda plan_id: None)
-    account = ExchangeAccount.objects.create(name="Binance main", exchange="binanceusdm", mode="live")
+    account = ExchangeAccount.objects.create(
+        name="Binance main", exchange="binanceusdm", mode="live", price_source="live"
+    )
     return Trader.objects.create(name="Live desk", account=account, risk_profile=trader.risk_profile, live=True)
 
 

@@ -40,7 +40,9 @@ def test_an_open_paper_plan_reaches_its_exit_after_a_testnet_or_live_account_is_
         trade_plan_execute(plan_id=plan.pk, user=None)
     assert TradePlan.objects.get(pk=plan.pk).status == TradePlan.Status.PROTECTION_PLACED
 
-    ExchangeAccount.objects.create(name="the desk's other account", exchange=feed.market.exchange, mode=other_mode)
+    ExchangeAccount.objects.create(
+        name="the desk's other account", exchange=feed.market.exchange, mode=other_mode, price_source="live"
+    )
     for _minute in range(reached_at):
         collect_market_data()
         process_paper_orders()

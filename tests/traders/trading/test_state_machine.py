@@ -391,12 +391,15 @@ def test_protection_the_exchange_never_received_is_withdrawn_not_sent_when_closi
 
 def test_a_paper_plan_never_reaches_an_account_switched_to_live(trader, feed):
     plan = preview(trader)
-    ExchangeAccount.objects.filter(pk=trader.account.pk).update(mode=ExchangeAccount.Mode.LIVE)
+    accounts = ExchangeAccount.objects.filter(pk=trader.account.pk)
+    to_live = {"mode": ExchangeAccount.Mode.LIVE, "price_source": ExchangeAccount.PriceSource.LIVE}
+    to_paper = {"mode": ExchangeAccount.Mode.PAPER, "price_source": ExchangeAccount.PriceSource.REPLAY}
+    accounts.update(**to_live)
     with pytest.raises(TradeConflict, match="changed mode since the preview"):
         trade_plan_execute(plan_id=plan.pk, user=None)
 
-    ExchangeAccount.objects.filter(pk=trader.account.pk).update(mode=ExchangeAccount.Mode.PAPER)
+    accounts.update(**to_paper)
     trade_plan_execute(plan_id=plan.pk, user=None)  # pending; its task has not run yet
-    ExchangeAccount.objects.filter(pk=trader.account.pk).update(mode=ExchangeAccount.Mode.LIVE)
+    accounts.update(**to_live)
     assert trade_plan_process(plan_id=plan.pk) == Status.CANCELLED
     assert not Execution.objects.filter(send_count__gt=0).exists()

@@ -17,7 +17,7 @@ from apps.exchanges.adapters.errors import AdapterError
 from apps.exchanges.hooks import OrderCancelRefused
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import ExchangeId, Market, MarketFeed
-from apps.market.selectors import market_feed_list
+from apps.market.selectors import feed_rows
 
 PAGE_SIZE = 25
 
@@ -109,9 +109,9 @@ def _account(account_id: int) -> ExchangeAccount:
 def _feeds_context(account: ExchangeAccount) -> dict[str, Any]:
     """The feeds of the account's price source, and whether the exchange's are silent: none running
     with a collected candle (offline, the exchange unreachable, or live collection not running)."""
-    feeds = list(market_feed_list(exchange=account.exchange, source=account.feed_source))
-    running = any(feed.horizon and feed.state == MarketFeed.State.RUNNING for feed in feeds)
-    return {"feeds": feeds, "exchange_silent": account.feed_source == MarketFeed.Source.EXCHANGE and not running}
+    rows = feed_rows(exchange=account.exchange, source=account.feed_source)
+    running = any(row.feed.horizon and row.feed.state == MarketFeed.State.RUNNING for row in rows)
+    return {"feed_rows": rows, "exchange_silent": account.feed_source == MarketFeed.Source.EXCHANGE and not running}
 
 
 @require_GET

@@ -180,6 +180,33 @@ def market_feed_list(*, exchange: str | None = None, source: str | None = None) 
     return feeds.order_by("market__symbol", "market__exchange", "timeframe")
 
 
+@dataclass(frozen=True)
+class FeedRow:
+    """A feed as the pages show it: its health (exchange feeds) or its replay state (replay feeds)."""
+
+    feed: MarketFeed
+    health: FeedHealth | None  # None for a replay: its clock is simulated, it cannot lag
+
+    @property
+    def state(self) -> str:
+        """A CSS-friendly state: live, lagging or stopped for an exchange feed; running, paused or
+        stopped for a replay."""
+        return self.health.state if self.health is not None else self.feed.state
+
+    @property
+    def text(self) -> str:
+        return self.health.text if self.health is not None else self.feed.state_text
+
+
+def feed_rows(*, exchange: str | None = None, source: str | None = None) -> list[FeedRow]:
+    """Every feed (of one exchange, of one source, when given) with its health at one moment."""
+    now = timezone.now()
+    return [
+        FeedRow(feed, None if feed.source == MarketFeed.Source.REPLAY else feed_health(feed=feed, now=now))
+        for feed in market_feed_list(exchange=exchange, source=source)
+    ]
+
+
 def market_coverage(*, market_ids: Iterable[int]) -> dict[int, list[Coverage]]:
     """Per market id: one Coverage per stored timeframe, shortest timeframe first."""
     ids = list(market_ids)

@@ -24,6 +24,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
     context |= {
         "rows": [(market, coverage_by_market.get(market.pk, [])) for market in page],
         "exchanges": ExchangeId.choices,
+        "feed_rows": selectors.feed_rows(exchange=request.GET.get("exchange") or None),
     }
     template = "market/_coverage_table.html" if request.htmx else "market/coverage.html"
     return render(request, template, context)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from apps.core.paging import paged
 from apps.market.models import Market, Timeframe
-from apps.market.selectors import market_feed_list
+from apps.market.selectors import feed_rows
 from apps.signals import selectors
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
@@ -72,7 +72,7 @@ def signal_list(request: HttpRequest) -> HttpResponse:
         "timeframes": Timeframe.values,
         "directions": Signal.Direction.choices,
         "statuses": Signal.Status.choices,
-        "feeds": market_feed_list(),
+        "feed_rows": feed_rows(),
     }
     template = "signals/_signal_results.html" if request.htmx else "signals/signal_list.html"
     return render(request, template, context)

@@ -38,4 +38,4 @@ def test_a_live_priced_paper_account_offline_says_the_exchange_is_unreachable(pa
     )
     expect(page.locator("#exchange-silent")).to_be_visible()
     expect(page.locator("#exchange-silent")).to_contain_text("Exchange unreachable")
-    expect(page.locator("#feed-status")).to_contain_text("feed stopped at 2026-12-04 05:00: exchange unreachable")
+    expect(page.locator("#feed-table .feed-stopped")).to_contain_text("stopped: exchange unreachable: NetworkError")

@@ -128,11 +128,27 @@ def _database_config() -> dict:
 DATABASES = {"default": _database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# `market` holds live market data that is not stored (forming candles, last prices: apps.market.livecache):
+# the worker writes it and the web processes read it, so it is shared between processes (a file cache
+# under var/ on the embedded default).
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "market": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "market",
+        },
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "market": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(BASE_DIR / "var" / "cache" / "market"),
+        },
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 Q_CLUSTER = {
@@ -154,6 +170,15 @@ else:
 # REPLAY_START_BARS candles already in the past.
 REPLAY_SPEED = env_int("REPLAY_SPEED", 1, minimum=0)
 REPLAY_START_BARS = env_int("REPLAY_START_BARS", 1000, minimum=0)
+# Live collection from the exchanges (apps.exchanges.collect), in the same one-minute tick: a series seen
+# for the first time starts MARKET_DATA_BACKFILL_BARS closed candles back; a feed stores at most
+# MARKET_DATA_TICK_BARS candles a tick (a longer gap is caught up over several ticks), and a tick starts
+# no new feed after MARKET_DATA_TICK_SECONDS (the rest go first next tick). A candle closed more than
+# MARKET_FEED_GRACE_SECONDS ago and not stored counts as lag.
+MARKET_DATA_BACKFILL_BARS = env_int("MARKET_DATA_BACKFILL_BARS", 1000, minimum=1)
+MARKET_DATA_TICK_BARS = env_int("MARKET_DATA_TICK_BARS", 500, minimum=1)
+MARKET_DATA_TICK_SECONDS = env_int("MARKET_DATA_TICK_SECONDS", 40, minimum=1)
+MARKET_FEED_GRACE_SECONDS = env_int("MARKET_FEED_GRACE_SECONDS", 90, minimum=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -12,9 +12,11 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
 os.environ.setdefault("DEBUG", "false")
 
 from tradeops.settings import *  # noqa: F403
-from tradeops.settings import Q_CLUSTER
+from tradeops.settings import CACHES, Q_CLUSTER
 
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+# Per-process and emptied per test (tests/conftest.py), never the developer's var/ cache.
+CACHES = {**CACHES, "market": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "market"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests run without collectstatic; autorefresh serves files straight from the finders.
 WHITENOISE_AUTOREFRESH = True

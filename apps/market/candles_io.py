@@ -88,7 +88,7 @@ def datetime_to_ms(value: datetime) -> int:
 
 
 @dataclass
-class _Rows:
+class CandleRows:
     """Parsed but unvalidated rows. Times are float64 microseconds; `where(i)` names row i."""
 
     times_us: np.ndarray
@@ -145,7 +145,7 @@ def find_gaps(open_time_ms: np.ndarray, *, timeframe_ms: int) -> list[Gap]:
     ]
 
 
-def _read_freqtrade(path: Path) -> _Rows:
+def _read_freqtrade(path: Path) -> CandleRows:
     text = path.read_text(encoding="utf-8-sig")
     try:
         data = json.loads(text)
@@ -167,7 +167,7 @@ def _read_freqtrade(path: Path) -> _Rows:
             raise CandleFileError(f"{where(index)}: {json.dumps(bad)} is not a number")
     table = np.array(data, dtype=np.float64).reshape(-1, FREQTRADE_ROW_LENGTH)
     del data
-    return _Rows(times_us=table[:, 0] * US_PER_MS, values=np.ascontiguousarray(table[:, 1:]), where=where)
+    return CandleRows(times_us=table[:, 0] * US_PER_MS, values=np.ascontiguousarray(table[:, 1:]), where=where)
 
 
 def _json_item_line(text: str, index: int) -> int:
@@ -182,7 +182,7 @@ def _json_item_line(text: str, index: int) -> int:
     return text.count("\n", 0, start) + 1
 
 
-def _read_csv(path: Path, parse_row: Callable[[list[str], int], tuple[float, ...]], *, skip_header: bool) -> _Rows:
+def _read_csv(path: Path, parse_row: Callable[[list[str], int], tuple[float, ...]], *, skip_header: bool) -> CandleRows:
     times = array("d")
     values = array("d")
     lines = array("q")
@@ -199,7 +199,7 @@ def _read_csv(path: Path, parse_row: Callable[[list[str], int], tuple[float, ...
             values.extend(ohlcv)
             lines.append(line)
     line_numbers = np.frombuffer(lines, dtype=np.int64)
-    return _Rows(
+    return CandleRows(
         times_us=np.frombuffer(times, dtype=np.float64),
         values=np.frombuffer(values, dtype=np.float64).reshape(-1, 5),
         where=lambda index: f"line {line_numbers[index]}",
@@ -221,7 +221,7 @@ def _epoch_to_us(value: float) -> float:
     return value
 
 
-def _read_binance(path: Path) -> _Rows:
+def _read_binance(path: Path) -> CandleRows:
     with path.open(encoding="utf-8-sig") as handle:
         first_field = handle.readline().split(",", 1)[0].strip()
     has_header = not first_field.lstrip("-").isdigit()
@@ -239,7 +239,7 @@ def _read_binance(path: Path) -> _Rows:
     return _read_csv(path, parse_row, skip_header=has_header)
 
 
-def _read_generic(path: Path) -> _Rows:
+def _read_generic(path: Path) -> CandleRows:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         header = [name.strip().lower() for name in next(csv.reader(handle), [])]
     missing = [name for name in GENERIC_COLUMNS if name not in header]
@@ -275,13 +275,28 @@ def _generic_time_us(text: str, line: int) -> float:
     return float((moment - EPOCH) // timedelta(microseconds=1))
 
 
-def _validate(rows: _Rows, *, timeframe_ms: int) -> np.ndarray:
-    """Check every row; return open times in ms. Raises on the first bad row, counting the rest."""
+@dataclass(frozen=True)
+class BadRow:
+    """The first row that breaks a rule, why, and how many bad rows follow it."""
+
+    index: int
+    reason: str
+    more: int
+
+    def message(self, rows: CandleRows) -> str:
+        more = f" ({self.more} more bad row{'s' if self.more != 1 else ''} after it)" if self.more else ""
+        return f"{rows.where(self.index)}: {self.reason}{more}"
+
+
+def first_bad_row(rows: CandleRows, *, timeframe_ms: int) -> BadRow | None:
+    """The first row that is not a consistent, aligned candle later than the row before it; None when all are.
+
+    The rules of every candle TradeOps stores, whether read from a file or fetched from an exchange."""
     times_us, values = rows.times_us, rows.values
     prices, volume = values[:, :4], values[:, 4]
     opens, highs, lows, closes = prices.T
     with np.errstate(invalid="ignore"):
-        checks: list[tuple[np.ndarray, Callable[[int], str]]] = [
+        value_checks: list[tuple[np.ndarray, Callable[[int], str]]] = [
             (~np.isfinite(times_us), lambda i: f"open time {float(times_us[i])} is not a finite number"),
             (~np.isfinite(values).all(axis=1), lambda i: _non_finite_reason(values[i])),
             ((times_us < 0) | (times_us >= MAX_OPEN_TIME_US), lambda i: "open time is out of range (1970-2199)"),
@@ -295,31 +310,34 @@ def _validate(rows: _Rows, *, timeframe_ms: int) -> np.ndarray:
                 lambda i: _ohlc_reason(values[i]),
             ),
         ]
-        bad = np.zeros(len(times_us), dtype=bool)
-        for mask, _reason in checks:
-            bad |= mask
-        if bad.any():
-            _raise_first(rows, bad, checks)
-
-    time_us = times_us.astype(np.int64)
+    bad_value = np.zeros(len(times_us), dtype=bool)
+    for mask, _reason in value_checks:
+        bad_value |= mask
+    # A row with a bad time is reported by the checks above; 0 keeps the integer cast defined.
+    time_us = np.where(bad_value, 0, times_us).astype(np.int64)
     step_us = timeframe_ms * US_PER_MS
-    later = np.concatenate(([True], time_us[1:] > time_us[:-1]))
-    order_checks: list[tuple[np.ndarray, Callable[[int], str]]] = [
+    later = np.concatenate(([True], time_us[1:] > time_us[:-1])) | bad_value | np.roll(bad_value, 1)
+    checks = [
+        *value_checks,
         (time_us % step_us != 0, lambda i: f"open time {_format_us(time_us[i])} is not aligned to the timeframe"),
         (~later, lambda i: _order_reason(rows, time_us, i)),
     ]
-    bad = order_checks[0][0] | order_checks[1][0]
-    if bad.any():
-        _raise_first(rows, bad, order_checks)
-    return time_us // US_PER_MS
-
-
-def _raise_first(rows: _Rows, bad: np.ndarray, checks: list[tuple[np.ndarray, Callable[[int], str]]]) -> None:
+    bad = np.zeros(len(times_us), dtype=bool)
+    for mask, _reason in checks:
+        bad |= mask
+    if not bad.any():
+        return None
     first = int(np.argmax(bad))
     reason = next(describe(first) for mask, describe in checks if mask[first])
-    others = int(bad.sum()) - 1
-    more = f" ({others} more bad row{'s' if others != 1 else ''} after it)" if others else ""
-    raise CandleFileError(f"{rows.where(first)}: {reason}{more}")
+    return BadRow(index=first, reason=reason, more=int(bad.sum()) - 1)
+
+
+def _validate(rows: CandleRows, *, timeframe_ms: int) -> np.ndarray:
+    """Check every row; return open times in ms. Raises on the first bad row, counting the rest."""
+    bad = first_bad_row(rows, timeframe_ms=timeframe_ms)
+    if bad is not None:
+        raise CandleFileError(bad.message(rows))
+    return rows.times_us.astype(np.int64) // US_PER_MS
 
 
 def _non_finite_reason(row: np.ndarray) -> str:
@@ -337,7 +355,7 @@ def _ohlc_reason(row: np.ndarray) -> str:
     return f"inconsistent OHLC: low {low!r} and high {high!r} must bracket open {open_!r} and close {close!r}"
 
 
-def _order_reason(rows: _Rows, time_us: np.ndarray, index: int) -> str:
+def _order_reason(rows: CandleRows, time_us: np.ndarray, index: int) -> str:
     current, previous = time_us[index], time_us[index - 1]
     if current == previous:
         return f"duplicate open time {_format_us(current)} (same as {rows.where(index - 1)})"

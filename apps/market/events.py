@@ -10,3 +10,8 @@ from django.dispatch import Signal
 # moved), horizon (datetime, the newest released open time). Receivers that start work in another
 # process must defer it with transaction.on_commit.
 candles_released = Signal()
+
+# Sent by apps.market.replay.market_data_collect after each collection run, outside any transaction;
+# arguments: ticks (list of FeedTick, every feed the run ticked, of every source). apps.traders checks
+# the feeds' lag after it.
+feeds_ticked = Signal()

@@ -174,6 +174,11 @@ class MarketFeed(models.Model):
     state_since = models.DateTimeField(
         default=timezone.now, help_text="When the feed entered its current state and reason (wall clock, UTC)."
     )
+    operator_follow = models.BooleanField(
+        default=False,
+        help_text="Collected because an operator follows it (manage.py follow_market), whatever strategies and "
+        "traders use. Exchange feeds only.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -13,7 +13,9 @@ the stored bars, they cannot be mixed up with, or duplicate, the history they co
 
 Every stored series is replayed, whatever accounts exist: a paper account's prices must not
 depend on its exchange also having a testnet or live account (those price from the exchange
-itself). Live collection through ccxt will be another CandleSource beside the replay.
+itself). Live collection from the exchanges is another CandleSource (apps.exchanges.collect), whose
+collector apps.exchanges registers in apps.market.collection: `market_data_collect` ticks the replay
+feeds, then every registered collector, then sends `feeds_ticked`.
 
 Each tick records the feed's state (running, paused, stopped) and, when it is not running, why:
 REPLAY_SPEED is 0, no more stored candles (the feed stays on its last candle and resumes when
@@ -35,7 +37,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.market.events import candles_released
+from apps.market.collection import collectors_run
+from apps.market.events import candles_released, feeds_ticked
 from apps.market.models import REASON_MAX_LENGTH, Candle, CandleSeriesStats, Market, MarketFeed
 
 logger = logging.getLogger(__name__)
@@ -184,7 +187,29 @@ def _tick(feed: MarketFeed, *, before: datetime | None) -> FeedTick:
 
 
 def market_data_collect(*, market_id: int | None = None) -> list[FeedTick]:
-    """One tick for every stored timeframe of every active market (or of one market)."""
+    """One tick for every stored timeframe of every active market (or of one market) on the replay, then
+    (for all markets) the registered collectors' ticks; `feeds_ticked` is sent with all of them."""
+    ticks = replay_collect(market_id=market_id)
+    if market_id is None:
+        ticks += _collectors_ticks()
+    responses = feeds_ticked.send_robust(sender=MarketFeed, ticks=ticks)
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            logger.error("%s failed after a collection run", receiver, exc_info=response)
+    return ticks
+
+
+def _collectors_ticks() -> list[FeedTick]:
+    try:
+        return collectors_run()
+    except Exception:
+        # The replay's ticks are done and must be reported; a collector handles its own feeds' errors.
+        logger.exception("A market data collector failed")
+        return []
+
+
+def replay_collect(*, market_id: int | None = None) -> list[FeedTick]:
+    """One replay tick for every stored timeframe of every active market (or of one market)."""
     markets = Market.objects.filter(active=True).order_by("pk")
     if market_id is not None:
         markets = markets.filter(pk=market_id)

@@ -4,14 +4,18 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from psycopg import sql as pg_sql
 
 from apps.market.arrays import COLUMNS, CandleArrays
+from apps.market.livecache import FormingCandle, LastPrice, forming_key, last_price_key, market_cache
 from apps.market.models import Candle, CandleImport, CandleSeriesStats, Market, MarketFeed
 from apps.market.timeframes import TIMEFRAME_MS
 
@@ -80,6 +84,74 @@ def feed_horizon(*, market: Market, timeframe: str, source: str | None = None) -
     if source is not None:
         feeds = feeds.filter(source=source)
     return feeds.order_by("-horizon").values_list("horizon", flat=True).first()
+
+
+def market_last_price(*, market: Market) -> tuple[Decimal, datetime] | None:
+    """The market's last trade price and when it was seen (wall clock), from live collection; None
+    when the market is not collected or its price has expired from the cache."""
+    cached: LastPrice | None = market_cache().get(last_price_key(market.pk))
+    return (cached.price, cached.at) if cached is not None else None
+
+
+def forming_candle(*, market: Market, timeframe: str) -> FormingCandle | None:
+    """The candle still forming on the exchange, as collection last saw it; None when unknown."""
+    return market_cache().get(forming_key(market.pk, timeframe))
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """How current a feed is, for pages and alerts.
+
+    state: "live" (up to date: `last_candle`, closed `age` ago), "lagging" (`behind` closed candles are
+    not stored yet; None when nothing was collected yet) or "stopped" (`reason` says why)."""
+
+    state: str
+    last_candle: datetime | None
+    age: timedelta | None
+    behind: int | None
+    reason: str
+
+    @property
+    def text(self) -> str:
+        """In plain words, e.g. "lagging: 5 candles behind" or "stopped: exchange unreachable"."""
+        if self.state == FEED_STOPPED:
+            return f"stopped: {self.reason}" if self.reason else "stopped"
+        if self.state == FEED_LAGGING:
+            return "lagging: nothing collected yet" if self.behind is None else f"lagging: {self.behind} candles behind"
+        if self.last_candle is None:
+            return "live"
+        minutes = int(self.age.total_seconds() // 60) if self.age is not None else 0
+        return f"live: last candle {self.last_candle:%Y-%m-%d %H:%M}, closed {minutes} min ago"
+
+
+FEED_LIVE, FEED_LAGGING, FEED_STOPPED = "live", "lagging", "stopped"
+
+
+def feed_behind(*, feed: MarketFeed, now: datetime | None = None) -> int | None:
+    """Closed candles of an exchange feed not stored yet: those that closed more than
+    MARKET_FEED_GRACE_SECONDS before `now` (a tick a minute cannot do better) and open after the horizon.
+    None when nothing was collected yet; 0 for a replay, whose clock is simulated."""
+    if feed.source == MarketFeed.Source.REPLAY:
+        return 0
+    if feed.horizon is None:
+        return None
+    step = timedelta(milliseconds=TIMEFRAME_MS[feed.timeframe])
+    closed_by = (now or timezone.now()) - timedelta(seconds=settings.MARKET_FEED_GRACE_SECONDS)
+    # The newest candle closed by then opened one step before its close.
+    return max(0, (closed_by - feed.horizon - step) // step)
+
+
+def feed_health(*, feed: MarketFeed, now: datetime | None = None) -> FeedHealth:
+    """The feed's health at `now` (default: the wall clock)."""
+    now = now or timezone.now()
+    step = timedelta(milliseconds=TIMEFRAME_MS[feed.timeframe])
+    age = now - (feed.horizon + step) if feed.horizon is not None else None
+    behind = feed_behind(feed=feed, now=now)
+    if feed.state != MarketFeed.State.RUNNING:
+        return FeedHealth(FEED_STOPPED, feed.horizon, age, behind, feed.state_reason or feed.state)
+    if behind is None or behind > 0:
+        return FeedHealth(FEED_LAGGING, feed.horizon, age, behind, "")
+    return FeedHealth(FEED_LIVE, feed.horizon, age, behind, "")
 
 
 def market_get(*, exchange: str, symbol: str) -> Market | None:

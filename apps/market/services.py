@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,8 +13,10 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
 from apps.core.errors import ServiceValidationError
+from apps.market.arrays import CandleArrays
 from apps.market.candles_io import CandleSeries, Gap, datetime_to_ms, find_gaps, ms_to_datetime
-from apps.market.models import SPOT_EXCHANGES, Candle, CandleImport, CandleSeriesStats, Market
+from apps.market.livecache import TTL_SECONDS, FormingCandle, LastPrice, forming_key, last_price_key, market_cache
+from apps.market.models import SPOT_EXCHANGES, Candle, CandleImport, CandleSeriesStats, Market, MarketFeed
 from apps.market.selectors import EPOCH_SECONDS_SQL
 from apps.market.timeframes import timeframe_ms
 
@@ -243,6 +246,75 @@ def candle_stats_extend(*, market: Market, timeframe: str, open_time_ms: np.ndar
     stats.last_open_time = ms_to_datetime(int(times[-1]))
     stats.save(update_fields=["bars", "gaps", "last_open_time", "updated_at"])
     return stats
+
+
+@transaction.atomic
+def candles_append(*, market: Market, timeframe: str, candles: CandleArrays) -> int:
+    """Store validated candles that follow the series, ignoring any bar already stored (the unique key
+    decides; a stored bar is never rewritten); keep the series' stats current. Returns the bars stored.
+
+    For live collection, which appends a few bars a minute: no CandleImport row (one per tick would be
+    noise), and no staging table or COPY, which pay off only for large imports."""
+    rows = [
+        Candle(
+            market=market,
+            timeframe=timeframe,
+            open_time=ms_to_datetime(int(open_time)),
+            open=Decimal(repr(open_)),
+            high=Decimal(repr(high)),
+            low=Decimal(repr(low)),
+            close=Decimal(repr(close)),
+            volume=Decimal(repr(volume)),
+        )
+        for open_time, open_, high, low, close, volume in zip(
+            candles.open_time.tolist(),
+            candles.open.tolist(),
+            candles.high.tolist(),
+            candles.low.tolist(),
+            candles.close.tolist(),
+            candles.volume.tolist(),
+            strict=True,
+        )
+    ]
+    if not rows:
+        return 0
+    bars = Candle.objects.filter(market=market, timeframe=timeframe)
+    before = bars.count()
+    Candle.objects.bulk_create(rows, ignore_conflicts=True)
+    candle_stats_extend(market=market, timeframe=timeframe, open_time_ms=candles.open_time)
+    return bars.count() - before
+
+
+@transaction.atomic
+def market_follow(*, market: Market, timeframe: str, follow: bool = True) -> MarketFeed:
+    """An operator follows (or stops following) one market and timeframe: live collection fetches it from
+    the exchange whatever strategies and traders use. Stopping keeps the feed and its candles."""
+    feed, _created = MarketFeed.objects.select_for_update().get_or_create(
+        market=market, timeframe=timeframe, source=MarketFeed.Source.EXCHANGE
+    )
+    if feed.operator_follow != follow:
+        feed.operator_follow = follow
+        feed.save(update_fields=["operator_follow", "updated_at"])
+    return feed
+
+
+def market_live_store(*, market: Market, timeframe: str, forming: CandleArrays, seen_at: datetime) -> None:
+    """Cache the forming candle (the last row of `forming`) and its close as the market's last price."""
+    if not len(forming):
+        return
+    last = forming.slice(len(forming) - 1, len(forming))
+    candle = FormingCandle(
+        open_time=ms_to_datetime(int(last.open_time[0])),
+        open=Decimal(repr(float(last.open[0]))),
+        high=Decimal(repr(float(last.high[0]))),
+        low=Decimal(repr(float(last.low[0]))),
+        close=Decimal(repr(float(last.close[0]))),
+        volume=Decimal(repr(float(last.volume[0]))),
+        seen_at=seen_at,
+    )
+    cache = market_cache()
+    cache.set(forming_key(market.pk, timeframe), candle, TTL_SECONDS)
+    cache.set(last_price_key(market.pk), LastPrice(price=candle.close, at=seen_at), TTL_SECONDS)
 
 
 def _columns(names: tuple[str, ...]) -> list[str]:

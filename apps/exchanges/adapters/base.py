@@ -79,6 +79,15 @@ class Ticker:
 
 
 @dataclass(frozen=True)
+class CandleFetch:
+    """What one OHLCV fetch saw: the closed candles asked for, and the exchange's newest candle, still
+    forming (none or one row), read by the same requests."""
+
+    closed: CandleArrays
+    forming: CandleArrays
+
+
+@dataclass(frozen=True)
 class OrderRequest:
     symbol: str
     side: Side

@@ -36,6 +36,7 @@ import ccxt
 from apps.exchanges.adapters import errors
 from apps.exchanges.adapters.base import (
     Balance,
+    CandleFetch,
     ExchangeAdapter,
     MarginMode,
     MarketRules,
@@ -261,7 +262,14 @@ class CcxtAdapter(ExchangeAdapter):
         return Ticker(symbol=symbol, last=last, bid=_dec(raw.get("bid")), ask=_dec(raw.get("ask")), timestamp=timestamp)
 
     def fetch_ohlcv(self, symbol: str, timeframe: str, *, since: int, limit: int) -> CandleArrays:
-        """Closed candles from `since`, oldest first, paging through the exchange.
+        """Closed candles from `since`, oldest first, paging through the exchange (see fetch_candles)."""
+        return self.fetch_candles(symbol, timeframe, since=since, limit=limit).closed
+
+    def fetch_candles(
+        self, symbol: str, timeframe: str, *, since: int | None, limit: int, backfill: int | None = None
+    ) -> CandleFetch:
+        """Up to `limit` closed candles from `since`, oldest first, paging through the exchange, and the
+        candle still forming. `since` None starts `backfill` (default: `limit`) candles before the newest.
 
         A candle is closed when it is older than the exchange's newest candle (the one still forming, read
         first with one small request) and its close time has passed on this machine's clock."""
@@ -269,6 +277,8 @@ class CcxtAdapter(ExchangeAdapter):
         step = timeframe_ms(timeframe)
         newest = self._safe(lambda: self.client.fetch_ohlcv(symbol, timeframe, None, 2))
         head = int(newest[-1][0]) if newest else None
+        if since is None:
+            since = head - (backfill or limit) * step if head is not None else 0
         rows: list[list[float]] = []
         cursor = since
         page_limit = PAGE_LIMITS[self.exchange_id]
@@ -281,12 +291,14 @@ class CcxtAdapter(ExchangeAdapter):
             rows.extend(page)
             cursor = int(rows[-1][0]) + step
         now = self.client.milliseconds()
-        closed = [
-            [r[0], r[1], r[2], r[3], r[4], float(_d(r[5]) * rules.contract_size)]
-            for r in rows
-            if (head is None or r[0] < head) and r[0] + step <= now
-        ][:limit]
-        return CandleArrays.from_rows(closed) if closed else CandleArrays.from_rows([[0.0] * 6][:0])
+        closed = [r for r in rows if (head is None or r[0] < head) and r[0] + step <= now][:limit]
+        forming = newest[-1:]
+        return CandleFetch(closed=self._candle_arrays(closed, rules), forming=self._candle_arrays(forming, rules))
+
+    def _candle_arrays(self, rows: list[list[Any]], rules: MarketRules) -> CandleArrays:
+        """ccxt OHLCV rows as arrays, the volume in base units (Gate counts contracts)."""
+        size = rules.contract_size
+        return CandleArrays.from_rows([[r[0], r[1], r[2], r[3], r[4], float(_d(r[5]) * size)] for r in rows])
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         if symbol is not None:

@@ -63,8 +63,8 @@ class Sink(Protocol):
     def forming(self, *, series: Series, row: Row) -> None:
         """Remember the candle that is still forming."""
 
-    def last_price(self, *, exchange: str, symbol: str, price: float) -> None:
-        """Remember the last traded price."""
+    def last_price(self, *, series: Series, price: float) -> None:
+        """Remember the series' market's last traded price."""
 
 
 class ClientFactory(Protocol):
@@ -290,9 +290,7 @@ class StreamEngine:
                 continue
             failures = 0
             if ticker.get("last") is not None:
-                await self._hand_on(
-                    self.sink.last_price, exchange=series.exchange, symbol=series.symbol, price=ticker["last"]
-                )
+                await self._hand_on(self.sink.last_price, series=series, price=ticker["last"])
 
     # --- the database side ----------------------------------------------------------------------------------
     async def _db(self, function: Callable[..., T], **kwargs: Any) -> T:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,19 +15,10 @@ from apps.exchanges.adapters import factory
 from apps.exchanges.emulator import testing
 from apps.exchanges.streaming.clients import pro_client
 from apps.exchanges.streaming.engine import CandleTracker, Row, Series, StreamEngine, StreamSettings, backoff_seconds
+from tests.exchanges.streaming.conftest import FAST, MINUTE, emulator_now, run_engine, until
 
 SYMBOL = "BTC/USDT:USDT"
 SERIES = Series(exchange="binanceusdm", symbol=SYMBOL, timeframe="1m", market_id=1)
-MINUTE = 60_000
-FAST = StreamSettings(
-    poll_seconds=0.05,
-    refresh_seconds=0.05,
-    backoff_base_seconds=0.01,
-    backoff_cap_seconds=0.05,
-    failures_before_polling=3,
-    polling_before_retry_seconds=0.3,
-)
-TIMEOUT = 10
 
 
 class RecordingSink:
@@ -56,49 +47,13 @@ class RecordingSink:
         with self.lock:
             self.forming_rows.append(row)
 
-    def last_price(self, *, exchange: str, symbol: str, price: float) -> None:
+    def last_price(self, *, series: Series, price: float) -> None:
         with self.lock:
             self.prices.append(price)
 
 
-async def until(condition: Callable[[], bool], *, timeout: float = TIMEOUT) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
-
-
-def run_engine(engine: StreamEngine, scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run the engine while `scenario` drives the emulator; stop it cleanly afterwards."""
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        running = asyncio.create_task(engine.run(stop))
-        try:
-            await scenario()
-        finally:
-            stop.set()
-            await asyncio.wait_for(running, TIMEOUT)
-
-    asyncio.run(main())
-
-
-@pytest.fixture
-def streaming_emulator():
-    with testing.running_emulator("binanceusdm") as emulator:
-        emulator.start_streams()
-        with factory.override_client(lambda client: testing.configure_ccxt_client(client, emulator)):
-            yield emulator
-
-
 def engine_for(sink: RecordingSink, *, settings: StreamSettings = FAST, now_ms: Callable[[], int]) -> StreamEngine:
     return StreamEngine(sink=sink, client_factory=pro_client, settings=settings, now_ms=now_ms, rng=random.Random(1))
-
-
-def emulator_now(emulator) -> Callable[[], int]:
-    """The emulator's clock (its candles are from 2023): inside the current candle."""
-    return lambda: emulator.engine.feed.clock + 1_000
 
 
 def test_streamed_candles_close_when_the_next_opens_contiguous_and_once(streaming_emulator) -> None:

@@ -1,0 +1,81 @@
+"""Shared by the streaming tests: fast engine settings, the emulator with its websocket front, and a
+helper that runs the engine while a scenario drives the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+
+from apps.exchanges.adapters import factory
+from apps.exchanges.emulator import ExchangeEmulator, testing
+from apps.exchanges.streaming.engine import StreamEngine, StreamSettings
+from tests.exchanges.collect import conftest as collect_conftest
+
+# The collection tests' fixtures (assigned, not imported, as apps.exchanges.emulator.testing explains).
+emulator_factory = testing.emulator_factory
+live_emulator = collect_conftest.live_emulator
+followed_market = collect_conftest.followed_market
+_empty_market_cache = collect_conftest._empty_market_cache
+MINUTE = 60_000
+FAST = StreamSettings(
+    poll_seconds=0.05,
+    refresh_seconds=0.05,
+    backoff_base_seconds=0.01,
+    backoff_cap_seconds=0.05,
+    failures_before_polling=3,
+    polling_before_retry_seconds=0.3,
+)
+TIMEOUT = 10
+
+
+async def until(condition: Callable[[], bool], *, timeout: float = TIMEOUT) -> None:
+    """Wait for `condition` (synchronous: it may read the database, on the test's thread)."""
+    check = sync_to_async(condition)
+
+    async def poll() -> None:
+        while not await check():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+def run_engine(engine: StreamEngine, scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run the engine while `scenario` drives the emulator; stop it cleanly afterwards.
+
+    Through async_to_sync: the engine's database calls (thread-sensitive) then run on the test's own thread,
+    inside its transaction, as they run on the command's one database thread."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(engine.run(stop))
+        try:
+            await scenario()
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, TIMEOUT)
+
+    async_to_sync(main)()
+
+
+def emulator_now(emulator: ExchangeEmulator) -> Callable[[], int]:
+    """The emulator's clock, inside its current candle (its candles need not be today's)."""
+    return lambda: emulator.engine.feed.clock + 1_000
+
+
+@contextmanager
+def streaming(emulator: ExchangeEmulator, **adapter_options: Any) -> Iterator[None]:
+    """Start the emulator's websocket front and aim every ccxt client, ccxt.pro ones included, at it."""
+    emulator.start_streams()
+    with factory.override_client(lambda client: testing.configure_ccxt_client(client, emulator), **adapter_options):
+        yield
+
+
+@pytest.fixture
+def streaming_emulator() -> Iterator[ExchangeEmulator]:
+    with testing.running_emulator("binanceusdm") as emulator, streaming(emulator):
+        yield emulator

@@ -4,6 +4,7 @@ helper that runs the engine while a scenario drives the emulator."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,7 +14,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 
 from apps.exchanges.adapters import factory
 from apps.exchanges.emulator import ExchangeEmulator, testing
-from apps.exchanges.streaming.engine import StreamEngine, StreamSettings
+from apps.exchanges.streaming.engine import Row, Series, StreamEngine, StreamSettings
 from tests.exchanges.collect import conftest as collect_conftest
 
 # The collection tests' fixtures (assigned, not imported, as apps.exchanges.emulator.testing explains).
@@ -31,6 +32,37 @@ FAST = StreamSettings(
     polling_before_retry_seconds=0.3,
 )
 TIMEOUT = 10
+
+
+class RecordingSink:
+    """Records what the engine hands on; thread-safe (the engine calls it on its database thread)."""
+
+    def __init__(self, series: list[Series]) -> None:
+        self.wanted = series
+        self.closed_rows: list[Row] = []
+        self.polls = 0
+        self.forming_rows: list[Row] = []
+        self.prices: list[float] = []
+        self.lock = threading.Lock()
+
+    def series(self, *, exchange: str | None) -> list[Series]:
+        return [s for s in self.wanted if exchange in (None, s.exchange)]
+
+    def closed(self, *, series: Series, rows: list[Row]) -> None:
+        with self.lock:
+            self.closed_rows += rows
+
+    def poll(self, *, series: Series) -> None:
+        with self.lock:
+            self.polls += 1
+
+    def forming(self, *, series: Series, row: Row) -> None:
+        with self.lock:
+            self.forming_rows.append(row)
+
+    def last_price(self, *, series: Series, price: float) -> None:
+        with self.lock:
+            self.prices.append(price)
 
 
 async def until(condition: Callable[[], bool], *, timeout: float = TIMEOUT) -> None:

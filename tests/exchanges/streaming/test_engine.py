@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,42 +13,11 @@ import pytest
 from apps.exchanges.adapters import factory
 from apps.exchanges.emulator import testing
 from apps.exchanges.streaming.clients import pro_client
-from apps.exchanges.streaming.engine import CandleTracker, Row, Series, StreamEngine, StreamSettings, backoff_seconds
-from tests.exchanges.streaming.conftest import FAST, MINUTE, emulator_now, run_engine, until
+from apps.exchanges.streaming.engine import CandleTracker, Series, StreamEngine, StreamSettings, backoff_seconds
+from tests.exchanges.streaming.conftest import FAST, MINUTE, RecordingSink, emulator_now, run_engine, until
 
 SYMBOL = "BTC/USDT:USDT"
 SERIES = Series(exchange="binanceusdm", symbol=SYMBOL, timeframe="1m", market_id=1)
-
-
-class RecordingSink:
-    """Records what the engine hands on; thread-safe (the engine calls it on its database thread)."""
-
-    def __init__(self, series: list[Series]) -> None:
-        self.wanted = series
-        self.closed_rows: list[Row] = []
-        self.polls = 0
-        self.forming_rows: list[Row] = []
-        self.prices: list[float] = []
-        self.lock = threading.Lock()
-
-    def series(self, *, exchange: str | None) -> list[Series]:
-        return [s for s in self.wanted if exchange in (None, s.exchange)]
-
-    def closed(self, *, series: Series, rows: list[Row]) -> None:
-        with self.lock:
-            self.closed_rows += rows
-
-    def poll(self, *, series: Series) -> None:
-        with self.lock:
-            self.polls += 1
-
-    def forming(self, *, series: Series, row: Row) -> None:
-        with self.lock:
-            self.forming_rows.append(row)
-
-    def last_price(self, *, series: Series, price: float) -> None:
-        with self.lock:
-            self.prices.append(price)
 
 
 def engine_for(sink: RecordingSink, *, settings: StreamSettings = FAST, now_ms: Callable[[], int]) -> StreamEngine:

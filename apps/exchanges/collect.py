@@ -99,14 +99,25 @@ def _last_stored(*, market: Market, timeframe: str) -> datetime | None:
     return stats.values_list("last_open_time", flat=True).first()
 
 
-def _collect_after(*, market: Market, timeframe: str) -> datetime | None:
-    """Where collection resumes: after the exchange feed's horizon, else after the last stored candle."""
+@dataclass(frozen=True)
+class _Resume:
+    """Where collection resumes: after `after` (None: nothing stored yet). From the feed's own horizon the
+    whole gap is caught up (an outage); otherwise the start is bounded to MARKET_DATA_BACKFILL_BARS back,
+    so that old imported history does not make a first start fetch years of candles."""
+
+    after: datetime | None
+    backfill: int | None
+
+
+def _resume(*, market: Market, timeframe: str) -> _Resume:
     horizon = (
         MarketFeed.objects.filter(market=market, timeframe=timeframe, source=MarketFeed.Source.EXCHANGE)
         .values_list("horizon", flat=True)
         .first()
     )
-    return horizon or _last_stored(market=market, timeframe=timeframe)
+    if horizon is not None:
+        return _Resume(horizon, backfill=None)
+    return _Resume(_last_stored(market=market, timeframe=timeframe), backfill=settings.MARKET_DATA_BACKFILL_BARS)
 
 
 def exchange_feed_advance(*, market: Market, timeframe: str, pushed: CandleArrays | None = None) -> FeedTick:
@@ -128,10 +139,10 @@ def exchange_feed_advance(*, market: Market, timeframe: str, pushed: CandleArray
 
 def _candles_to_store(*, market: Market, timeframe: str, pushed: CandleArrays | None) -> CandleArrays:
     """The closed candles to append: polled, or pushed ones with the gap before them filled by REST."""
-    after = _collect_after(market=market, timeframe=timeframe)
-    pushed = _after(pushed, after) if pushed is not None else None
+    resume = _resume(market=market, timeframe=timeframe)
+    pushed = _after(pushed, resume.after) if pushed is not None else None
     step = timeframe_ms(timeframe)
-    since = datetime_to_ms(after) + step if after is not None else None
+    since = datetime_to_ms(resume.after) + step if resume.after is not None else None
     limit = settings.MARKET_DATA_TICK_BARS
     if pushed is not None and len(pushed):
         first_pushed = int(pushed.open_time[0])
@@ -139,7 +150,7 @@ def _candles_to_store(*, market: Market, timeframe: str, pushed: CandleArrays | 
             return pushed
         if since is not None:
             limit = min(limit, (first_pushed - since) // step)
-    fetched = _fetch(market=market, timeframe=timeframe, since=since, limit=limit)
+    fetched = _fetch(market=market, timeframe=timeframe, since=since, limit=limit, backfill=resume.backfill)
     if pushed is None or not len(pushed) or not _joins(fetched, pushed, step=step):
         return fetched
     last_fetched = ms_to_datetime(int(fetched.open_time[-1])) if len(fetched) else None
@@ -155,11 +166,11 @@ def _concat(first: CandleArrays, second: CandleArrays) -> CandleArrays:
     return CandleArrays(*(np.concatenate((first.column(name), second.column(name))) for name in COLUMNS))
 
 
-def _fetch(*, market: Market, timeframe: str, since: int | None, limit: int) -> CandleArrays:
-    """Closed candles from the exchange (the newest `limit` ones on a first start, from MARKET_DATA_BACKFILL_BARS
-    back); caches the forming candle the same requests returned."""
+def _fetch(*, market: Market, timeframe: str, since: int | None, limit: int, backfill: int | None) -> CandleArrays:
+    """Up to `limit` closed candles from the exchange from `since`, starting no more than `backfill` candles
+    back when given; caches the forming candle the same requests returned."""
     fetched = public_adapter(market.exchange).fetch_candles(
-        market.symbol, timeframe, since=since, limit=limit, backfill=settings.MARKET_DATA_BACKFILL_BARS
+        market.symbol, timeframe, since=since, limit=limit, backfill=backfill
     )
     market_services.market_live_store(
         market=market, timeframe=timeframe, forming=fetched.forming, seen_at=timezone.now()

@@ -7,7 +7,9 @@ from apps.market.replay import market_data_collect
 
 
 def collect_market_data(market_id: int | None = None) -> str:
-    """Scheduled every minute: release newly closed candles of active markets (see apps.market.replay).
+    """Scheduled every minute: release newly closed candles of active markets on the replay (see
+    apps.market.replay), then collect the followed series from the exchanges (apps.exchanges.collect,
+    bounded by MARKET_DATA_TICK_SECONDS) when a market_id is not given.
 
     Receivers of apps.market.events.candles_released react to each release (apps.signals enqueues
     the evaluations of the strategies that use the candles).

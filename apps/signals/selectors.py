@@ -88,6 +88,19 @@ def strategy_spec_or_none(strategy: Strategy) -> StrategySpec | None:
         return None
 
 
+def strategy_followed_series() -> set[tuple[int, str]]:
+    """(market id, timeframe) of every market an enabled strategy names (on any exchange), on its timeframe:
+    what live collection must fetch for the strategies (registered in apps.market.collection)."""
+    followed: set[tuple[int, str]] = set()
+    for strategy in Strategy.objects.filter(enabled=True).order_by("pk"):
+        spec = strategy_spec_or_none(strategy)
+        if spec is None:
+            continue
+        ids = Market.objects.filter(symbol__in=spec.markets).values_list("pk", flat=True)
+        followed.update((pk, spec.timeframe) for pk in ids)
+    return followed
+
+
 def strategies_using(*, market: Market, timeframe: str) -> list[Strategy]:
     """Enabled strategies whose spec names this market's symbol and this timeframe."""
     using = []

@@ -26,11 +26,16 @@ class TradersConfig(AppConfig):
         from django_q.signals import post_spawn
 
         from apps.exchanges import hooks
-        from apps.market.events import candles_released
+        from apps.market.collection import follower_register
+        from apps.market.events import candles_released, feeds_ticked
         from apps.traders import exchange_hooks
+        from apps.traders.selectors import trader_followed_series
+        from apps.traders.services.alerts import feed_lag_alerts_update
         from apps.traders.services.cycles import trader_cycles_enqueue
 
         post_spawn.connect(reconcile_at_worker_start, dispatch_uid="traders.reconcile_at_worker_start")
         hooks.order_cancel_guards.register(exchange_hooks.refuse_cancel_of_plan_order)
         hooks.paper_orders_processed.register(exchange_hooks.advance_paper_plans)
         candles_released.connect(trader_cycles_enqueue, dispatch_uid="traders.cycles_on_released_candles")
+        feeds_ticked.connect(feed_lag_alerts_update, dispatch_uid="traders.feed_lag_alerts")
+        follower_register(trader_followed_series)

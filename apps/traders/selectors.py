@@ -105,6 +105,18 @@ def trader_timeframe(*, trader: Trader) -> str | None:
     return spec.timeframe if spec is not None else None
 
 
+def trader_followed_series() -> set[tuple[int, str]]:
+    """(market id, timeframe) of every market a running or halted trader trades, on its strategy's timeframe:
+    what live collection must fetch for the traders (registered in apps.market.collection)."""
+    followed: set[tuple[int, str]] = set()
+    traders = Trader.objects.filter(status__in=ACTIVE_TRADER_STATUSES).select_related("strategy")
+    for trader in traders.prefetch_related("markets"):
+        timeframe = trader_timeframe(trader=trader)
+        if timeframe is not None:
+            followed.update((market.pk, timeframe) for market in trader.markets.all())
+    return followed
+
+
 def trader_heartbeat_stale(*, trader: Trader, now: datetime) -> bool:
     """A running (or halted) trader whose cycles have not run for STALE_AFTER_INTERVALS intervals of
     its timeframe: no worker is running its cycles. Until its first cycle, the time it was started

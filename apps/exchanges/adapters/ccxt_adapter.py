@@ -269,7 +269,8 @@ class CcxtAdapter(ExchangeAdapter):
         self, symbol: str, timeframe: str, *, since: int | None, limit: int, backfill: int | None = None
     ) -> CandleFetch:
         """Up to `limit` closed candles from `since`, oldest first, paging through the exchange, and the
-        candle still forming. `since` None starts `backfill` (default: `limit`) candles before the newest.
+        candle still forming. `backfill` bounds how far back they start: at most that many candles before the
+        newest (`since` None: exactly there; both None: `limit` candles back).
 
         A candle is closed when it is older than the exchange's newest candle (the one still forming, read
         first with one small request) and its close time has passed on this machine's clock."""
@@ -277,8 +278,10 @@ class CcxtAdapter(ExchangeAdapter):
         step = timeframe_ms(timeframe)
         newest = self._safe(lambda: self.client.fetch_ohlcv(symbol, timeframe, None, 2))
         head = int(newest[-1][0]) if newest else None
-        if since is None:
-            since = head - (backfill or limit) * step if head is not None else 0
+        if head is not None and (since is None or backfill is not None):
+            earliest = head - (backfill or limit) * step
+            since = earliest if since is None else max(since, earliest)
+        since = since or 0
         rows: list[list[float]] = []
         cursor = since
         page_limit = PAGE_LIMITS[self.exchange_id]

@@ -261,7 +261,9 @@ class PlanEvent(models.Model):
 
 
 class Alert(models.Model):
-    """Something an operator must look at: drift found by reconciliation, a halt, a re-placed stop."""
+    """Something an operator must look at: drift found by reconciliation, a halt, a re-placed stop, a
+    lagging market data feed. Acknowledged by an operator, or by TradeOps when the cause went away (a
+    feed that caught up): then `acknowledged_by` is empty and the message says so."""
 
     class Level(models.TextChoices):
         INFO = "info", "Info"
@@ -278,6 +280,7 @@ class Alert(models.Model):
         KILL_SWITCH = "kill_switch", "Global kill switch"
         RECONCILE_FAILED = "reconcile_failed", "Reconciliation failed"
         TRADER_ERROR = "trader_error", "Trader stopped after failed cycles"
+        FEED_LAGGING = "feed_lagging", "Market data feed lagging"
 
     level = models.CharField(max_length=8, choices=Level.choices)
     kind = models.CharField(max_length=24, choices=Kind.choices)

@@ -11,11 +11,13 @@ import pytest
 
 from apps.exchanges.adapters import ccxt_adapter, factory
 from apps.exchanges.collect import RATE_LIMITED, UNKNOWN_SYMBOL, UNREACHABLE, exchange_feed_advance
+from apps.market.arrays import CandleArrays
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
 from apps.market.events import candles_released
 from apps.market.models import Candle, CandleImport, CandleSeriesStats, MarketFeed
 from apps.market.replay import market_data_collect
 from apps.market.selectors import forming_candle, market_last_price
+from apps.market.services import candles_append, market_follow
 from tests.exchanges.adapters.conftest import FAST_RETRY
 from tests.exchanges.collect.conftest import MINUTE, aimed_at, kline_requests, live_candles, rows_of
 from tests.factories import MarketFactory
@@ -197,3 +199,48 @@ def test_the_scheduled_collection_ticks_exchange_feeds_beside_the_replay(live_em
         (followed_market.pk, "1m", MarketFeed.State.RUNNING)
     ]
     assert len(stored_times(followed_market)) == 20
+
+
+def test_an_unreachable_exchange_is_asked_once_a_tick_and_a_bad_market_stops_only_itself(
+    live_emulator, followed_market, settings
+) -> None:
+    settings.MARKET_DATA_BACKFILL_BARS = 20
+    eth = MarketFactory(symbol="ETH/USDT:USDT", base="ETH")
+    delisted = MarketFactory(symbol="DOGE/USDT:USDT", base="DOGE")
+    for market in (eth, delisted):
+        market_follow(market=market, timeframe="1m")
+    emu = live_emulator(behind=10)
+    with aimed_at(emu):
+        first = {tick.market_id: tick for tick in market_data_collect() if tick.source == "exchange"}
+        emu.faults.http_error(503, path="/fapi/v1/klines", count=None)
+        requests = kline_requests(emu)
+        second = {tick.market_id: tick for tick in market_data_collect() if tick.source == "exchange"}
+    assert first[delisted.pk].reason == UNKNOWN_SYMBOL
+    assert first[eth.pk].state == first[followed_market.pk].state == MarketFeed.State.RUNNING
+    assert {tick.reason for pk, tick in second.items() if pk != delisted.pk} == {UNREACHABLE}
+    assert kline_requests(emu) - requests == FAST_RETRY.attempts  # one feed's retries; the others were spared
+
+
+def test_a_tick_starts_no_feed_once_its_time_is_spent(live_emulator, followed_market, settings) -> None:
+    settings.MARKET_DATA_TICK_SECONDS = 0
+    emu = live_emulator(behind=10)
+    with aimed_at(emu):
+        ticks = market_data_collect()
+    assert [tick for tick in ticks if tick.source == MarketFeed.Source.EXCHANGE] == []
+    assert kline_requests(emu) == 0
+
+
+def test_old_stored_history_does_not_make_a_first_start_fetch_more_than_the_backfill(
+    live_emulator, followed_market, settings
+) -> None:
+    settings.MARKET_DATA_BACKFILL_BARS = 30
+    emu = live_emulator(behind=10)
+    clock = emu.engine.feed.clock
+    old = [[clock - 500 * MINUTE + i * MINUTE, 100.0, 101.0, 99.0, 100.5, 1.0] for i in range(3)]
+    candles_append(market=followed_market, timeframe="1m", candles=CandleArrays.from_rows(old))
+    with aimed_at(emu):
+        tick = exchange_feed_advance(market=followed_market, timeframe="1m")
+    times = stored_times(followed_market)
+    assert len(times) == 33 and times[3] == clock - 30 * MINUTE and tick.horizon == ms_to_datetime(clock - MINUTE)
+    stats = CandleSeriesStats.objects.get(market=followed_market, timeframe="1m")
+    assert (stats.bars, stats.gaps) == (33, 1)

@@ -107,6 +107,13 @@ def streaming(emulator: ExchangeEmulator, **adapter_options: Any) -> Iterator[No
         yield
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection(monkeypatch) -> None:
+    """The sink drops stale connections before each refresh; inside a test's transaction that would close the
+    test's own connection (PostgreSQL), so it is left alone, as Django's test client does for requests."""
+    monkeypatch.setattr("apps.exchanges.streaming.sink.close_old_connections", lambda: None)
+
+
 @pytest.fixture
 def streaming_emulator() -> Iterator[ExchangeEmulator]:
     with testing.running_emulator("binanceusdm") as emulator, streaming(emulator):

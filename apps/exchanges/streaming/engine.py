@@ -24,7 +24,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -194,13 +194,11 @@ class StreamEngine:
             exchange = self._exchanges[name] = _Exchange(client)
         return exchange
 
-    def _task(self, key: tuple[str, ...], series: Series, client: Any) -> Awaitable[None]:
+    def _task(self, key: tuple[str, ...], series: Series, client: Any) -> Coroutine[Any, Any, None]:
         if key[0] == "ticker":
             return self._watch_ticker(series, client)
         if client is None:
-            logger.info(
-                "Polling %s %s on %s (polling only was asked for)", series.symbol, series.timeframe, series.exchange
-            )
+            logger.info("Polling %s %s on %s: polling only was asked for", *_names(series))
             return self._poll_forever(series)
         if not client.has.get("watchOHLCV"):
             logger.info("Polling %s %s on %s: ccxt offers no candle stream there", *_names(series))
@@ -236,9 +234,12 @@ class StreamEngine:
                 else:
                     await self._back_off(label, failures, exc)
                 continue
-            # ccxt reconnects by itself on the next watch when a socket closed while nobody was waiting on it.
-            if not connections <= (connections := set(client.clients.values())):
+            # ccxt reconnects by itself on the next watch when a socket closed while nobody was waiting on it:
+            # a connection seen before and gone now means one did.
+            current = set(client.clients.values())
+            if not connections <= current:
                 tracker.reconnected()
+            connections = current
             if tracker.floor is None:
                 logger.info("Streaming %s", label)
             failures = 0

@@ -66,13 +66,14 @@ class ExchangeSource(CandleSource):
         horizon = horizon or _last_stored(market=market, timeframe=timeframe)
         # Another process (the stream, a second worker) may have stored some of them meanwhile.
         candles = _after(self.batch, horizon)
-        bad = first_bad_row(_rows(candles), timeframe_ms=timeframe_ms(timeframe))
+        rows = _rows(candles)
+        bad = first_bad_row(rows, timeframe_ms=timeframe_ms(timeframe))
         good = candles.slice(0, bad.index) if bad is not None else candles
         market_services.candles_append(market=market, timeframe=timeframe, candles=good)
         if len(good):
             horizon = ms_to_datetime(int(good.open_time[-1]))
         if bad is not None:
-            return Release(horizon, State.STOPPED, f"bad candle from the exchange: {bad.message(_rows(candles))}")
+            return Release(horizon, State.STOPPED, f"bad candle from the exchange: {bad.message(rows)}")
         return Release(horizon)
 
 
@@ -124,8 +125,9 @@ def exchange_feed_advance(*, market: Market, timeframe: str, pushed: CandleArray
     """One tick of the market's exchange feed: store the closed candles that follow its horizon.
 
     `pushed`: closed candles a stream received (oldest first). Those that follow the horizon are stored
-    as they are; whatever lies between the horizon and the first of them is fetched through REST first
-    (at most MARKET_DATA_TICK_BARS: pushed candles that would leave a hole are dropped, to come again).
+    as they are, up to the first that skips or repeats a candle; whatever lies between the horizon and the
+    first of them is fetched through REST first (at most MARKET_DATA_TICK_BARS: pushed candles that would
+    leave a hole are dropped, to be fetched later).
     Without `pushed` the candles are polled. Exchange failures stop the feed with a plain reason (the
     next tick tries again); they are not raised."""
     source = ExchangeSource()
@@ -140,8 +142,8 @@ def exchange_feed_advance(*, market: Market, timeframe: str, pushed: CandleArray
 def _candles_to_store(*, market: Market, timeframe: str, pushed: CandleArrays | None) -> CandleArrays:
     """The closed candles to append: polled, or pushed ones with the gap before them filled by REST."""
     resume = _resume(market=market, timeframe=timeframe)
-    pushed = _after(pushed, resume.after) if pushed is not None else None
     step = timeframe_ms(timeframe)
+    pushed = _run(_after(pushed, resume.after), step=step) if pushed is not None else None
     since = datetime_to_ms(resume.after) + step if resume.after is not None else None
     limit = settings.MARKET_DATA_TICK_BARS
     if pushed is not None and len(pushed):
@@ -155,6 +157,13 @@ def _candles_to_store(*, market: Market, timeframe: str, pushed: CandleArrays | 
         return fetched
     last_fetched = ms_to_datetime(int(fetched.open_time[-1])) if len(fetched) else None
     return _concat(fetched, _after(pushed, last_fetched))
+
+
+def _run(candles: CandleArrays, *, step: int) -> CandleArrays:
+    """The candles up to the first that does not follow the one before it by one step. A stream's batch
+    may repeat or skip a candle; REST fetches whatever was cut off, so a hole is never stored."""
+    breaks = np.flatnonzero(np.diff(candles.open_time) != step)
+    return candles.slice(0, int(breaks[0]) + 1) if len(breaks) else candles
 
 
 def _joins(fetched: CandleArrays, pushed: CandleArrays, *, step: int) -> bool:

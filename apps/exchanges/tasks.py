@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from apps.exchanges import hooks
+from apps.exchanges.adapters import errors
 from apps.exchanges.adapters.paper import paper_accounts_process_candles
 from apps.exchanges.models import ExchangeAccount
+from apps.exchanges.services import SyncOutcome, markets_sync
+from apps.market.selectors import market_exchanges
+
+logger = logging.getLogger(__name__)
 
 
 def process_paper_orders() -> str:
@@ -16,3 +23,27 @@ def process_paper_orders() -> str:
     accounts = list(ExchangeAccount.objects.filter(mode=ExchangeAccount.Mode.PAPER))
     notes = [listener(accounts) for listener in hooks.paper_orders_processed]
     return "; ".join([f"{changed} paper orders filled or expired", *notes])
+
+
+def refresh_markets() -> str:
+    """Scheduled hourly: bring the stored markets' rules (precision, minimums, maximum leverage) up to date
+    on every exchange that has one, through the pooled public clients, which also refreshes the markets the
+    account adapters of this process share. Never raises: a failure is logged and the next hour tries again,
+    and one unreachable exchange does not keep the others stale. Creates and deactivates nothing."""
+    return "; ".join(_refresh_exchange(exchange) for exchange in market_exchanges()) or "no stored markets"
+
+
+def _refresh_exchange(exchange: str) -> str:
+    try:
+        rows = markets_sync(exchange=exchange)
+    except errors.AdapterError as exc:
+        logger.warning("Market rules of %s not refreshed, the exchange is unreachable: %s", exchange, exc)
+        return f"{exchange}: unreachable"
+    except Exception:
+        logger.exception("Market rules of %s not refreshed", exchange)
+        return f"{exchange}: failed"
+    delisted = [row.symbol for row in rows if row.outcome == SyncOutcome.DELISTED]
+    if delisted:
+        logger.warning("%s no longer lists %s (left active; sync_markets --deactivate-missing)", exchange, delisted)
+    updated = sum(row.outcome == SyncOutcome.UPDATED for row in rows)
+    return f"{exchange}: {len(rows)} markets, {updated} updated, {len(delisted)} delisted"

@@ -164,6 +164,11 @@ def market_symbols(*, exchange: str | None = None) -> list[str]:
     return list(markets.order_by("symbol").values_list("symbol", flat=True).distinct())
 
 
+def market_exchanges() -> list[str]:
+    """The exchanges that have at least one stored market."""
+    return sorted(set(Market.objects.values_list("exchange", flat=True)))
+
+
 def market_feed_list(*, exchange: str | None = None) -> QuerySet[MarketFeed]:
     """The feeds (of one exchange's markets, when given), by symbol, exchange and timeframe."""
     feeds = MarketFeed.objects.select_related("market")

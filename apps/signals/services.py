@@ -49,6 +49,7 @@ SCHEDULES: dict[str, dict[str, object]] = {
     "Process paper orders": {"func": "apps.exchanges.tasks.process_paper_orders", "minutes": 1},
     "Reconcile trades": {"func": "apps.traders.tasks.reconcile_trades", "minutes": 1},
     "Run trader cycles": {"func": "apps.traders.tasks.dispatch_trader_cycles", "minutes": 1},
+    "Refresh market rules": {"func": "apps.exchanges.tasks.refresh_markets", "minutes": 60},
 }
 # Candles evaluated per commit: bounds one transaction (and the memory of one read) when a new
 # strategy catches up over a long history.

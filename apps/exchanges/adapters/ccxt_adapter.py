@@ -51,6 +51,7 @@ from apps.exchanges.adapters.base import (
     Side,
     Ticker,
 )
+from apps.exchanges.adapters.market_cache import MarketCache
 from apps.exchanges.adapters.retry import RetryPolicy, call_with_retry
 from apps.exchanges.adapters.rounding import check_order, prepare_order, round_price
 from apps.market.arrays import CandleArrays
@@ -95,7 +96,8 @@ class CcxtAdapter(ExchangeAdapter):
 
     ``api_urls`` replaces ccxt's ``urls['api']`` entries (for a local emulator); ``configure`` runs on the
     client after construction (tests use it to point ccxt at the emulator). ``sandbox`` switches ccxt to the
-    exchange's testnet."""
+    exchange's testnet. ``market_cache`` shares loaded markets between adapters of the same exchange and mode
+    (see market_cache); without it each adapter loads its own."""
 
     def __init__(
         self,
@@ -111,6 +113,7 @@ class CcxtAdapter(ExchangeAdapter):
         timeout_ms: int = 10_000,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        market_cache: MarketCache | None = None,
     ) -> None:
         if exchange_id not in EXCHANGES:
             raise ValueError(f"unsupported exchange {exchange_id!r}; supported: {', '.join(EXCHANGES)}")
@@ -143,6 +146,9 @@ class CcxtAdapter(ExchangeAdapter):
         self._sleep = sleep
         self._secrets = tuple(v for v in (api_key, secret, passphrase) if v)
         self._rules: dict[str, MarketRules] = {}
+        self._sandbox = sandbox
+        self._market_cache = market_cache
+        self._markets_loaded_at: float | None = None  # of the cache entry these rules came from
 
     def __repr__(self) -> str:  # never the keys
         return f"<CcxtAdapter {self.exchange_id}>"
@@ -188,10 +194,35 @@ class CcxtAdapter(ExchangeAdapter):
 
     # --- markets ---------------------------------------------------------------------------------------
     def load_markets(self) -> list[MarketRules]:
+        """Ask the exchange for its markets (always a request), and share them through the market cache."""
         markets = self._safe(lambda: self.client.load_markets(True))
+        if self._market_cache is not None:
+            entry = self._market_cache.put(
+                self.exchange_id, sandbox=self._sandbox, markets=markets, currencies=self.client.currencies
+            )
+            self._markets_loaded_at = entry.loaded_at
+        return self._adopt(markets)
+
+    def _adopt(self, markets: Mapping[str, Any]) -> list[MarketRules]:
         rules = [self._market_rules(m) for m in markets.values() if self._wanted(m)]
         self._rules = {r.symbol: r for r in rules}
         return rules
+
+    def _ensure_markets(self) -> None:
+        """Markets before a call that needs them: the cache's when it has fresher ones than this adapter's,
+        this adapter's own while they last, else loaded from the exchange."""
+        if self._market_cache is None:
+            if not self._rules:
+                self.load_markets()
+            return
+        entry = self._market_cache.get(self.exchange_id, sandbox=self._sandbox)
+        if entry is None:
+            self.load_markets()
+        elif entry.loaded_at != self._markets_loaded_at:
+            # set_markets marks the client's markets loaded, so ccxt's own calls do not load them again.
+            self.client.set_markets(entry.markets, entry.currencies)
+            self._markets_loaded_at = entry.loaded_at
+            self._adopt(self.client.markets)
 
     def _wanted(self, market: Mapping[str, Any]) -> bool:
         if market.get("active") is False:
@@ -228,8 +259,7 @@ class CcxtAdapter(ExchangeAdapter):
         )
 
     def rules(self, symbol: str) -> MarketRules:
-        if not self._rules:
-            self.load_markets()
+        self._ensure_markets()
         try:
             return self._rules[symbol]
         except KeyError:
@@ -237,6 +267,7 @@ class CcxtAdapter(ExchangeAdapter):
 
     # --- read-only calls -------------------------------------------------------------------------------
     def fetch_balance(self) -> list[Balance]:
+        self._ensure_markets()  # ccxt loads markets before a balance; handing it ours spares that request
         raw = self._safe(lambda: self.client.fetch_balance())
         balances = []
         for currency, total in (raw.get("total") or {}).items():
@@ -306,8 +337,8 @@ class CcxtAdapter(ExchangeAdapter):
     def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         if symbol is not None:
             self.rules(symbol)
-        elif not self._rules:
-            self.load_markets()
+        else:
+            self._ensure_markets()
         regular = self._safe(lambda: self.client.fetch_open_orders(symbol))
         orders = [self._order(raw) for raw in regular]
         if not self.is_spot:
@@ -318,8 +349,7 @@ class CcxtAdapter(ExchangeAdapter):
     def fetch_positions(self, symbols: list[str] | None = None) -> list[Position]:
         if self.is_spot:
             return []
-        if not self._rules:
-            self.load_markets()
+        self._ensure_markets()
         raw_positions = self._safe(lambda: self.client.fetch_positions(symbols))
         positions = []
         for raw in raw_positions:

@@ -4,7 +4,8 @@ paper   -> PaperAdapter (no keys, nothing leaves TradeOps)
 testnet -> CcxtAdapter in ccxt sandbox mode (the exchange's testnet endpoints)
 live    -> CcxtAdapter on the real endpoints
 
-Keys are revealed here, once, at construction, and handed straight to the ccxt client.
+Keys are revealed here, once, at construction, and handed straight to the ccxt client. The markets are not
+loaded per adapter: ccxt adapters share the process's market_cache.markets (public data, no keys).
 
 Tests point ccxt at the local emulator with :func:`override_client` (a context manager setting a module-level
 hook that receives the ccxt client after construction); production code never sets it.
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from apps.exchanges.adapters import market_cache
 from apps.exchanges.adapters.base import ExchangeAdapter
 from apps.exchanges.adapters.retry import RetryPolicy
 from apps.exchanges.models import ExchangeAccount
@@ -37,16 +39,21 @@ _generation = 0
 
 @contextmanager
 def override_client(hook: ClientHook, **adapter_options: Any) -> Iterator[None]:
-    """For tests: every adapter built inside the block gets `hook(client)` and `adapter_options`."""
+    """For tests: every adapter built inside the block gets `hook(client)` and `adapter_options`.
+
+    The shared markets are forgotten on the way in and out: markets loaded from one emulator (or the real
+    exchange) must not answer for another."""
     global _client_hook, _adapter_options, _generation
     previous = _client_hook, _adapter_options
     _client_hook, _adapter_options = hook, adapter_options
     _generation += 1
+    market_cache.markets.clear()
     try:
         yield
     finally:
         _client_hook, _adapter_options = previous
         _generation += 1
+        market_cache.markets.clear()
 
 
 def client_hook() -> ClientHook | None:
@@ -87,5 +94,6 @@ def adapter_for_account(account: ExchangeAccount) -> ExchangeAdapter:
         passphrase=_reveal(account.passphrase, account=account, field="passphrase"),
         sandbox=account.mode == ExchangeAccount.Mode.TESTNET,
         configure=_client_hook,
+        market_cache=market_cache.markets,
         **options,
     )

@@ -4,8 +4,10 @@
 
 Public market data needs no keys, so every account of an exchange, whatever its mode, reads prices through
 the same client: ccxt's own rate limiter then paces every market-data request this process sends to that
-exchange, and the markets are loaded once instead of once per caller. Candles come from the exchange's
-production endpoints, also for testnet accounts (a testnet's candles are thin and often stale).
+exchange, and the markets are loaded once instead of once per caller (and shared with live accounts'
+adapters through market_cache; they expire after its TTL, and the hourly market sync refreshes them).
+Candles come from the exchange's production endpoints, also for testnet accounts (a testnet's candles are
+thin and often stale).
 
 Tests aim these clients at the emulator with factory.override_client, like account adapters; a client
 built inside an override is dropped when the override ends, so it never leaks into the next test.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from apps.exchanges.adapters import factory
+from apps.exchanges.adapters import factory, market_cache
 from apps.exchanges.adapters.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -51,4 +53,4 @@ def _build(exchange_id: str) -> CcxtAdapter:
 
     options: dict[str, Any] = {"enable_rate_limit": True, "retry": RetryPolicy()}
     options.update(factory.adapter_options())
-    return CcxtAdapter(exchange_id, configure=factory.client_hook(), **options)
+    return CcxtAdapter(exchange_id, configure=factory.client_hook(), market_cache=market_cache.markets, **options)

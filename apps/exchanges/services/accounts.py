@@ -90,22 +90,36 @@ def exchange_account_delete(*, account: ExchangeAccount) -> None:
     secret_fields_delete(instance=account, fields=ExchangeAccount.SECRET_FIELDS)
 
 
-@transaction.atomic
-def market_sync_from_exchange(*, exchange: str, rules: MarketRules) -> Market:
-    """Create the Market for `rules` (from an adapter's load_markets), or update its precision and minimums."""
-    values = {
+def market_rules_values(rules: MarketRules) -> dict[str, Any]:
+    """The Market fields that follow the exchange's rules (precision, minimums, maximum leverage)."""
+    return {
         "price_precision": rules.tick,
         "amount_precision": rules.step,
         "min_amount": rules.min_amount,
         "min_notional": rules.min_notional,
         "max_leverage": rules.max_leverage,
     }
+
+
+def market_rules_changes(market: Market, rules: MarketRules) -> dict[str, Any]:
+    """The fields of `market` that differ from the exchange's `rules` (empty when it is up to date)."""
+    return {field: value for field, value in market_rules_values(rules).items() if getattr(market, field) != value}
+
+
+@transaction.atomic
+def market_sync_from_exchange(*, exchange: str, rules: MarketRules) -> Market:
+    """Create the Market for `rules` (from an adapter's load_markets), or update its precision and minimums."""
     market = market_get(exchange=exchange, symbol=rules.symbol)
     if market is None:
         return market_services.market_create(
-            exchange=exchange, symbol=rules.symbol, base=rules.base, quote=rules.quote, type=rules.type, **values
+            exchange=exchange,
+            symbol=rules.symbol,
+            base=rules.base,
+            quote=rules.quote,
+            type=rules.type,
+            **market_rules_values(rules),
         )
-    changed = {field: value for field, value in values.items() if getattr(market, field) != value}
+    changed = market_rules_changes(market, rules)
     return market_services.market_update(market=market, changes=changed) if changed else market
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from apps.exchanges.collect import collected_series
 from apps.market.models import MarketFeed
 from apps.market.selectors import feed_behind
 from apps.traders.models import Alert
@@ -29,23 +30,31 @@ def alert_acknowledge(*, alert: Alert, user: AbstractBaseUser) -> Alert:
 
 
 def feed_lag_alerts_update(*, now: datetime | None = None, **_signal: object) -> int:
-    """Raise an alert for each exchange feed more than FEED_LAG_ALERT_CANDLES candles behind, and close
-    (acknowledge, with a note) the alert of each feed that caught up. One open alert per feed: it is
-    found by the message's start, which names the feed. Returns the open feed alerts.
+    """Raise an alert for each collected exchange feed more than FEED_LAG_ALERT_CANDLES candles behind, and
+    close (acknowledge, with a note) the alert of each feed that caught up or is no longer collected. One
+    open alert per feed: it is found by the message's start, which names the feed. Returns the open feed
+    alerts.
 
     Connected (TradersConfig.ready) to apps.market.events.feeds_ticked, hence the extra arguments."""
     now = now or timezone.now()
+    collected = {(series.market.pk, series.timeframe) for series in collected_series()}
     feeds = MarketFeed.objects.filter(source=MarketFeed.Source.EXCHANGE).select_related("market")
-    return sum(_feed_alert_update(feed=feed, now=now) for feed in feeds)
+    return sum(
+        _feed_alert_update(feed=feed, now=now, collected=(feed.market_id, feed.timeframe) in collected)
+        for feed in feeds
+    )
 
 
 @transaction.atomic
-def _feed_alert_update(*, feed: MarketFeed, now: datetime) -> bool:
-    behind = feed_behind(feed=feed, now=now)
+def _feed_alert_update(*, feed: MarketFeed, now: datetime, collected: bool) -> bool:
     label = _feed_label(feed)
     open_alerts = Alert.objects.select_for_update().filter(
         kind=Alert.Kind.FEED_LAGGING, acknowledged_at__isnull=True, message__startswith=f"{label} "
     )
+    if not collected:
+        _alerts_close(open_alerts, note=" No longer collected.")
+        return False
+    behind = feed_behind(feed=feed, now=now)
     if behind is not None and behind > FEED_LAG_ALERT_CANDLES:
         if not open_alerts.exists():
             why = f" ({feed.state_reason})" if feed.state_reason else ""

@@ -39,12 +39,13 @@ def live_candles(*, behind: int, future: int = 60) -> list[Candle]:
 
 @pytest.fixture
 def live_emulator(emulator_factory) -> Callable[..., ExchangeEmulator]:
-    """live_emulator(behind=10, candles=None): a Binance USDⓈ-M emulator HISTORY candles into its data."""
+    """live_emulator(behind=10, candles=None, exchange="binanceusdm"): an emulator HISTORY candles into its data."""
 
-    def start(*, behind: int = 10, candles: list[Candle] | None = None) -> ExchangeEmulator:
-        return emulator_factory(
-            "binanceusdm", candles={SYMBOL: candles or live_candles(behind=behind)}, history=HISTORY
-        )
+    def start(
+        *, behind: int = 10, candles: list[Candle] | None = None, exchange: str = "binanceusdm"
+    ) -> ExchangeEmulator:
+        series = candles or live_candles(behind=behind)
+        return emulator_factory(exchange, candles={SYMBOL: series}, history=HISTORY)
 
     return start
 

@@ -20,7 +20,7 @@ from apps.market.selectors import forming_candle, market_last_price
 from apps.market.services import candles_append, market_follow
 from tests.exchanges.adapters.conftest import FAST_RETRY
 from tests.exchanges.collect.conftest import MINUTE, aimed_at, kline_requests, live_candles, rows_of
-from tests.factories import MarketFactory
+from tests.factories import ExchangeAccountFactory, MarketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -244,3 +244,39 @@ def test_old_stored_history_does_not_make_a_first_start_fetch_more_than_the_back
     assert len(times) == 33 and times[3] == clock - 30 * MINUTE and tick.horizon == ms_to_datetime(clock - MINUTE)
     stats = CandleSeriesStats.objects.get(market=followed_market, timeframe="1m")
     assert (stats.bars, stats.gaps) == (33, 1)
+
+
+def test_gate_candles_are_collected_in_base_units_on_every_followed_timeframe(live_emulator, settings) -> None:
+    settings.MARKET_DATA_BACKFILL_BARS = 12
+    market = MarketFactory(exchange="gate", price_precision=Decimal("0.1"))
+    ExchangeAccountFactory(exchange="gate", mode="paper", price_source="live")
+    market_follow(market=market, timeframe="5m")
+    emu = live_emulator(behind=0, exchange="gate")
+    with aimed_at(emu):
+        ticks = market_data_collect()
+    assert {(t.timeframe, t.state) for t in ticks if t.source == "exchange"} == {("1m", "running"), ("5m", "running")}
+    history = {c.open_time: c for c in emu.engine.feed.history("BTC/USDT:USDT", 5 * MINUTE)}
+    five = Candle.objects.filter(market=market, timeframe="5m").order_by("open_time")
+    assert five.count() == 12
+    for candle in five:
+        expected = history[datetime_to_ms(candle.open_time)]
+        assert abs(candle.high - expected.high) < Decimal("0.1")  # Gate's tick here is 0.1
+        # Gate counts whole contracts (0.0001 BTC each): the stored volume is in BTC, to the contract.
+        assert abs(candle.volume - expected.volume) <= Decimal("0.0001") * 12
+
+
+def test_a_pushed_batch_that_skips_or_repeats_a_candle_is_cut_there_and_the_rest_fetched(
+    live_emulator, followed_market, settings
+) -> None:
+    settings.MARKET_DATA_BACKFILL_BARS = 20
+    emu = live_emulator(behind=10)
+    with aimed_at(emu):
+        exchange_feed_advance(market=followed_market, timeframe="1m")
+        emu.advance(4)
+        c1, c2, c3, c4 = emu.engine.feed.history("BTC/USDT:USDT")[-5:-1]
+        tick = exchange_feed_advance(market=followed_market, timeframe="1m", pushed=rows_of([c1, c3, c3, c4]))
+        assert tick.horizon == ms_to_datetime(c1.open_time)  # stored as it came: c1 only
+        exchange_feed_advance(market=followed_market, timeframe="1m")
+    times = stored_times(followed_market)
+    assert times[-1] == c4.open_time and len(times) == 24
+    assert_contiguous(times)

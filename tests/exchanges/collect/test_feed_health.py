@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.market.models import MarketFeed
 from apps.market.replay import market_data_collect
 from apps.market.selectors import FEED_LAGGING, FEED_LIVE, FEED_STOPPED, feed_health
+from apps.market.services import market_follow
 from apps.traders.models import Alert
 from tests.exchanges.collect.conftest import aimed_at
 
@@ -58,3 +59,14 @@ def test_a_stopped_feed_says_why(followed_market) -> None:
 def test_a_feed_that_collected_nothing_yet_lags_by_an_unknown_count(followed_market) -> None:
     feed = MarketFeed.objects.get(market=followed_market, source=MarketFeed.Source.EXCHANGE)
     assert feed_health(feed=feed).text == "lagging: nothing collected yet"
+
+
+def test_the_lag_alert_of_a_feed_no_longer_collected_is_closed(live_emulator, followed_market, settings) -> None:
+    settings.MARKET_DATA_BACKFILL_BARS = 5
+    emu = live_emulator(behind=10)
+    with aimed_at(emu):
+        market_data_collect()
+        market_follow(market=followed_market, timeframe="1m", follow=False)
+        market_data_collect()
+    [alert] = lag_alerts()
+    assert alert.acknowledged_at is not None and alert.message.endswith("No longer collected.")

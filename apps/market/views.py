@@ -26,5 +26,5 @@ def coverage(request: HttpRequest) -> HttpResponse:
         "exchanges": ExchangeId.choices,
         "feed_rows": selectors.feed_rows(exchange=request.GET.get("exchange") or None),
     }
-    template = "market/_coverage_table.html" if request.htmx else "market/coverage.html"
+    template = "market/_market_tables.html" if request.htmx else "market/coverage.html"
     return render(request, template, context)

@@ -95,12 +95,13 @@ def test_coverage_page_paginates_and_keeps_filters(client, viewer) -> None:
     assert "C29/USDT:USDT" in second and "C00/USDT:USDT" not in second
 
 
-def test_htmx_request_gets_only_the_table(client, viewer) -> None:
+def test_htmx_request_gets_only_the_tables(client, viewer) -> None:
     client.force_login(viewer)
 
     html = client.get(reverse("market:coverage"), headers={"HX-Request": "true"}).content.decode()
 
-    assert html.lstrip().startswith('<div id="coverage-table">')
+    assert html.lstrip().startswith('<div id="market-tables">')
+    assert '<div id="coverage-table">' in html and '<table id="feed-table">' in html and "<nav" not in html
 
 
 def test_coverage_page_needs_a_login(client) -> None:

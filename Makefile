@@ -28,6 +28,7 @@ $(VENV)/.llm: requirements-llm.txt | $(VENV)/bin/python
 
 env: .env
 
+# STREAM_MARKET_DATA=1 make run also starts the market data streamer (manage.py stream_market_data).
 run: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0

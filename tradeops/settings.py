@@ -180,6 +180,14 @@ MARKET_DATA_TICK_BARS = env_int("MARKET_DATA_TICK_BARS", 500, minimum=1)
 MARKET_DATA_TICK_SECONDS = env_int("MARKET_DATA_TICK_SECONDS", 40, minimum=1)
 MARKET_FEED_GRACE_SECONDS = env_int("MARKET_FEED_GRACE_SECONDS", 90, minimum=0)
 
+# Market data streaming (`manage.py stream_market_data`, apps.exchanges.streaming): `manage.py serve`
+# (`make run`) starts it beside the web server and the worker when STREAM_MARKET_DATA is on; docker-compose
+# runs it as its own service. Polled series are collected every STREAM_POLL_SECONDS; the set of series
+# is read again every STREAM_REFRESH_SECONDS.
+STREAM_MARKET_DATA = env_bool("STREAM_MARKET_DATA", False)
+STREAM_POLL_SECONDS = env_int("STREAM_POLL_SECONDS", 10, minimum=1)
+STREAM_REFRESH_SECONDS = env_int("STREAM_REFRESH_SECONDS", 60, minimum=1)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

@@ -312,9 +312,13 @@ def market_live_store(*, market: Market, timeframe: str, forming: CandleArrays, 
         volume=Decimal(repr(float(last.volume[0]))),
         seen_at=seen_at,
     )
-    cache = market_cache()
-    cache.set(forming_key(market.pk, timeframe), candle, TTL_SECONDS)
-    cache.set(last_price_key(market.pk), LastPrice(price=candle.close, at=seen_at), TTL_SECONDS)
+    market_cache().set(forming_key(market.pk, timeframe), candle, TTL_SECONDS)
+    market_last_price_store(market=market, price=candle.close, at=seen_at)
+
+
+def market_last_price_store(*, market: Market, price: Decimal, at: datetime) -> None:
+    """Cache the market's last trade price (a stream's ticker, or a forming candle's close)."""
+    market_cache().set(last_price_key(market.pk), LastPrice(price=price, at=at), TTL_SECONDS)
 
 
 def _columns(names: tuple[str, ...]) -> list[str]:

@@ -98,3 +98,24 @@ def test_compose_file_describes_the_scale_out_layout() -> None:
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     text = (BASE_DIR / "docker-compose.yml").read_text()
     assert "DJANGO_SECRET_KEY" not in text and "FIELD_ENCRYPTION_KEY" not in text
+
+
+def test_compose_runs_one_market_data_streamer_from_the_same_image() -> None:
+    services = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())["services"]
+    streamer = services["streamer"]
+    assert streamer["command"] == ["python", "manage.py", "stream_market_data"]
+    assert streamer["image"] == services["worker"]["image"]
+    assert streamer["restart"] == "unless-stopped"
+    assert streamer["environment"]["DATABASE_URL"].startswith("postgres://")
+    assert streamer["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_serve_starts_the_streamer_only_when_stream_market_data_is_on(settings, enabled: bool) -> None:
+    from apps.core.management.commands.serve import child_commands
+
+    settings.STREAM_MARKET_DATA = enabled
+    commands = child_commands(host="127.0.0.1", port=8000)
+    assert set(commands) == ({"web", "worker", "streamer"} if enabled else {"web", "worker"})
+    if enabled:
+        assert commands["streamer"][-1] == "stream_market_data"

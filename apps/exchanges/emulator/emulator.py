@@ -17,6 +17,7 @@ from apps.exchanges.emulator.engine import Engine, EngineConfig, Order
 from apps.exchanges.emulator.faults import Fault, FaultInjector
 from apps.exchanges.emulator.markets import LeverageTier, MarketSpec, load_leverage_tiers
 from apps.exchanges.emulator.server import EmulatorHTTPServer
+from apps.exchanges.emulator.streams import StreamServer
 from apps.exchanges.emulator.wire import HttpError, Request, Response
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ class ExchangeEmulator:
         self._start_time = self._pick_start(history)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.streams: StreamServer | None = None
         self.reset()
 
     # --- setup -----------------------------------------------------------------------------------------
@@ -180,7 +182,16 @@ class ExchangeEmulator:
             logger.info("%s emulator listening on %s", self.exchange, self.url)
         return self
 
+    def start_streams(self) -> str:
+        """Serve websocket market streams too (Binance USDⓈ-M only); returns their ws:// base URL."""
+        if self.streams is None:
+            self.streams = StreamServer(self, host=self.host).start()
+        return self.streams.url
+
     def stop(self) -> None:
+        if self.streams is not None:
+            self.streams.stop()
+            self.streams = None
         if self._server is not None:
             self._server.shutdown()
             self._server.close_connections()
@@ -208,8 +219,14 @@ class ExchangeEmulator:
 
     # --- the test API ----------------------------------------------------------------------------------
     def advance(self, steps: int = 1) -> list[Order]:
-        with self.lock:
-            return self.engine.advance(steps)
+        """Move the clock `steps` candles on; stream subscribers get each step's events."""
+        changed: list[Order] = []
+        for _ in range(steps):
+            with self.lock:
+                changed += self.engine.advance(1)
+            if self.streams is not None:
+                self.streams.publish()
+        return changed
 
     def set_price(self, symbol: str, price: Decimal | str | float) -> list[Order]:
         with self.lock:

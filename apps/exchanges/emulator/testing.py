@@ -52,6 +52,8 @@ def configure_ccxt_client(client: ccxt.Exchange, emulator: ExchangeEmulator) -> 
         # ccxt picks Binance's error table by URL host (fapi.binance.com -> "linear"); a 127.0.0.1 URL
         # matches none, which would turn -2019 "Margin is insufficient" into a plain ExchangeError.
         client.get_exceptions_by_url = lambda url, kind: client.safe_dict(client.exceptions["linear"], kind, {})
+        if emulator.streams is not None:  # a ccxt.pro client streams from the emulator's websocket front
+            client.urls["api"]["ws"] = {"linear": f"{emulator.streams.url}/ws"}
     else:
         client.urls["api"] = urls
         client.options["defaultType"] = "swap"

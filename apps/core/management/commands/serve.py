@@ -1,4 +1,5 @@
-"""Run the web server (daphne) and the worker (django-q2 qcluster) together; Ctrl-C stops both."""
+"""Run the web server (daphne) and the worker (django-q2 qcluster) together, and the market data streamer
+(stream_market_data) when STREAM_MARKET_DATA is on; Ctrl-C stops them all."""
 
 from __future__ import annotations
 
@@ -13,21 +14,21 @@ from django.core.management.base import BaseCommand
 
 POLL_SECONDS = 0.5
 STOP_GRACE_SECONDS = 15
+LABELS = {"web": "web server", "worker": "worker", "streamer": "market data streamer"}
 
 
 class Command(BaseCommand):
-    help = "Start daphne and the qcluster worker; stop both on Ctrl-C or when either exits."
+    help = (
+        "Start daphne and the qcluster worker (and the market data streamer when STREAM_MARKET_DATA is on); "
+        "stop them all on Ctrl-C or when one exits."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
-        manage = str(settings.BASE_DIR / "manage.py")
-        commands = {
-            "web": [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "tradeops.asgi:application"],
-            "worker": [sys.executable, manage, "qcluster"],
-        }
+        commands = child_commands(host=host, port=port)
         # Own sessions: a terminal's Ctrl-C reaches only this supervisor, which then stops the
         # children with SIGTERM (daphne takes ~10 s to act on SIGINT, ~2 s on SIGTERM).
         processes = {name: subprocess.Popen(argv, start_new_session=True) for name, argv in commands.items()}
@@ -62,4 +63,20 @@ class Command(BaseCommand):
                 self.stderr.write(f"The {name} process did not stop in time; killing it.")
                 process.kill()
                 process.wait()
-        self.stdout.write("Stopped web server and worker.")
+        self.stdout.write(f"Stopped {_listing([LABELS[name] for name in processes])}.")
+
+
+def child_commands(*, host: str, port: int) -> dict[str, list[str]]:
+    """The child processes serve runs, by name."""
+    manage = str(settings.BASE_DIR / "manage.py")
+    commands = {
+        "web": [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "tradeops.asgi:application"],
+        "worker": [sys.executable, manage, "qcluster"],
+    }
+    if settings.STREAM_MARKET_DATA:
+        commands["streamer"] = [sys.executable, manage, "stream_market_data"]
+    return commands
+
+
+def _listing(names: list[str]) -> str:
+    return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"

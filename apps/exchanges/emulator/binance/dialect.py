@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from apps.exchanges.emulator.binance.account import Account
-from apps.exchanges.emulator.binance.market_data import MarketData
 from apps.exchanges.emulator.binance.orders import Orders
+from apps.exchanges.emulator.binance.streams import Streams
 from apps.exchanges.emulator.wire import Router
 
 if TYPE_CHECKING:
     from apps.exchanges.emulator.emulator import ExchangeEmulator
 
 
-class BinanceDialect(MarketData, Account, Orders):
-    """Routes fapi requests to the endpoint groups after checking what Binance checks."""
+class BinanceDialect(Streams, Account, Orders):
+    """Routes fapi requests to the endpoint groups after checking what Binance checks; serves market streams."""
 
     def __init__(self, emulator: ExchangeEmulator) -> None:
         super().__init__(emulator)

@@ -154,6 +154,7 @@ class StreamEngine:
         self.now_ms = now_ms
         self.rng = rng or random.Random()
         self._exchanges: dict[str, _Exchange] = {}
+        self._series_count: int | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -170,6 +171,7 @@ class StreamEngine:
         except Exception:
             logger.exception("Could not read the series to collect; keeping the current ones")
             return
+        self._say_what_is_collected(len(wanted))
         keys = {key for series in wanted for key in self._task_keys(series)}
         for exchange in self._exchanges.values():
             for key in [key for key in exchange.tasks if key not in keys]:
@@ -180,6 +182,18 @@ class StreamEngine:
                 exchange = await self._exchange(series.exchange)
                 if key not in exchange.tasks:
                     exchange.tasks[key] = asyncio.create_task(self._task(key, series, exchange.client))
+
+    def _say_what_is_collected(self, count: int) -> None:
+        if count == self._series_count:
+            return
+        self._series_count = count
+        if count:
+            logger.info("Collecting %d series", count)
+        else:
+            logger.info(
+                "Nothing to collect: no account needs live prices, or nothing is followed; checking every %.0f s",
+                self.settings.refresh_seconds,
+            )
 
     def _task_keys(self, series: Series) -> list[tuple[str, ...]]:
         ohlcv = ("ohlcv", series.exchange, series.symbol, series.timeframe)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,8 +14,16 @@ import pytest
 from apps.exchanges.adapters import factory
 from apps.exchanges.emulator import testing
 from apps.exchanges.streaming.clients import pro_client
-from apps.exchanges.streaming.engine import CandleTracker, Series, StreamEngine, StreamSettings, backoff_seconds
-from tests.exchanges.streaming.conftest import FAST, MINUTE, RecordingSink, emulator_now, run_engine, until
+from apps.exchanges.streaming.engine import CandleTracker, Row, Series, StreamEngine, StreamSettings, backoff_seconds
+from tests.exchanges.streaming.conftest import (
+    FAST,
+    MINUTE,
+    TIMEOUT,
+    RecordingSink,
+    emulator_now,
+    run_engine,
+    until,
+)
 
 SYMBOL = "BTC/USDT:USDT"
 SERIES = Series(exchange="binanceusdm", symbol=SYMBOL, timeframe="1m", market_id=1)
@@ -69,6 +78,38 @@ def test_a_dropped_connection_reconnects_and_leaves_the_missed_candles_to_rest(s
     # The candles of the outage are not handed on from the stream's stale cache: the collector
     # backfills them through REST when the next pushed candle does not follow its horizon.
     assert [row[0] for row in sink.closed_rows] == [start, start + 3 * MINUTE]
+
+
+def test_a_socket_closed_while_the_engine_was_busy_is_noticed_and_its_stale_candle_not_handed_on(
+    streaming_emulator,
+) -> None:
+    emulator = streaming_emulator
+    start = emulator.engine.feed.clock
+    busy = threading.Event()
+
+    class SlowSink(RecordingSink):
+        def forming(self, *, series: Series, row: Row) -> None:
+            busy.wait(TIMEOUT)  # the engine waits on the database, not on the socket
+            super().forming(series=series, row=row)
+
+    sink = SlowSink([SERIES])
+    busy.set()
+
+    async def scenario() -> None:
+        await until(lambda: bool(sink.forming_rows))
+        busy.clear()
+        await asyncio.sleep(0.3)  # the next update's forming() now blocks (updates come every 0.1 s)
+        assert emulator.streams is not None
+        await asyncio.to_thread(emulator.streams.drop_connections)
+        await asyncio.to_thread(emulator.advance, 2)
+        busy.set()  # ccxt reconnects on the engine's next watch, without raising
+        await until(lambda: sink.forming_rows[-1][0] == start + 2 * MINUTE)
+        await asyncio.to_thread(emulator.advance, 1)
+        await until(lambda: bool(sink.closed_rows))
+
+    run_engine(engine_for(sink, now_ms=emulator_now(emulator)), scenario)
+    # Candle `start` was last heard of before the socket closed: the collector fetches it through REST.
+    assert [row[0] for row in sink.closed_rows] == [start + 2 * MINUTE]
 
 
 def test_poll_only_polls_through_rest_and_opens_no_socket(streaming_emulator) -> None:

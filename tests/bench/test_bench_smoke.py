@@ -21,6 +21,10 @@ TINY_RUNS = {
     "bench_paper.py": (["--orders", "4"], "SQLite         4"),
     "bench_ccxt.py": (["--orders", "4", "--warmup", "1"], "gate              4"),
     "bench_cycle.py": (["--traders", "4", "--candles", "2"], "SQLite      1             8"),
+    "bench_market_data.py": (
+        ["--markets", "3", "--ticks", "1", "--backfill", "20", "--candles", "2"],
+        "streaming, binanceusdm",
+    ),
     "bench_trade.py": (
         ["--plans", "4", "--emulator-plans", "2", "--evaluations", "50", "--warmup", "1"],
         "emulator binanceusdm: execute -> protection_placed",

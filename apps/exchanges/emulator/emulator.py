@@ -65,7 +65,8 @@ class ExchangeEmulator:
 
     ``candles`` maps unified symbols ("BTC/USDT:USDT") to candles (or freqtrade rows); markets without
     candles get a deterministic synthetic walk on the same timestamps. The clock starts ``history`` candles
-    into the data so that OHLCV endpoints have a past to page through.
+    into the data so that OHLCV endpoints have a past to page through. The futures dialects serve
+    ``extra_markets`` beside their own (markets.synthetic_perpetuals makes as many as a benchmark needs).
     """
 
     def __init__(
@@ -84,6 +85,7 @@ class ExchangeEmulator:
         slippage: Decimal | str = Decimal(0),
         limit_fill_volume_fraction: Decimal | str | None = None,
         leverage_tiers_path: Path | None = None,
+        extra_markets: Sequence[MarketSpec] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
         from apps.exchanges.emulator.binance import BinanceDialect
@@ -112,6 +114,7 @@ class ExchangeEmulator:
         # processed), on the server's handler thread, e.g. to look at a database at exactly that moment.
         self.request_hooks: list[Callable[[Request], None]] = []
         self.tiers: dict[str, tuple[LeverageTier, ...]] = load_leverage_tiers(leverage_tiers_path)
+        self.extra_markets: dict[str, MarketSpec] = {spec.symbol: spec for spec in extra_markets}
         self.dialect: Dialect = dialects[exchange](self)
         self.markets: dict[str, MarketSpec] = self.dialect.markets(self.tiers)
         spot = self.exchange == "binance"

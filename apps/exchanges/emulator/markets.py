@@ -195,6 +195,26 @@ def _cap_leverage(tier: LeverageTier, cap: int) -> LeverageTier:
     return LeverageTier(tier.bracket, tier.floor, tier.cap, cap, tier.maint_margin_ratio, tier.cum)
 
 
+def synthetic_perpetuals(count: int) -> tuple[MarketSpec, ...]:
+    """`count` made-up USDT perpetuals, SYN001/USDT:USDT onwards, for benchmarks that need many markets (the
+    emulator serves them beside its real ones when given as `extra_markets`; they trade like a 100 USDT coin)."""
+    return tuple(
+        MarketSpec(
+            symbol=f"SYN{number:03d}/USDT:USDT",
+            base=f"SYN{number:03d}",
+            quote="USDT",
+            tick_size=Decimal("0.01"),
+            step_size=Decimal("0.01"),
+            min_qty=Decimal("0.01"),
+            max_qty=Decimal("100000"),
+            market_max_qty=Decimal("10000"),
+            min_notional=Decimal(5),
+            contract_size=Decimal("0.01"),
+        )
+        for number in range(1, count + 1)
+    )
+
+
 def binance_spot_markets() -> dict[str, MarketSpec]:
     # Binance spot BTCUSDT / ETHUSDT filters (LOT_SIZE, PRICE_FILTER, NOTIONAL) as of 2025; no leverage.
     def spot(base: str, tick: str, step: str, max_qty: str, market_max: str) -> MarketSpec:

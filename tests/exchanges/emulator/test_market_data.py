@@ -8,7 +8,8 @@ from decimal import Decimal
 import ccxt
 import pytest
 
-from apps.exchanges.emulator import ExchangeEmulator
+from apps.exchanges.emulator import ExchangeEmulator, testing
+from apps.exchanges.emulator.markets import synthetic_perpetuals
 from tests.exchanges.emulator.conftest import MINUTE, SYMBOL
 
 EXPECTED_MARKETS = {
@@ -148,3 +149,15 @@ def test_price_ticks_are_decimal_strings_on_the_wire(emulator: ExchangeEmulator,
     ticker = client.fetch_ticker(SYMBOL)
     last = ticker["info"]["lastPrice"] if emulator.exchange == "binanceusdm" else ticker["info"]["last"]
     assert isinstance(last, str) and Decimal(last) == Decimal("28000.1")
+
+
+@pytest.mark.parametrize("exchange", ["binanceusdm", "gate"])
+def test_extra_markets_are_served_beside_the_real_ones_with_their_own_candles(exchange: str) -> None:
+    with testing.running_emulator(exchange, extra_markets=synthetic_perpetuals(2)) as emu:
+        client = emu.ccxt_client()
+        client.load_markets()
+        assert {"BTC/USDT:USDT", "SYN001/USDT:USDT", "SYN002/USDT:USDT"} <= set(client.symbols)
+        first = client.fetch_ohlcv("SYN001/USDT:USDT", "1m", None, 3)
+        second = client.fetch_ohlcv("SYN002/USDT:USDT", "1m", None, 3)
+    assert [row[0] for row in first] == [row[0] for row in second]
+    assert first != second

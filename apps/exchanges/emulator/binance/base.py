@@ -91,7 +91,7 @@ class BinanceBase:
 
     # --- dialect protocol ------------------------------------------------------------------------------
     def markets(self, tiers: dict[str, tuple[LeverageTier, ...]]) -> dict[str, MarketSpec]:
-        specs = binance_markets(tiers)
+        specs = binance_markets(tiers) | self.emu.extra_markets
         self._ids = {self.market_id(spec): symbol for symbol, spec in specs.items()}
         return specs
 

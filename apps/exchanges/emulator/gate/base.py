@@ -77,7 +77,7 @@ class GateBase:
 
     # --- dialect protocol ------------------------------------------------------------------------------
     def markets(self, tiers: dict[str, tuple[LeverageTier, ...]]) -> dict[str, MarketSpec]:
-        specs = gate_markets(tiers)
+        specs = gate_markets(tiers) | self.emu.extra_markets
         self._ids = {self.market_id(spec): symbol for symbol, spec in specs.items()}
         return specs
 

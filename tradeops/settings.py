@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.market",
     "apps.exchanges",
     "apps.ai",
+    "apps.news",
     "apps.strategies",
     "apps.signals",
     "apps.backtests",

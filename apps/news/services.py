@@ -101,9 +101,10 @@ def news_source_delete(*, source: NewsSource) -> None:
     source.delete()
 
 
+@transaction.atomic
 def news_sources_import(*, lines: Iterable[str]) -> tuple[list[NewsSource], int]:
     """A source per feed URL (one a line; blank lines and # comments ignored), disabled until an
-    operator enables it. Returns the new sources and how many URLs were already sources."""
+    operator enables it. Returns the new sources and how many URLs were already sources. All or nothing."""
     created: list[NewsSource] = []
     skipped = 0
     for url in _feed_urls(lines):

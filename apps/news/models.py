@@ -70,3 +70,32 @@ class NewsMention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset} in {self.item_id}"
+
+
+class NewsSentiment(models.Model):
+    """One analyzer version's score of one item, computed once: a new version scores the item again."""
+
+    class Label(models.TextChoices):
+        NEGATIVE = "negative", "Negative"
+        NEUTRAL = "neutral", "Neutral"
+        POSITIVE = "positive", "Positive"
+
+    item = models.ForeignKey(NewsItem, on_delete=models.CASCADE, related_name="sentiments")
+    analyzer = models.CharField(max_length=40, help_text="lexicon, vader or llama_cpp.")
+    version = models.CharField(max_length=200, help_text="Changes whenever the analyzer's scores could.")
+    label = models.CharField(max_length=10, choices=Label.choices)
+    score = models.FloatField(help_text="From -1 (negative) to 1 (positive).")
+    confidence = models.FloatField(help_text="From 0 to 1.")
+    scored_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "analyzer", "version"], name="newssentiment_once_per_version"),
+            models.CheckConstraint(condition=Q(score__gte=-1, score__lte=1), name="newssentiment_score_range"),
+            models.CheckConstraint(
+                condition=Q(confidence__gte=0, confidence__lte=1), name="newssentiment_confidence_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.score:+.2f}) by {self.analyzer} for {self.item_id}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from apps.news.models import NewsItem, NewsMention, NewsSource
+from apps.news.models import NewsItem, NewsMention, NewsSentiment, NewsSource
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,10 @@ def news_source_list(*, enabled: bool | None = None, search: str | None = None) 
 def news_assets() -> list[str]:
     """Every asset some stored item mentions, for the asset filter."""
     return list(NewsMention.objects.order_by("asset").values_list("asset", flat=True).distinct())
+
+
+def news_item_unscored_list(*, analyzer_name: str, version: str) -> QuerySet[NewsItem]:
+    """Items without a score of this analyzer version, newest first: what a live trader reads now
+    comes before an old backlog."""
+    scored = NewsSentiment.objects.filter(item=OuterRef("pk"), analyzer=analyzer_name, version=version)
+    return NewsItem.objects.filter(~Exists(scored)).only("id", "title").order_by("-published_at", "-id")

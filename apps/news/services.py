@@ -27,7 +27,9 @@ from apps.core.errors import ServiceValidationError
 from apps.market.models import Market
 from apps.news.assets import assets_mentioned, known_tickers
 from apps.news.feeds import FeedEntry, FeedError, dedup_key, feed_fetch, feed_parse, title_normalise
-from apps.news.models import NewsItem, NewsMention, NewsSource
+from apps.news.models import NewsItem, NewsMention, NewsSentiment, NewsSource
+from apps.news.selectors import news_item_unscored_list
+from apps.news.sentiment.base import Analyzer, Sentiment
 
 logger = logging.getLogger(__name__)
 
@@ -243,3 +245,41 @@ def news_item_store(
         # Another poll stored the same entry meanwhile (the unique dedup key).
         return None
     return item
+
+
+# Sentiment ------------------------------------------------------------------------------------------------------
+
+
+def news_items_score(*, analyzer: Analyzer, batch_size: int, max_items: int | None = None) -> int:
+    """Score the unscored items' titles in batches of `batch_size` (at most `max_items` in all), newest
+    first; returns how many were scored. Each item is scored once per analyzer version."""
+    scored = 0
+    while max_items is None or scored < max_items:
+        size = batch_size if max_items is None else min(batch_size, max_items - scored)
+        batch = list(news_item_unscored_list(analyzer_name=analyzer.name, version=analyzer.version)[:size])
+        if not batch:
+            break
+        # Scored outside a transaction: a model may take seconds, and no row needs to stay locked meanwhile.
+        sentiments = analyzer.score_batch([item.title for item in batch])
+        _sentiments_store(analyzer=analyzer, items=batch, sentiments=sentiments)
+        scored += len(batch)
+    return scored
+
+
+@transaction.atomic
+def _sentiments_store(*, analyzer: Analyzer, items: list[NewsItem], sentiments: list[Sentiment]) -> None:
+    now = timezone.now()
+    rows = [
+        NewsSentiment(
+            item=item,
+            analyzer=analyzer.name,
+            version=analyzer.version,
+            label=sentiment.label.value,
+            score=sentiment.score,
+            confidence=sentiment.confidence,
+            scored_at=now,
+        )
+        for item, sentiment in zip(items, sentiments, strict=True)
+    ]
+    # Another worker may have scored some of them meanwhile: the unique constraint keeps the first score.
+    NewsSentiment.objects.bulk_create(rows, ignore_conflicts=True)

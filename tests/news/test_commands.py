@@ -40,8 +40,10 @@ def test_news_poll_prints_each_source_new_duplicates_not_modified_and_errors(fee
     assert first.splitlines() == [
         "CoinDesk: 25 new, 0 duplicates",
         "Down: 0 new, 0 duplicates; error: HTTP 500 Internal Server Error",
+        "25 item(s) scored by lexicon",
     ]
     assert second.splitlines()[0] == "CoinDesk: not modified"
+    assert second.splitlines()[-1] == "0 item(s) scored by lexicon"
 
 
 def test_news_poll_names_an_unknown_source() -> None:
@@ -51,7 +53,7 @@ def test_news_poll_names_an_unknown_source() -> None:
 
 def test_the_schedule_polls_only_the_sources_that_are_due() -> None:
     assert Schedule.objects.filter(name="Poll news sources", func="apps.news.tasks.poll_news_sources").exists()
-    assert poll_news_sources() == "no source due"
+    assert poll_news_sources() == "no source due; 0 item(s) scored"
 
 
 def test_news_tail_prints_the_last_k_headlines_oldest_first_and_stops_after_the_rounds() -> None:

@@ -27,15 +27,15 @@ def news_item_list(*, filters: NewsFilters = NewsFilters()) -> QuerySet[NewsItem
     if filters.source:
         items = items.filter(source_id=filters.source)
     if filters.since is not None:
-        items = items.filter(published_at__gte=_utc(filters.since))
+        items = items.filter(published_at__gte=as_utc(filters.since))
     if filters.until is not None:
-        items = items.filter(published_at__lt=_utc(filters.until))
+        items = items.filter(published_at__lt=as_utc(filters.until))
     if filters.search:
         items = items.filter(Q(title__icontains=filters.search) | Q(summary__icontains=filters.search))
     return items.order_by("-published_at", "-id")
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     """Item times are UTC; a time given without an offset means UTC too."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 

@@ -8,6 +8,7 @@ is the label's sign times the confidence. Headlines are scored one after another
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib
 import importlib.util
@@ -94,7 +95,10 @@ def _load_model(path: Path, threads: int, context: int) -> Any:
         llama_cpp = importlib.import_module("llama_cpp")
     except ImportError:
         raise AnalyzerUnavailable(f"the llama_cpp analyzer needs llama-cpp-python: {INSTALL_HINT}") from None
-    return llama_cpp.Llama(model_path=str(path), n_ctx=context, n_threads=threads, seed=0, verbose=False)
+    model = llama_cpp.Llama(model_path=str(path), n_ctx=context, n_threads=threads, seed=0, verbose=False)
+    # Freed before the interpreter tears llama_cpp down: a cached model's own finaliser would run too late.
+    atexit.register(model.close)
+    return model
 
 
 class LlamaAnalyzer(Analyzer):

@@ -26,6 +26,14 @@ INTERVAL_FIELD = {"ge": 1, "le": 1440, "description": "Minutes between two polls
 router = Router(tags=["news"])
 
 
+class NewsSentimentOut(Schema):
+    analyzer: str
+    version: str
+    label: str = Field(description="negative, neutral or positive.")
+    score: float = Field(description="From -1 (negative) to 1 (positive).")
+    confidence: float = Field(description="From 0 to 1.")
+
+
 class NewsItemOut(Schema):
     id: int
     source_id: int
@@ -37,6 +45,9 @@ class NewsItemOut(Schema):
     published_at: datetime = Field(description="UTC; the fetch time when the feed gave none.")
     fetched_at: datetime
     assets: list[str] = Field(description="Tickers the title or summary mentions (BTC, ETH, ...).")
+    sentiment: NewsSentimentOut | None = Field(
+        None, description="The score by the SENTIMENT_ANALYZER analyzer (its newest version); null until scored."
+    )
 
     @staticmethod
     def resolve_source_name(obj: NewsItem) -> str:

@@ -58,6 +58,13 @@ class NewsItem(models.Model):
         """The tickers the item mentions, sorted (prefetch `mentions` to read them without a query each)."""
         return sorted(mention.asset for mention in self.mentions.all())
 
+    @property
+    def sentiment(self) -> NewsSentiment | None:
+        """The newest score by the analyzer the settings choose, for the pages; None when unscored or
+        when the list did not prefetch them (apps.news.selectors.news_item_list does)."""
+        rows = getattr(self, "current_sentiments", None)
+        return rows[0] if rows else None
+
 
 class NewsMention(models.Model):
     """One asset a news item mentions, by ticker (BTC, ETH)."""

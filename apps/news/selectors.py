@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from apps.news.models import NewsItem, NewsMention, NewsSentiment, NewsSource
 
@@ -21,7 +22,7 @@ class NewsFilters:
 
 def news_item_list(*, filters: NewsFilters = NewsFilters()) -> QuerySet[NewsItem]:
     """Items published in [since, until), newest first; `search` looks in titles and summaries."""
-    items = NewsItem.objects.select_related("source").prefetch_related("mentions")
+    items = NewsItem.objects.select_related("source").prefetch_related("mentions", _current_sentiments())
     if filters.asset:
         items = items.filter(mentions__asset=filters.asset.upper())
     if filters.source:
@@ -33,6 +34,12 @@ def news_item_list(*, filters: NewsFilters = NewsFilters()) -> QuerySet[NewsItem
     if filters.search:
         items = items.filter(Q(title__icontains=filters.search) | Q(summary__icontains=filters.search))
     return items.order_by("-published_at", "-id")
+
+
+def _current_sentiments() -> Prefetch:
+    """The scores of the analyzer the settings choose, its newest first (NewsItem.sentiment reads them)."""
+    rows = NewsSentiment.objects.filter(analyzer=settings.SENTIMENT_ANALYZER).order_by("-scored_at", "-id")
+    return Prefetch("sentiments", queryset=rows, to_attr="current_sentiments")
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from apps.news.models import NewsSource
 from tests.factories import NewsItemFactory, NewsSourceFactory
@@ -119,3 +121,20 @@ def test_a_source_with_items_is_not_deleted(client, admin_user) -> None:
 
     assert response.status_code == 409
     assert NewsSource.objects.filter(pk=item.source_id).exists()
+
+
+def test_each_headline_carries_its_sentiment_once_scored(client, viewer) -> None:
+    NewsItemFactory(title="Token crashes after rug pull", published_at=at(2))
+    NewsItemFactory(title="Bitcoin trades near $60K", published_at=at(1))
+    client.force_login(viewer)
+    before = client.get(URL).json()["items"]
+    call_command("news_score", stdout=StringIO())
+
+    after = client.get(URL).json()["items"]
+
+    assert [item["sentiment"] for item in before] == [None, None]
+    crash, flat = after
+    assert crash["sentiment"]["analyzer"] == "lexicon"
+    assert crash["sentiment"]["label"] == "negative" and -1 <= crash["sentiment"]["score"] < 0
+    assert crash["sentiment"]["version"].startswith("vader-3.3.2+crypto-1")
+    assert (flat["sentiment"]["label"], flat["sentiment"]["score"]) == ("neutral", 0.0)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.template.loader import render_to_string
 
-from apps.news.models import NewsSource
+from apps.news.models import NewsSentiment, NewsSource
 from tests.factories import NewsItemFactory, NewsSourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +83,20 @@ def test_admins_edit_sources_in_the_admin_others_only_read_items(client, admin_u
     assert "must be an http or https URL" in refused.content.decode()
     assert client.get("/admin/news/newsitem/").status_code == 200
     assert client.get("/admin/news/newsitem/add/").status_code == 403
+
+
+def test_the_news_page_shows_each_items_label_and_score_by_the_chosen_analyzer(client, viewer, settings) -> None:
+    NewsItemFactory(title="Exchange hacked, funds drained")
+    NewsItemFactory(title="Bitcoin trades near $60K")
+    call_command("news_score", stdout=StringIO())
+    call_command("news_score", "--analyzer", "vader", stdout=StringIO())
+    client.force_login(viewer)
+
+    page = client.get("/news/").content.decode()
+
+    hacked = NewsSentiment.objects.get(analyzer="lexicon", item__title__startswith="Exchange hacked")
+    assert f"negative {hacked.score:.2f}" in page
+    assert "neutral 0.00" in page
+    assert page.count('class="sentiment ') == 2
+    settings.SENTIMENT_ANALYZER = "llama_cpp"
+    assert client.get("/news/").content.decode().count('class="sentiment ') == 0

@@ -115,7 +115,7 @@ def test_the_report_prints_the_figures_and_an_aligned_matrix() -> None:
 
     assert "Accuracy:    0.500" in text
     assert "Macro-F1:    0.250" in text
-    assert "Speed:       62 headlines/s" in text
+    assert "Speed:       62.5 headlines/s (2.000 s)" in text
     table = text.strip().splitlines()[-4:]
     assert table[0].split() == ["true", "\\", "predicted", "negative", "neutral", "positive"]
     assert table[2].split() == ["neutral", "1", "100", "3"]

@@ -102,6 +102,6 @@ def format_report(report: EvaluationReport) -> str:
         f"Headlines:   {report.count}\n"
         f"Accuracy:    {report.accuracy:.3f}\n"
         f"Macro-F1:    {report.macro_f1:.3f}\n"
-        f"Speed:       {report.per_second:,.0f} headlines/s ({report.seconds:.3f} s)\n"
+        f"Speed:       {report.per_second:,.1f} headlines/s ({report.seconds:.3f} s)\n"
         f"\n{table}\n"
     )

@@ -158,3 +158,11 @@ def test_sentiment_eval_says_why_a_file_cannot_be_evaluated(
 def test_sentiment_eval_names_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="No such file"):
         run("sentiment_eval", str(tmp_path / "nope.csv"), "--text-col", "t", "--label-col", "l")
+
+
+def test_news_poll_says_why_the_chosen_analyzer_cannot_score(settings, tmp_path: Path) -> None:
+    settings.SENTIMENT_ANALYZER = "llama_cpp"
+    settings.SENTIMENT_LLAMA_MODEL_PATH = str(tmp_path / "absent.gguf")
+
+    with pytest.raises(CommandError, match="no GGUF model file at .*absent.gguf"):
+        run("news_poll")

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.news.analyzers import sentiment_analyzer
+from apps.news.management.analyzer_option import analyzer_or_error
 from apps.news.models import NewsSource
 from apps.news.services import news_items_score, news_sources_poll
 
@@ -31,6 +31,6 @@ class Command(BaseCommand):
             self.stdout.write("No enabled news source; enable one in the admin or /api/v1/news/sources.")
         for result in news_sources_poll(sources=sources):
             self.stdout.write(str(result))
-        analyzer = sentiment_analyzer()
+        analyzer = analyzer_or_error(None)
         scored = news_items_score(analyzer=analyzer, batch_size=settings.SENTIMENT_BATCH_SIZE)
         self.stdout.write(f"{scored} item(s) scored by {analyzer.name}")

@@ -148,7 +148,18 @@ def news_sources_due(*, now: datetime) -> list[NewsSource]:
 
 def news_sources_poll(*, sources: Iterable[NewsSource]) -> list[PollResult]:
     """Poll each source in turn; one failing never stops the others."""
-    return [news_source_poll(source=source) for source in sources]
+    return [_poll_guarded(source) for source in sources]
+
+
+def _poll_guarded(source: NewsSource) -> PollResult:
+    try:
+        return news_source_poll(source=source)
+    except Exception as exc:
+        # A bug or a feed no rule foresaw must cost this source one poll, not the other sources theirs.
+        logger.exception("News source %s: unexpected failure", source.name)
+        error = f"unexpected failure: {exc.__class__.__name__}: {exc}"
+        _source_record(source, error=error, reached=False)
+        return PollResult(source=source.name, outcome="error", error=error)
 
 
 def news_source_poll(*, source: NewsSource) -> PollResult:

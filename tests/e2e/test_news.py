@@ -1,9 +1,10 @@
-"""The news page in a browser: the demo's real headlines (the feed snapshots), the filters swapping
-the results in place, the sources with their state."""
+"""The news page in a browser: the demo's real headlines (the feed snapshots), the filters and the
+search swapping the results in place, the sources with their state."""
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +55,11 @@ def test_the_news_page_shows_the_demo_headlines_and_filters_them(page: Any, log_
 
     expect(rows.first).to_contain_text("CoinDesk")
     expect(page.locator("#news-table")).not_to_contain_text("The Block")
+
+    page.get_by_label("Asset").select_option("")
+    page.get_by_label("Search").fill("juventus")
+
+    expect(page).to_have_url(re.compile(r"q=juventus"))
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Crypto Firm Tether Says It Wants to Take Over Italian Football Club Juventus")
+    expect(rows.first.locator("td.news-assets")).to_have_text("USDT")

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from apps.news import services
+from apps.news.feeds import url_normalise
 from apps.news.models import NewsItem, NewsSource
 from apps.news.services import news_source_create, news_source_poll, news_sources_due, news_sources_poll
 from tests.news.conftest import FeedServer, Route, snapshot
@@ -160,3 +162,29 @@ def test_each_source_is_due_after_its_own_interval() -> None:
     NewsSource.objects.filter(pk__in=[fresh.pk, stale.pk]).update(last_fetched_at=now - timedelta(minutes=10))
 
     assert news_sources_due(now=now) == [never, stale]
+
+
+def test_an_unforeseen_failure_is_recorded_and_the_next_source_is_still_polled(
+    feed_server: FeedServer, monkeypatch
+) -> None:
+    broken = source_for(feed_server, "/odd.rss", Route(body=snapshot("theblock.rss")), name="odd")
+    healthy = source_for(feed_server, "/coindesk.rss", Route(body=snapshot("coindesk.rss")), name="healthy")
+    store = services.news_feed_store
+
+    def fail_for_odd(*, source: NewsSource, **kwargs: object) -> object:
+        if source.name == "odd":
+            raise RuntimeError("a bug")
+        return store(source=source, **kwargs)
+
+    monkeypatch.setattr(services, "news_feed_store", fail_for_odd)
+
+    results = news_sources_poll(sources=[broken, healthy])
+
+    assert [(result.outcome, result.new) for result in results] == [("error", 0), ("fetched", 25)]
+    broken.refresh_from_db()
+    assert broken.last_error == "unexpected failure: RuntimeError: a bug"
+
+
+def test_an_unparsable_link_is_kept_as_written() -> None:
+    assert url_normalise("http://[broken/story") == "http://[broken/story"
+    assert url_normalise("HTTPS://Example.COM/a?utm_source=rss&id=3#top") == "https://example.com/a?id=3"

@@ -25,6 +25,11 @@ def phrase_token(phrase: str) -> str:
     return phrase.replace(" ", "_")
 
 
+def phrase_key(text: str) -> str:
+    """A phrase however it is written, without its separators: "All-Time high" -> "alltimehigh"."""
+    return re.sub(r"[\s-]+", "", text.lower())
+
+
 def phrase_pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
     """Matches any of `phrases` as whole words, with spaces, hyphens or nothing between the words;
     longest first, so "all time highs" wins over "all time high"."""
@@ -66,14 +71,14 @@ class LexiconAnalyzer(Analyzer):
         self._vader = SentimentIntensityAnalyzer()
         self._vader.lexicon.update(words)
         self._vader.lexicon.update({phrase_token(p): v for p, v in phrases.items()})
-        self._tokens = {re.sub(r"[\s-]+", "", p): phrase_token(p) for p in phrases}
+        self._tokens = {phrase_key(p): phrase_token(p) for p in phrases}
         self._pattern = phrase_pattern(list(phrases))
 
     def prepare(self, headline: str) -> str:
         """The headline with each multi-word term rewritten into its lexicon token."""
         if self._pattern is None:
             return headline
-        return self._pattern.sub(lambda m: self._tokens[re.sub(r"[\s-]+", "", m.group(0).lower())], headline)
+        return self._pattern.sub(lambda match: self._tokens[phrase_key(match.group(0))], headline)
 
     def score_batch(self, headlines: Sequence[str]) -> list[Sentiment]:
         return [self._sentiment(self._vader.polarity_scores(self.prepare(h))["compound"]) for h in headlines]

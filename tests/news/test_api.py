@@ -46,6 +46,8 @@ def test_viewer_lists_headlines_newest_first_with_filters_and_pages(client, view
     assert titles(client.get(URL, {"source": other.pk})) == ["Fed holds rates"]
     assert titles(client.get(URL, {"since": "2025-12-11T00:00", "until": "2025-12-12T00:00"})) == ["Solana outage"]
     assert titles(client.get(URL, {"since": "2025-12-11T08:00:00-05:00"})) == ["Fed holds rates"]
+    # An unusual offset is converted, not handed to the database as written (PostgreSQL refused +20:48).
+    assert titles(client.get(URL, {"since": "2025-12-12T08:48:00+20:48"})) == ["Fed holds rates", "Solana outage"]
     assert titles(client.get(URL, {"search": "validators"})) == ["Solana outage"]
     assert titles(client.get(URL, {"limit": 1, "offset": 1})) == ["Solana outage"]
 

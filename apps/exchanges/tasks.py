@@ -7,6 +7,7 @@ import logging
 from apps.exchanges import hooks
 from apps.exchanges.adapters import errors
 from apps.exchanges.adapters.paper import paper_accounts_process_candles
+from apps.exchanges.collect import live_price_exchanges
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import SyncOutcome, markets_sync
 from apps.market.selectors import market_exchanges
@@ -27,10 +28,16 @@ def process_paper_orders() -> str:
 
 def refresh_markets() -> str:
     """Scheduled hourly: bring the stored markets' rules (precision, minimums, maximum leverage) up to date
-    on every exchange that has one, through the pooled public clients, which also refreshes the markets the
-    account adapters of this process share. Never raises: a failure is logged and the next hour tries again,
-    and one unreachable exchange does not keep the others stale. Creates and deactivates nothing."""
-    return "; ".join(_refresh_exchange(exchange) for exchange in market_exchanges()) or "no stored markets"
+    on every exchange that has one and that some account needs live prices from (as collection does: an
+    offline desk of paper accounts on the replay sends no request), through the pooled public clients,
+    which also refreshes the markets the account adapters of this process share. Never raises: a failure
+    is logged and the next hour tries again, and one unreachable exchange does not keep the others stale.
+    Creates and deactivates nothing."""
+    stored = market_exchanges()
+    if not stored:
+        return "no stored markets"
+    exchanges = sorted(set(stored) & live_price_exchanges())
+    return "; ".join(_refresh_exchange(exchange) for exchange in exchanges) or "no account needs live prices"
 
 
 def _refresh_exchange(exchange: str) -> str:

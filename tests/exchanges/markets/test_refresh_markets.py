@@ -7,6 +7,7 @@ import pytest
 from django_q.models import Schedule
 
 from apps.exchanges.emulator import ExchangeEmulator
+from apps.exchanges.services import exchange_account_create
 from apps.exchanges.tasks import refresh_markets
 from apps.market.models import Market
 from tests.exchanges.markets.test_sync_markets import BTC, stored
@@ -23,6 +24,7 @@ def test_the_schedule_runs_hourly() -> None:
 def test_refreshes_the_stored_markets_rules_and_reports_the_delisted(
     on_emulator: ExchangeEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
+    exchange_account_create(name="Forward test", exchange="binanceusdm", price_source="live")
     stored("binanceusdm", BTC)
     stored("binanceusdm", "SOL/USDT:USDT")
 
@@ -38,6 +40,7 @@ def test_refreshes_the_stored_markets_rules_and_reports_the_delisted(
 def test_an_unreachable_exchange_is_logged_not_raised(
     on_emulator: ExchangeEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
+    exchange_account_create(name="Forward test", exchange="binanceusdm", price_source="live")
     stored("binanceusdm", BTC)
     on_emulator.faults.http_error(503, count=None)
 
@@ -50,4 +53,13 @@ def test_an_unreachable_exchange_is_logged_not_raised(
 
 def test_nothing_stored_nothing_asked(on_emulator: ExchangeEmulator) -> None:
     assert refresh_markets() == "no stored markets"
+    assert list(on_emulator.requests) == []
+
+
+@pytest.mark.parametrize("emulator", ["binanceusdm"], indirect=True)
+def test_a_desk_of_paper_accounts_on_the_replay_asks_no_exchange(on_emulator: ExchangeEmulator) -> None:
+    exchange_account_create(name="Paper desk", exchange="binanceusdm")
+    stored("binanceusdm", BTC)
+
+    assert refresh_markets() == "no account needs live prices"
     assert list(on_emulator.requests) == []

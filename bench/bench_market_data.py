@@ -48,7 +48,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -245,15 +245,12 @@ class CommitClock:
             return [self.at.get((market.pk, open_ms)) for market in markets]
 
 
-@contextmanager
-def aimed_at(emu: Any, **adapter_options: Any) -> Iterator[None]:
+def aimed_at(emu: Any, **adapter_options: Any) -> AbstractContextManager[None]:
     """Every ccxt client built inside (the pooled one, ccxt.pro's) talks to the emulator; production options
     (ccxt's rate limiter on) unless `adapter_options` says otherwise."""
-    from apps.exchanges.adapters import factory
     from apps.exchanges.emulator import testing
 
-    with factory.override_client(lambda client: testing.configure_ccxt_client(client, emu), **adapter_options):
-        yield
+    return testing.aimed_at(emu, **adapter_options)
 
 
 def poll_stages(emu: Any, markets: list, commits: CommitClock, *, ticks: int, backfill: int) -> dict:

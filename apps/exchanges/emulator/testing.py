@@ -80,6 +80,16 @@ def make_ccxt_client(emulator: ExchangeEmulator, **config: Any) -> ccxt.Exchange
 
 
 @contextmanager
+def aimed_at(emulator: ExchangeEmulator, **adapter_options: Any) -> Iterator[None]:
+    """Every ccxt client TradeOps builds inside the block (account adapters, the pooled public clients,
+    ccxt.pro's) talks to `emulator`; `adapter_options` as factory.override_client takes them."""
+    from apps.exchanges.adapters import factory  # lazy: the emulator itself runs without Django
+
+    with factory.override_client(lambda client: configure_ccxt_client(client, emulator), **adapter_options):
+        yield
+
+
+@contextmanager
 def running_emulator(exchange: str = "binanceusdm", **options: Any) -> Iterator[ExchangeEmulator]:
     emulator = ExchangeEmulator(exchange, **options).start()
     try:

@@ -24,12 +24,7 @@ def account_for(emu: ExchangeEmulator, *, name: str = "emu", mode: str = "testne
 
 
 def emulated(emu: ExchangeEmulator):
-    return factory.override_client(
-        lambda client: testing.configure_ccxt_client(client, emu),
-        enable_rate_limit=False,
-        timeout_ms=3000,
-        retry=FAST_RETRY,
-    )
+    return testing.aimed_at(emu, enable_rate_limit=False, timeout_ms=3000, retry=FAST_RETRY)
 
 
 def test_testnet_uses_sandbox_and_keys_come_only_through_secret_reveal(

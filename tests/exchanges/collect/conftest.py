@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 
-from apps.exchanges.adapters import factory
 from apps.exchanges.emulator import ExchangeEmulator, testing
 from apps.exchanges.emulator.candles import Candle, synthetic_candles
 from apps.market.arrays import CandleArrays
@@ -52,12 +51,7 @@ def live_emulator(emulator_factory) -> Callable[..., ExchangeEmulator]:
 
 def aimed_at(emu: ExchangeEmulator) -> AbstractContextManager[None]:
     """Every ccxt client built inside, the pooled public ones included, talks to the emulator."""
-    return factory.override_client(
-        lambda client: testing.configure_ccxt_client(client, emu),
-        enable_rate_limit=False,
-        timeout_ms=3000,
-        retry=FAST_RETRY,
-    )
+    return testing.aimed_at(emu, enable_rate_limit=False, timeout_ms=3000, retry=FAST_RETRY)
 
 
 @pytest.fixture(autouse=True)

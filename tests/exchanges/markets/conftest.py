@@ -5,7 +5,6 @@ from contextlib import AbstractContextManager
 
 import pytest
 
-from apps.exchanges.adapters import factory
 from apps.exchanges.emulator import ExchangeEmulator, testing
 from tests.exchanges.adapters.conftest import FAST_RETRY
 
@@ -18,12 +17,7 @@ MARKETS_PATHS = ("/fapi/v1/exchangeInfo", "/api/v3/exchangeInfo", "/api/v4/futur
 
 def emulated(emu: ExchangeEmulator) -> AbstractContextManager[None]:
     """Every adapter built inside (account adapters and the pooled public clients) talks to `emu`."""
-    return factory.override_client(
-        lambda client: testing.configure_ccxt_client(client, emu),
-        enable_rate_limit=False,
-        timeout_ms=3000,
-        retry=FAST_RETRY,
-    )
+    return testing.aimed_at(emu, enable_rate_limit=False, timeout_ms=3000, retry=FAST_RETRY)
 
 
 def market_loads(emu: ExchangeEmulator) -> int:

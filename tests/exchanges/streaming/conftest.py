@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 
-from apps.exchanges.adapters import factory
 from apps.exchanges.emulator import ExchangeEmulator, testing
 from apps.exchanges.streaming.engine import Row, Series, StreamEngine, StreamSettings
 from tests.exchanges.collect import conftest as collect_conftest
@@ -103,7 +102,7 @@ def emulator_now(emulator: ExchangeEmulator) -> Callable[[], int]:
 def streaming(emulator: ExchangeEmulator, **adapter_options: Any) -> Iterator[None]:
     """Start the emulator's websocket front and aim every ccxt client, ccxt.pro ones included, at it."""
     emulator.start_streams()
-    with factory.override_client(lambda client: testing.configure_ccxt_client(client, emulator), **adapter_options):
+    with testing.aimed_at(emulator, **adapter_options):
         yield
 
 

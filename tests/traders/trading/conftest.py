@@ -61,7 +61,7 @@ def emulated(emu: ExchangeEmulator, **options: Any):
     """Adapters built inside the block talk to `emu` (no rate limiter, 2 s timeouts, fast retries)."""
     adapter_options: dict[str, Any] = {"enable_rate_limit": False, "timeout_ms": 2000, "retry": FAST_RETRY}
     adapter_options.update(options)
-    return factory.override_client(lambda client: testing.configure_ccxt_client(client, emu), **adapter_options)
+    return testing.aimed_at(emu, **adapter_options)
 
 
 @dataclass

@@ -38,6 +38,7 @@ class ModelConfigOut(Schema):
     output_price_per_million: Decimal
     max_retries: int
     fallback_id: int | None
+    output_mode: ModelConfig.OutputMode
     created_at: datetime
     updated_at: datetime
 
@@ -82,6 +83,7 @@ class ModelConfigPatch(InputSchema):
     output_price_per_million: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=4)
     max_retries: int | None = Field(None, ge=0, le=MAX_RETRIES)
     fallback_id: int | None = Field(None, ge=1, le=MAX_DB_INT, description="null removes the fallback.")
+    output_mode: ModelConfig.OutputMode | None = None
 
 
 class ModelConfigFilters(Schema):

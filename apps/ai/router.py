@@ -74,7 +74,15 @@ def call_cost(config: ModelConfig, *, tokens_in: int, tokens_out: int) -> Decima
 
 def _client_key(config: ModelConfig) -> tuple[Any, ...]:
     key = config.api_key
-    return (config.pk, config.provider, config.model, config.base_url, key.pk if key else None, key and key.updated_at)
+    return (
+        config.pk,
+        config.provider,
+        config.model,
+        config.base_url,
+        config.output_mode,
+        key.pk if key else None,
+        key and key.updated_at,
+    )
 
 
 class ModelRouter:
@@ -107,7 +115,13 @@ class ModelRouter:
         api_key = None
         if config.api_key is not None:
             api_key = secret_reveal(secret=config.api_key, purpose=f"model config {config.name!r} ({config.pk})")
-        return RemoteClient(provider=config.provider, model=config.model, base_url=config.base_url, api_key=api_key)
+        return RemoteClient(
+            provider=config.provider,
+            model=config.model,
+            base_url=config.base_url,
+            api_key=api_key,
+            output_mode=config.output_mode,
+        )
 
     def ask(
         self,

@@ -138,7 +138,7 @@ class UsageOut(Schema):
     days: list[UsageDayOut]
 
 
-@router.get("/trade-plan-schema", response=dict[str, Any], url_name="trade_plan_schema")
+@router.get("/schema/trade-plan", response=dict[str, Any], url_name="trade_plan_schema")
 def trade_plan_schema(request: HttpRequest) -> dict[str, Any]:
     """The strict JSON Schema every model's trade plan must match (the symbol enum is set per trader)."""
     return trade_plan_json_schema()

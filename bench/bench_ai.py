@@ -14,8 +14,10 @@ import argparse
 import math
 import os
 import random
+import re
 import sys
 import time
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -37,8 +39,9 @@ from bench import common  # noqa: E402
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
 SYSTEM = (
     "You are a cautious crypto trader. Reply with one JSON trade plan for one of the markets. "
-    "Open a position only on a signal, with size 0 < size <= 0.2, leverage at most 3, the stop below the price "
-    "for a long and above it for a short, the target on the other side. Otherwise hold with size 0. "
+    "Open a position only on a signal, with a size above 0 (a fraction of equity), leverage at most 3, "
+    "the stop below the price for a long and above it for a short, the target on the other side. "
+    "Otherwise hold with size 0. "
     'Example: {"action": "hold", "symbol": "BTC/USDT", "size": 0, "leverage": 1, "stop_loss": null, '
     '"take_profit": null, "confidence": 0.5, "reason": "No signal: wait.", '
     '"evidence": [{"source": "indicator", "value": "RSI 50", "observation": "neutral"}]}'
@@ -50,7 +53,7 @@ def snapshot(rng: random.Random) -> tuple[str, PlanBounds]:
     signal = rng.choice(["long entry: breakout above the range", "short entry: breakdown below support", "none"])
     lines = [f"{symbol} price {price}, RSI {rng.randint(20, 80)}" for symbol, price in prices.items()]
     user = "; ".join(lines) + f". Strategy signal on BTC/USDT: {signal}. Decide."
-    return user, PlanBounds(symbols=SYMBOLS, prices=prices, max_leverage=3, max_size=0.2)
+    return user, PlanBounds(symbols=SYMBOLS, prices=prices, max_leverage=3)
 
 
 class Counters:
@@ -100,6 +103,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     latencies: list[float] = []
     first_valid = decided = 0
+    rejections: Counter[str] = Counter()
     for _ in range(args.decisions):
         user, bounds = snapshot(rng)
         messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
@@ -108,6 +112,7 @@ def main() -> None:
         plan, error = parse_plan(raw, bounds)
         first_valid += plan is not None
         if plan is None:
+            rejections[re.sub(r"[-\d.]+", "N", error.split(";")[0])] += 1
             repair = [
                 *messages,
                 {"role": "assistant", "content": truncate_raw(raw)},
@@ -130,6 +135,9 @@ def main() -> None:
             ["plans after one repair", f"{decided}/{n} ({decided / n:.0%})"],
         ],
     )
+    if rejections:
+        print("\nWhy first answers were refused (first problem, numbers as N):")
+        common.print_table(["reason", "answers"], [[reason, str(count)] for reason, count in rejections.most_common(5)])
 
 
 if __name__ == "__main__":

@@ -133,7 +133,7 @@ def test_closes_as_milliseconds_and_one_query_for_the_scores() -> None:
     with CaptureQueriesContext(connection) as queries:
         series = asset_sentiment_series(asset="BTC", closes=closes)
 
-    assert len(queries) == 2  # the analyzer's current version, then every score of the range
+    assert len(queries) == 1  # every score of the range, the analyzer's current version within it
     assert series.closes_ms.tolist() == closes.tolist()
     assert series.counts.tolist() == [min(hour, 10) for hour in range(1, 49)]
     by_datetimes = asset_sentiment_series(asset="BTC", closes=[T0 + hour * HOUR for hour in range(1, 49)])

@@ -36,6 +36,7 @@ from apps.market import selectors as market_selectors
 from apps.market.candles_io import ms_to_datetime
 from apps.market.models import Market
 from apps.market.timeframes import timeframe_ms
+from apps.news.selectors import candle_sentiment
 from apps.strategies.models import Strategy
 from apps.strategies.spec import StrategySpec, validate_spec
 
@@ -295,7 +296,8 @@ def _execute(run: BacktestRun, progress: ProgressCallback | None) -> BacktestOut
             ),
         )
     _advance(run, Phase.SIGNALS, PHASE_START[Phase.SIGNALS], progress)
-    codes = signal_codes(spec, candles)
+    sentiment = candle_sentiment(market=run.market, timeframe=run.timeframe, candles=candles)
+    codes = signal_codes(spec, candles, sentiment=sentiment)
     _advance(run, Phase.SIMULATING, PHASE_START[Phase.SIMULATING], progress)
     result = simulate(candles, codes, params)
     metrics = compute_metrics(result, timeframe_ms=timeframe_ms(run.timeframe))

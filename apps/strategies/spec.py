@@ -5,7 +5,8 @@ conditions: a threshold (`rsi_14 < 30`), a comparison of two series (`close > em
 cross (`ema_50 crosses_above ema_200`), and nested `all` / `any` groups.
 
 Series a condition may name: the candle fields (open, high, low, close, volume), `sentiment`
-(an input series, neutral 0 until news scoring exists), and each indicator's outputs: its id
+(an input series: the asset's rolling news sentiment at the candle's close, in [-1, 1], missing
+where no headline counts, so a rule reading it is then false), and each indicator's outputs: its id
 for single-output indicators, `<id>.upper|middle|lower` for Bollinger Bands and
 `<id>.macd|signal|hist` for MACD.
 """

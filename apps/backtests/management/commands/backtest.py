@@ -28,6 +28,7 @@ from apps.core.errors import ServiceValidationError
 from apps.market import selectors as market_selectors
 from apps.market.models import ExchangeId, Market
 from apps.market.timeframes import TIMEFRAME_MS, timeframe_ms
+from apps.news.selectors import candle_sentiment
 from apps.strategies.models import Strategy
 from apps.strategies.presets import PRESETS, preset_names, preset_spec_data
 from apps.strategies.spec import StrategySpec, validate_spec
@@ -359,6 +360,7 @@ class Command(BaseCommand):
                     timeframe_ms=timeframe_ms(timeframe),
                     processes=processes,
                     progress=bar.update,
+                    sentiment=candle_sentiment(market=market, timeframe=timeframe, candles=candles),
                 )
             except grid.GridError as exc:
                 raise CommandError(str(exc)) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 from datetime import datetime
 
 import numpy as np
@@ -61,7 +63,7 @@ def scored_news(*, asset: str, start_ms: int, end_ms: int, count: int, seed: int
             title_key=f"random headline {seed} {index}",
             published_at=ms_to_datetime(int(moment)),
             fetched_at=now,
-            dedup_key=f"random-{seed}-{index}".ljust(64, "0"),
+            dedup_key=hashlib.sha256(f"random-{seed}-{index}".encode()).hexdigest(),
         )
         for index, moment in enumerate(published)
     )
@@ -79,3 +81,21 @@ def scored_news(*, asset: str, start_ms: int, end_ms: int, count: int, seed: int
         for item, score in zip(items, scores, strict=True)
     )
     return list(zip(published.tolist(), scores.tolist(), strict=True))
+
+
+def reference_rolling_sentiment(
+    published_ms: list[int], scores: list[float], moments_ms: list[int], *, window: int, max_age_ms: int
+) -> tuple[list[float], list[int]]:
+    """The reference: for each moment, walk every item, keep those published before it and not too
+    old, take the last `window` of them in their stored order and average them."""
+    values, counts = [], []
+    for moment in moments_ms:
+        eligible = [
+            score
+            for published, score in zip(published_ms, scores, strict=True)
+            if moment - max_age_ms <= published < moment
+        ]
+        chosen = eligible[-window:]
+        values.append(sum(chosen) / len(chosen) if chosen else math.nan)
+        counts.append(len(chosen))
+    return values, counts

@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -76,6 +77,8 @@ class BacktestOutcome:
     result: BacktestResult
     metrics: dict[str, Any]
     paths: OutputPaths
+    # Bars whose close had a news sentiment, when the strategy reads it (None when it does not).
+    sentiment_bars: int | None = None
 
 
 def _decimal(value: float | None) -> Decimal | None:
@@ -297,6 +300,7 @@ def _execute(run: BacktestRun, progress: ProgressCallback | None) -> BacktestOut
         )
     _advance(run, Phase.SIGNALS, PHASE_START[Phase.SIGNALS], progress)
     sentiment = candle_sentiment(market=run.market, timeframe=run.timeframe, candles=candles)
+    sentiment_bars = int(np.isfinite(sentiment).sum()) if "sentiment" in spec.series_read() else None
     codes = signal_codes(spec, candles, sentiment=sentiment)
     _advance(run, Phase.SIMULATING, PHASE_START[Phase.SIMULATING], progress)
     result = simulate(candles, codes, params)
@@ -310,9 +314,10 @@ def _execute(run: BacktestRun, progress: ProgressCallback | None) -> BacktestOut
         symbol=run.symbol,
         timeframe=run.timeframe,
         spec=run.spec,
+        extra={} if sentiment_bars is None else {"sentiment_bars": sentiment_bars},
     )
     paths = write_outputs(Path(run.output_dir), result, metrics, context)
-    return BacktestOutcome(run=run, result=result, metrics=metrics, paths=paths)
+    return BacktestOutcome(run=run, result=result, metrics=metrics, paths=paths, sentiment_bars=sentiment_bars)
 
 
 @transaction.atomic

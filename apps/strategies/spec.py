@@ -172,9 +172,21 @@ class StrategySpec(_Strict):
             names |= {f"{indicator.id}.{out}" for out in outputs} if outputs else {indicator.id}
         return names
 
+    def series_read(self) -> set[str]:
+        """The series the rules name (a strategy reads `sentiment` only if one of its rules does)."""
+        conditions = [getattr(getattr(self, block), side) for block in ("entry", "exit") for side in ("long", "short")]
+        return {name for condition in conditions if condition is not None for name in _operand_names(condition)}
+
     def longest_lookback(self) -> int:
         """Bars before every indicator has a value (TA-Lib alignment)."""
         return max((_lookback(indicator) for indicator in self.indicators), default=0)
+
+
+def _operand_names(condition: Condition) -> set[str]:
+    if isinstance(condition, (AllOf, AnyOf)):
+        children = condition.all if isinstance(condition, AllOf) else condition.any
+        return {name for child in children for name in _operand_names(child)}
+    return {operand for operand in (condition.left, condition.right) if isinstance(operand, str)}
 
 
 def _lookback(indicator: Indicator) -> int:

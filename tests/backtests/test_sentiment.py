@@ -59,14 +59,26 @@ def test_the_preset_enters_only_where_the_sentiment_at_the_close_is_positive(mar
     sentiment = np.array(sentiment)
     rsi = indicators.rsi(series.ohlcv[:, 3], 14)
 
-    backtest(*PRESET, out=tmp_path)
+    output = backtest(*PRESET, out=tmp_path)
 
+    assert f"Sentiment: BTC news on {np.isfinite(sentiment).sum():,} of 600 bars" in output
     entries = [np.searchsorted(series.open_time_ms, open_ms(trade["entry_time"])) for trade in trade_rows(tmp_path)]
     assert len(entries) >= 2
     assert all(rsi[bar] < 30 and sentiment[bar] > 0 for bar in entries)
     # The sentiment filter matters here: RSI alone would have entered where the news was bad or absent.
     oversold_without_good_news = (rsi < 30) & ~(sentiment > 0)
     assert oversold_without_good_news.sum() >= 5 and np.isnan(sentiment).sum() < len(sentiment) // 4
+
+
+def test_without_news_the_preset_never_enters_and_says_why(market, tmp_path) -> None:
+    scored_item(ms_to_datetime(int(stored_series().open_time_ms[300])), 0.9, assets=("ETH",))  # not BTC's
+
+    output = backtest(*PRESET, out=tmp_path / "news")
+    rsi_alone = backtest("--strategy", "rsi_mean_reversion", "--symbol", SYMBOL, out=tmp_path / "rsi")
+
+    assert trade_rows(tmp_path / "news") == [] and len(trade_rows(tmp_path / "rsi")) >= 2
+    assert "Sentiment: BTC news on 0 of 600 bars (missing on the others" in output
+    assert "Sentiment:" not in rsi_alone
 
 
 def test_headlines_published_after_a_close_change_nothing_up_to_that_close(market, news, tmp_path) -> None:

@@ -311,6 +311,11 @@ class Command(BaseCommand):
             f"{run.bars:,} bars"
         )
         self._metrics(outcome.metrics)
+        if outcome.sentiment_bars is not None:
+            self.stdout.write(
+                f"Sentiment: {run.market.base} news on {outcome.sentiment_bars:,} of {run.bars:,} bars "
+                "(missing on the others, where the rules reading it are false)"
+            )
         paths = outcome.paths
         names = ", ".join(path.name for path in (paths.report, paths.trades, paths.equity, paths.metrics))
         self.stdout.write(f"Files in {paths.directory}: {names}")

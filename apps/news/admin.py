@@ -46,6 +46,11 @@ class NewsSourceAdmin(WriteOnlySecretsAdminMixin, SimpleHistoryAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return has_role(request.user, Role.ADMIN)
 
+    def save_model(self, request: HttpRequest, obj: NewsSource, form: Any, change: bool) -> None:
+        if change and {"feed_url", "query"} & set(form.changed_data):
+            obj.forget_answers()
+        super().save_model(request, obj, form, change)
+
     @admin.display(description="feed URL or X query")
     def target(self, obj: NewsSource) -> str:
         return obj.query if obj.kind == NewsSource.Kind.X_RECENT_SEARCH else obj.feed_url

@@ -72,6 +72,10 @@ class NewsSource(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def forget_answers(self) -> None:
+        """For another feed URL or query: what the old one answered (validators, since_id) means nothing to it."""
+        self.etag = self.last_modified = self.since_id = ""
+
 
 class NewsItem(models.Model):
     source = models.ForeignKey(NewsSource, on_delete=models.PROTECT, related_name="items")

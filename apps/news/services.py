@@ -36,6 +36,7 @@ from apps.news.models import NewsItem, NewsMention, NewsSentiment, NewsSource
 from apps.news.selectors import news_item_unscored_list
 from apps.news.sentiment.base import Analyzer, Sentiment
 from apps.news.x_search import XRateLimited, recent_search
+from apps.secrets.redaction import redact_text
 from apps.secrets.services import (
     UNCHANGED,
     SecretInput,
@@ -152,8 +153,7 @@ def news_source_update(
             raise ServiceValidationError(field, "is not an editable field")
         setattr(source, field, value.strip() if field == "query" else value)
     if (source.feed_url, source.query) != before:
-        # Another feed or search: what the old one answered means nothing to it.
-        source.etag = source.last_modified = source.since_id = ""
+        source.forget_answers()
     secrets = dict(secrets or {})
     news_source_validate(source, secrets)
     return secret_fields_save(instance=source, values=secrets)
@@ -222,9 +222,7 @@ def _poll_guarded(source: NewsSource) -> PollResult:
     except Exception as exc:
         # A bug or a feed no rule foresaw must cost this source one poll, not the other sources theirs.
         logger.exception("News source %s: unexpected failure", source.name)
-        error = f"unexpected failure: {exc.__class__.__name__}: {exc}"
-        _source_record(source, error=error, reached=False)
-        return PollResult(source=source.name, outcome="error", error=error)
+        return _poll_failed(source, error=f"unexpected failure: {exc.__class__.__name__}: {exc}")
 
 
 def news_source_poll(*, source: NewsSource) -> PollResult:
@@ -298,13 +296,21 @@ def _x_source_poll(source: NewsSource) -> PollResult:
 
 
 def _poll_failed(source: NewsSource, *, error: str, **fields: Any) -> PollResult:
+    # The error is stored, shown to every role and kept in the task's result: cut out any secret
+    # value this process holds (an unforeseen exception could quote the bearer token; x_search
+    # already cuts it out of its own errors).
+    error = redact_text(error)
     logger.info("News source %s failed: %s", source.name, error)
     _source_record(source, error=error, reached=False, **fields)
     return PollResult(source=source.name, outcome="error", error=error)
 
 
 def _source_record(source: NewsSource, *, error: str, reached: bool = True, **fields: Any) -> None:
-    changes: dict[str, Any] = {"last_error": error[:ERROR_MAX_CHARS], "updated_at": timezone.now(), **fields}
+    changes: dict[str, Any] = {
+        "last_error": error[:ERROR_MAX_CHARS],
+        "updated_at": timezone.now(),
+        **fields,
+    }
     if reached:
         changes["last_fetched_at"] = timezone.now()
     # update(), not save(): an operator's edit of the source meanwhile (enabled, interval) is kept.

@@ -340,6 +340,39 @@ def test_a_wrong_token_is_named_never_shown(client, admin_user, x_on, x_api: XSt
     assert "set the source's bearer token again" in shown[0]
 
 
+def test_an_unforeseen_failure_quoting_the_token_is_stored_without_it(x_on, x_api: XStub, monkeypatch) -> None:
+    def broken(*, token: str, **kwargs: object) -> None:
+        raise RuntimeError(f"library bug while sending {token}")
+
+    monkeypatch.setattr(services, "recent_search", broken)
+    source = make_x_source(x_api)
+
+    [result] = news_sources_poll(sources=[source])
+
+    source.refresh_from_db()
+    assert result.error == source.last_error == "unexpected failure: RuntimeError: library bug while sending [REDACTED]"
+
+
+def test_a_new_query_forgets_the_old_since_id_in_the_api_and_the_admin(client, admin_user, x_on, x_api: XStub) -> None:
+    source = make_x_source(x_api)
+    client.force_login(admin_user)
+    seen = "1996521045044469760"
+
+    NewsSource.objects.filter(pk=source.pk).update(since_id=seen)
+    client.patch(f"{SOURCES}/{source.pk}", {"enabled": False}, content_type=JSON)
+    kept = NewsSource.objects.get(pk=source.pk).since_id
+    client.patch(f"{SOURCES}/{source.pk}", {"query": "ethereum lang:en"}, content_type=JSON)
+    by_api = NewsSource.objects.get(pk=source.pk).since_id
+    NewsSource.objects.filter(pk=source.pk).update(since_id=seen)
+    form = {"name": source.name, "kind": "x_recent_search", "query": "solana lang:en", "poll_interval_minutes": 15}
+    saved = client.post(f"/admin/news/newssource/{source.pk}/change/", form)
+    by_admin = NewsSource.objects.get(pk=source.pk)
+
+    assert (kept, by_api) == (seen, "")
+    assert saved.status_code == 302
+    assert (by_admin.query, by_admin.since_id) == ("solana lang:en", "")
+
+
 def test_a_rate_limited_source_waits_for_the_reset(x_on, x_api: XStub, now) -> None:
     reset = now + timedelta(minutes=12)
     x_api.scripted[1] = Answer.problem(

@@ -308,6 +308,18 @@ def test_a_failed_search_is_recorded_on_its_source_and_the_others_are_polled(
     assert not NewsItem.objects.filter(source=source).exists()
 
 
+def test_an_answer_over_the_size_cap_is_refused(x_on, x_api: XStub, settings) -> None:
+    settings.NEWS_FEED_MAX_BYTES = 10_000
+    padding = "Bitcoin " * 2_000
+    x_api.scripted[1] = Answer(200, json.dumps({"data": [{"id": "1", "text": padding}], "meta": {}}).encode())
+    source = make_x_source(x_api)
+
+    result = news_source_poll(source=source)
+
+    assert result.error == "X's answer was larger than the 10000 byte cap"
+    assert not NewsItem.objects.filter(source=source).exists()
+
+
 def test_a_wrong_token_is_named_never_shown(client, admin_user, x_on, x_api: XStub, now, caplog) -> None:
     caplog.set_level(logging.INFO)
     wrong = "AAAAAAAAAAAAAAAAAAAAAwrong%2Ftoken%3Dpasted-from-another-app"

@@ -289,7 +289,7 @@ def print_analyzers(result: dict, args: argparse.Namespace) -> None:
         latencies = llama["latencies"]
         rows.append(
             (
-                f"llama_cpp, {args.threads} threads",
+                f"llama_cpp, {args.threads} thread{'' if args.threads == 1 else 's'}",
                 llama["version"],
                 f"{len(latencies):,} (one at a time)",
                 f"{len(latencies) / sum(latencies):,.1f}",

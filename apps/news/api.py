@@ -16,7 +16,7 @@ from apps.core.crud import CrudSpec, crud_router
 from apps.core.paging import Pagination
 from apps.core.schemas import InputSchema, RowId
 from apps.news import selectors, services
-from apps.news.models import NewsItem, NewsSource
+from apps.news.models import NewsItem, NewsSentiment, NewsSource
 
 ASSET_FIELD = {"min_length": 1, "max_length": 20, "pattern": r"^[A-Za-z0-9]+$"}
 FEED_URL_FIELD = {"min_length": 10, "max_length": 500, "pattern": r"^https?://\S+$"}
@@ -60,6 +60,10 @@ class NewsFiltersIn(Schema):
     since: datetime | None = Field(None, description="Published at or after this time (UTC when no offset).")
     until: datetime | None = Field(None, description="Published before this time (UTC when no offset).")
     search: str | None = Field(None, max_length=200, description="Words in the title or the summary.")
+    label: NewsSentiment.Label | None = Field(
+        None,
+        description="The label of the item's score by the SENTIMENT_ANALYZER analyzer (unscored items never match).",
+    )
 
     @field_validator("until")
     @classmethod

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from apps.news.models import NewsItem, NewsMention, NewsSentiment, NewsSource
 
@@ -18,10 +18,12 @@ class NewsFilters:
     since: datetime | None = None
     until: datetime | None = None
     search: str | None = None
+    label: str | None = None  # a NewsSentiment.Label of the current analyzer's score
 
 
 def news_item_list(*, filters: NewsFilters = NewsFilters()) -> QuerySet[NewsItem]:
-    """Items published in [since, until), newest first; `search` looks in titles and summaries."""
+    """Items published in [since, until), newest first; `search` looks in titles and summaries;
+    `label` keeps the items whose current score (as NewsItem.sentiment shows it) has that label."""
     items = NewsItem.objects.select_related("source").prefetch_related("mentions", _current_sentiments())
     if filters.asset:
         items = items.filter(mentions__asset=filters.asset.upper())
@@ -33,13 +35,22 @@ def news_item_list(*, filters: NewsFilters = NewsFilters()) -> QuerySet[NewsItem
         items = items.filter(published_at__lt=as_utc(filters.until))
     if filters.search:
         items = items.filter(Q(title__icontains=filters.search) | Q(summary__icontains=filters.search))
+    if filters.label:
+        items = items.annotate(current_label=Subquery(_current_scores(item=OuterRef("pk")).values("label")[:1]))
+        items = items.filter(current_label=filters.label)
     return items.order_by("-published_at", "-id")
 
 
 def _current_sentiments() -> Prefetch:
     """The scores of the analyzer the settings choose, its newest first (NewsItem.sentiment reads them)."""
-    rows = NewsSentiment.objects.filter(analyzer=settings.SENTIMENT_ANALYZER).order_by("-scored_at", "-id")
-    return Prefetch("sentiments", queryset=rows, to_attr="current_sentiments")
+    return Prefetch("sentiments", queryset=_current_scores(), to_attr="current_sentiments")
+
+
+def _current_scores(**lookups: object) -> QuerySet[NewsSentiment]:
+    """Scores by the analyzer SENTIMENT_ANALYZER names, its newest first: the first one of an item
+    is the item's current score, whichever version wrote it."""
+    rows = NewsSentiment.objects.filter(analyzer=settings.SENTIMENT_ANALYZER, **lookups)
+    return rows.order_by("-scored_at", "-id")
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -9,29 +12,50 @@ from django.views.decorators.http import require_GET
 from apps.core.paging import paged
 from apps.core.query import query_int, query_moment
 from apps.news import selectors
+from apps.news.models import NewsSentiment
 
 PAGE_SIZE = 30
 SEARCH_MAX_CHARS = 200
+T = TypeVar("T")
 
 
-def news_filters(query: QueryDict) -> selectors.NewsFilters:
-    """The list filters from a query string; a value that does not parse is ignored, not an error."""
-    return selectors.NewsFilters(
+def news_filters(query: QueryDict) -> tuple[selectors.NewsFilters, list[str]]:
+    """The list filters from a query string, and what could not be read: such a filter is left off
+    (pages carry hand-edited links) and the page says so, naming it."""
+    problems: list[str] = []
+
+    def read(name: str, parse: Callable[[str], T | None], expected: str) -> T | None:
+        text = query.get(name) or ""
+        value = parse(text)
+        if text and value is None:
+            problems.append(f"{name} {text!r} is not {expected}")
+        return value
+
+    filters = selectors.NewsFilters(
         asset=(query.get("asset") or "").strip().upper()[:20] or None,
-        source=query_int(query.get("source")),
-        since=query_moment(query.get("since")),
-        until=query_moment(query.get("until")),
+        source=read("source", query_int, "a source id"),
+        since=read("since", query_moment, "a date"),
+        until=read("until", query_moment, "a date"),
         search=(query.get("q") or "").strip()[:SEARCH_MAX_CHARS] or None,
+        label=read("label", _label, f"one of {', '.join(NewsSentiment.Label.values)}"),
     )
+    return filters, problems
+
+
+def _label(text: str) -> str | None:
+    return text if text in NewsSentiment.Label.values else None
 
 
 @require_GET
 def news_list(request: HttpRequest) -> HttpResponse:
-    context = paged(request, selectors.news_item_list(filters=news_filters(request.GET)), per_page=PAGE_SIZE)
+    filters, problems = news_filters(request.GET)
+    context = paged(request, selectors.news_item_list(filters=filters), per_page=PAGE_SIZE)
+    context["filter_problems"] = problems
     if request.htmx:
         return render(request, "news/_news_results.html", context)
     context |= {
         "assets": selectors.news_assets(),
         "sources": selectors.news_source_list(),
+        "labels": NewsSentiment.Label.choices,
     }
     return render(request, "news/news_list.html", context)

@@ -47,7 +47,7 @@ def test_the_news_page_shows_the_demo_headlines_and_filters_them(page: Any, log_
 
     page.get_by_label("Asset").select_option("SOL")
 
-    expect(page).to_have_url("/news/?q=&asset=SOL&source=&since=&until=")
+    expect(page).to_have_url("/news/?q=&asset=SOL&source=&label=&since=&until=")
     for assets in page.locator("#news-table td.news-assets").all_inner_texts():
         assert "SOL" in assets.split()
 

@@ -48,6 +48,10 @@ SENTIMENT_MAX_PER_POLL = env_int("SENTIMENT_MAX_PER_POLL", 500, minimum=1)
 SENTIMENT_LLAMA_MODEL_PATH = env_str("SENTIMENT_LLAMA_MODEL_PATH") or None
 SENTIMENT_LLAMA_MAX_PER_SECOND = env_int("SENTIMENT_LLAMA_MAX_PER_SECOND", 2, minimum=1)
 SENTIMENT_LLAMA_THREADS = env_int("SENTIMENT_LLAMA_THREADS", 2, minimum=1)
+# An asset's rolling sentiment, the strategies' `sentiment` input (README "Sentiment"): the mean score
+# of the last NEWS_SENTIMENT_WINDOW items published before a candle's close, none older than this.
+NEWS_SENTIMENT_WINDOW = env_int("NEWS_SENTIMENT_WINDOW", 10, minimum=1)
+NEWS_SENTIMENT_MAX_AGE_HOURS = env_int("NEWS_SENTIMENT_MAX_AGE_HOURS", 24, minimum=1)
 HTTPS = env_bool("HTTPS", False)
 
 _problems = checks.startup_problems(

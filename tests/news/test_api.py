@@ -59,6 +59,8 @@ def test_viewer_lists_headlines_newest_first_with_filters_and_pages(client, view
         ({"asset": "BTC/USDT"}, "asset"),
         ({"source": 0}, "source"),
         ({"since": "yesterday"}, "since"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, "since"),
+        ({"until": "9999-12-31T23:00:00-05:00"}, "until"),
         ({"since": "2025-12-12T00:00", "until": "2025-12-11T00:00"}, "until"),
         ({"limit": 0}, "limit"),
         ({"label": "bullish"}, "label"),
@@ -128,6 +130,7 @@ def test_admins_create_update_and_delete_sources_viewers_only_read(client, viewe
     ("body", "field"),
     [
         ({"name": "X", "feed_url": "ftp://example.com/feed"}, "feed_url"),
+        ({"name": "X", "feed_url": "http://00[/feed"}, "feed_url"),
         ({"name": "", "feed_url": "https://example.com/feed"}, "name"),
         ({"name": "X", "feed_url": "https://example.com/feed", "poll_interval_minutes": 0}, "poll_interval_minutes"),
         ({"name": "Taken", "feed_url": "https://example.com/feed"}, "name"),

@@ -43,7 +43,7 @@ def test_the_news_page_lists_headlines_filters_and_sources(client, viewer, headl
 
 def test_htmx_gets_only_the_results_and_bad_filters_are_left_out_saying_so(client, viewer, headlines) -> None:
     client.force_login(viewer)
-    query = {"source": "x", "since": "soon", "label": "bullish"}
+    query = {"source": "x", "since": "soon", "until": "0001-01-01T00:00:00+01:00", "label": "bullish"}
 
     partial = client.get("/news/", query, headers={"HX-Request": "true"}).content.decode()
     full = client.get("/news/", query)
@@ -53,7 +53,8 @@ def test_htmx_gets_only_the_results_and_bad_filters_are_left_out_saying_so(clien
     assert "news-sources" not in partial
     assert 'id="news-filter-problems"' in partial
     assert "source &#x27;x&#x27; is not a source id" in partial
-    assert "since &#x27;soon&#x27; is not a date" in partial
+    assert "since &#x27;soon&#x27; is not a date from 1970 to 9000" in partial
+    assert "until &#x27;0001-01-01T00:00:00+01:00&#x27; is not a date from 1970 to 9000" in partial
     assert "label &#x27;bullish&#x27; is not one of negative, neutral, positive" in partial
     assert full.status_code == 200 and "news-filter-problems" in full.content.decode()
     assert "news-filter-problems" not in client.get("/news/", {"label": "positive"}).content.decode()

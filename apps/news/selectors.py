@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from apps.market.arrays import CandleArrays
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
@@ -88,9 +88,12 @@ def news_source_list(*, enabled: bool | None = None, search: str | None = None) 
     return sources
 
 
-def news_assets() -> list[str]:
-    """Every asset some stored item mentions, for the asset filter."""
-    return list(NewsMention.objects.order_by("asset").values_list("asset", flat=True).distinct())
+def news_asset_counts() -> list[tuple[str, int]]:
+    """Every asset some stored item mentions and how many items do, by asset: the asset filter and
+    the chart's picker."""
+    return list(
+        NewsMention.objects.values("asset").order_by("asset").annotate(items=Count("id")).values_list("asset", "items")
+    )
 
 
 def news_item_unscored_list(*, analyzer_name: str, version: str) -> QuerySet[NewsItem]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -48,6 +49,13 @@ def _moment(text: str) -> datetime | None:
     return selectors.as_utc_within(moment) if moment is not None else None
 
 
+def _chart_asset(counts: list[tuple[str, int]], asset_filter: str | None) -> str | None:
+    """The asset the chart opens on: the one the page filters on, else the one most headlines mention."""
+    if asset_filter in {asset for asset, _count in counts}:
+        return asset_filter
+    return max(counts, key=lambda entry: entry[1])[0] if counts else None
+
+
 def _label(text: str) -> str | None:
     return text if text in NewsSentiment.Label.values else None
 
@@ -59,9 +67,14 @@ def news_list(request: HttpRequest) -> HttpResponse:
     context["filter_problems"] = problems
     if request.htmx:
         return render(request, "news/_news_results.html", context)
+    chart_assets = selectors.news_asset_counts()
     context |= {
-        "assets": selectors.news_assets(),
+        "assets": [asset for asset, _count in chart_assets],
         "sources": selectors.news_source_list(),
         "labels": NewsSentiment.Label.choices,
+        "chart_assets": chart_assets,
+        "chart_asset": _chart_asset(chart_assets, filters.asset),
+        "sentiment_window": settings.NEWS_SENTIMENT_WINDOW,
+        "sentiment_max_age_hours": settings.NEWS_SENTIMENT_MAX_AGE_HOURS,
     }
     return render(request, "news/news_list.html", context)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from io import StringIO
 
@@ -130,3 +131,30 @@ def test_the_news_page_shows_each_items_label_and_score_by_the_chosen_analyzer(c
     assert page.count('class="sentiment ') == 2
     settings.SENTIMENT_ANALYZER = "llama_cpp"
     assert client.get("/news/").content.decode().count('class="sentiment ') == 0
+
+
+def test_the_chart_panel_offers_the_assets_with_news_and_opens_on_the_filtered_or_most_mentioned(
+    client, viewer, headlines
+) -> None:
+    NewsItemFactory(title="Ether upgrade ships", published_at=at(9), assets=["ETH"])
+    client.force_login(viewer)
+
+    page = client.get("/news/").content.decode()
+    sol = client.get("/news/", {"asset": "sol"}).content.decode()
+
+    assert 'data-url="/api/v1/sentiment"' in page
+    assert "lightweight-charts-5.3.0/lightweight-charts.standalone.production.js" in page
+    assert "js/charts.js" in page and "js/news_sentiment.js" in page
+    options = re.findall(r'<option value="(\w+)" (selected)?>\1 \((\d+) headlines?\)</option>', page)
+    assert options == [("BTC", "", "1"), ("ETH", "selected", "2"), ("SOL", "", "1")]
+    assert '<option value="SOL" selected>SOL (1 headline)</option>' in sol
+
+
+def test_without_headlines_about_an_asset_the_chart_panel_says_so(client, viewer) -> None:
+    NewsItemFactory(title="Fed holds rates")
+    client.force_login(viewer)
+
+    page = client.get("/news/").content.decode()
+
+    assert "No headline mentions an asset yet, so there is no sentiment to chart." in page
+    assert 'class="chart"' not in page

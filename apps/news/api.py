@@ -210,7 +210,9 @@ class SentimentOut(Schema):
     asset: str
     timeframe: str
     analyzer: str = Field(description="SENTIMENT_ANALYZER: whose scores are averaged.")
-    version: str | None = Field(description="The analyzer version read (its newest); null while it scored nothing.")
+    version: str | None = Field(
+        description="The analyzer version whose scores were read (its newest); null when no score counts."
+    )
     window: int = Field(description="NEWS_SENTIMENT_WINDOW: the most headlines one mean is over.")
     max_age_hours: int = Field(description="NEWS_SENTIMENT_MAX_AGE_HOURS: older headlines no longer count.")
     market: SentimentMarketOut | None = Field(

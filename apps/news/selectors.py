@@ -116,7 +116,7 @@ class SentimentPoint:
 class SentimentSeries:
     """An asset's rolling sentiment aligned to the closes asked for: `values` NaN where missing,
     `counts` the items each value averages. `version` is the analyzer version whose scores were read
-    (None while that analyzer has scored nothing)."""
+    (None when no score was read: none in the range, or the analyzer has scored nothing)."""
 
     asset: str
     analyzer: str
@@ -153,35 +153,34 @@ def asset_sentiment_series(
     (default SENTIMENT_ANALYZER) in its current version, the one that scored last: a new version's
     scores replace the old ones as it rescores the items, never mixed with them. `source` (an id)
     and `label` (a NewsSentiment.Label of that score) keep only those items, for the sentiment API.
-    One query for the scores of the whole range."""
+    One query (the version a subquery of it) for the scores of the whole range."""
     name = analyzer or settings.SENTIMENT_ANALYZER
     window = settings.NEWS_SENTIMENT_WINDOW if window is None else window
     max_age_hours = settings.NEWS_SENTIMENT_MAX_AGE_HOURS if max_age_hours is None else max_age_hours
     closes_ms = _as_ms(closes)
     asset = asset.upper()
-    version = _current_version(name)
-    published_ms, scores = np.empty(0, dtype=np.int64), np.empty(0)
-    if version is not None and len(closes_ms):
-        max_age_ms = max_age_hours * HOUR_MS
+    max_age_ms = max_age_hours * HOUR_MS
+    rows: list[tuple[datetime, float, str]] = []
+    if len(closes_ms):
         rows = list(
             NewsSentiment.objects.filter(
                 analyzer=name,
-                version=version,
+                version=Subquery(_current_version(name)),
                 item__mentions__asset=asset,
                 item__published_at__gte=ms_to_datetime(int(closes_ms.min()) - max_age_ms),
                 item__published_at__lt=ms_to_datetime(int(closes_ms.max())),
                 **_chosen_items(source=source, label=label),
             )
             .order_by("item__published_at", "item_id")
-            .values_list("item__published_at", "score")
+            .values_list("item__published_at", "score", "version")
         )
-        published_ms = np.array([datetime_to_ms(published) for published, _score in rows], dtype=np.int64)
-        scores = np.array([score for _published, score in rows], dtype=np.float64)
-    rolled = rolling_sentiment(published_ms, scores, closes_ms, window=window, max_age_ms=max_age_hours * HOUR_MS)
+    published_ms = np.array([datetime_to_ms(published) for published, _score, _version in rows], dtype=np.int64)
+    scores = np.array([score for _published, score, _version in rows], dtype=np.float64)
+    rolled = rolling_sentiment(published_ms, scores, closes_ms, window=window, max_age_ms=max_age_ms)
     return SentimentSeries(
         asset=asset,
         analyzer=name,
-        version=version,
+        version=rows[0][2] if rows else None,
         window=window,
         max_age_hours=max_age_hours,
         closes_ms=closes_ms,
@@ -214,10 +213,10 @@ def _as_ms(closes: Sequence[datetime] | np.ndarray) -> np.ndarray:
     return np.array([datetime_to_ms(as_utc(close)) for close in closes], dtype=np.int64)
 
 
-def _current_version(analyzer: str) -> str | None:
+def _current_version(analyzer: str) -> QuerySet[NewsSentiment]:
     """The version of `analyzer` that scored last (news_items_score scores with the running code's)."""
     newest = NewsSentiment.objects.filter(analyzer=analyzer).order_by("-scored_at", "-id")
-    return newest.values_list("version", flat=True).first()
+    return newest.values("version")[:1]
 
 
 SENTIMENT_CHART_MAX_CLOSES = 1000

@@ -4,34 +4,15 @@ missing (NaN) rather than neutral when none counts."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apps.news.rolling import rolling_sentiment
+from tests.news.helpers import reference_rolling_sentiment
 
 HOUR = 3_600_000
-
-
-def reference_rolling_sentiment(
-    published_ms: list[int], scores: list[float], moments_ms: list[int], *, window: int, max_age_ms: int
-) -> tuple[list[float], list[int]]:
-    """The reference: for each moment, walk every item, keep those published before it and not too
-    old, take the last `window` of them in their stored order and average them."""
-    values, counts = [], []
-    for moment in moments_ms:
-        eligible = [
-            score
-            for published, score in zip(published_ms, scores, strict=True)
-            if moment - max_age_ms <= published < moment
-        ]
-        chosen = eligible[-window:]
-        values.append(sum(chosen) / len(chosen) if chosen else math.nan)
-        counts.append(len(chosen))
-    return values, counts
 
 
 items = st.lists(

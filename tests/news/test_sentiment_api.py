@@ -61,7 +61,7 @@ def test_the_series_runs_over_the_headlines_with_the_price_at_each_close(client,
         "asset": "BTC",
         "timeframe": "1h",
         "analyzer": "lexicon",
-        "version": "v1",
+        "version": "tests-1",
         "window": 2,
         "max_age_hours": 24,
     }

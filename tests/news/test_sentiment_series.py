@@ -10,40 +10,17 @@ import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from apps.market.candles_io import datetime_to_ms
 from apps.news.models import NewsSentiment
 from apps.news.selectors import SentimentPoint, asset_sentiment_series
 from tests.factories import NewsItemFactory
+from tests.news.helpers import VERSION, scored_item
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2025, 12, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-
-
-def scored_item(
-    published_at: datetime,
-    score: float,
-    *,
-    assets: tuple[str, ...] = ("BTC",),
-    analyzer: str = "lexicon",
-    version: str = "v1",
-    scored_at: datetime | None = None,
-):
-    item = NewsItemFactory(published_at=published_at, assets=list(assets))
-    label = "positive" if score > 0 else "negative" if score < 0 else "neutral"
-    NewsSentiment.objects.create(
-        item=item,
-        analyzer=analyzer,
-        version=version,
-        label=label,
-        score=score,
-        confidence=abs(score),
-        scored_at=scored_at or timezone.now(),
-    )
-    return item
 
 
 def test_each_close_reads_the_items_published_before_it(settings) -> None:
@@ -60,7 +37,7 @@ def test_each_close_reads_the_items_published_before_it(settings) -> None:
         SentimentPoint(T0 + 2 * HOUR, pytest.approx(0.2), 2),
         SentimentPoint(T0 + 3 * HOUR, pytest.approx((0.6 - 0.2 - 1.0) / 3), 3),
     ]
-    assert (series.asset, series.analyzer, series.version) == ("BTC", "lexicon", "v1")
+    assert (series.asset, series.analyzer, series.version) == ("BTC", "lexicon", VERSION)
 
 
 def test_a_headline_published_after_a_close_never_changes_that_close() -> None:
@@ -133,7 +110,7 @@ def test_closes_as_milliseconds_and_one_query_for_the_scores() -> None:
     with CaptureQueriesContext(connection) as queries:
         series = asset_sentiment_series(asset="BTC", closes=closes)
 
-    assert len(queries) == 2  # the analyzer's current version, then every score of the range
+    assert len(queries) == 1  # every score of the range, the analyzer's current version within it
     assert series.closes_ms.tolist() == closes.tolist()
     assert series.counts.tolist() == [min(hour, 10) for hour in range(1, 49)]
     by_datetimes = asset_sentiment_series(asset="BTC", closes=[T0 + hour * HOUR for hour in range(1, 49)])

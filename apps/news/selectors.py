@@ -292,22 +292,24 @@ def _price_market(*, asset: str, timeframe: str) -> tuple[Market | None, Coverag
 def _chart_closes(
     *, step: int, since: datetime | None, until: datetime | None, data: tuple[int, int] | None
 ) -> np.ndarray:
-    span = (SENTIMENT_CHART_MAX_CLOSES - 1) * step
-    first = -(-datetime_to_ms(as_utc(since)) // step) * step if since is not None else (data and data[0])
-    last = datetime_to_ms(as_utc(until)) // step * step if until is not None else (data and data[1])
+    """Every close from `since` (rounded up) to `until` (rounded down); a bound left out is the data's,
+    or without data the other bound. Past the maximum, the newest closes are kept, or the first ones
+    when only `since` was given."""
+    first = -(-datetime_to_ms(as_utc(since)) // step) * step if since is not None else data[0] if data else None
+    last = datetime_to_ms(as_utc(until)) // step * step if until is not None else data[1] if data else None
     if first is None and last is None:
         return np.empty(0, dtype=np.int64)
-    # Without any data, a bound given alone is the one close shown.
-    first, last = (first if first is not None else last), (last if last is not None else first)
+    first = last if first is None else first
+    last = first if last is None else last
+    span = (SENTIMENT_CHART_MAX_CLOSES - 1) * step
     if last - first > span:
         first, last = (last - span, last) if since is None else (first, first + span)
     return np.arange(first, last + 1, step, dtype=np.int64)
 
 
 def _prices_at(*, market: Market, timeframe: str, closes_ms: np.ndarray) -> list[float | None]:
-    """The close price of the market's candle that closed at each close time, None where none is stored.
-    Through the ORM, not candle_arrays: a thousand rows do not need the bulk reader, whose PostgreSQL
-    decoder loads numba (seconds, and about 100 MB) into the web process."""
+    """The close price of the market's candle that closed at each close time, None where none is stored
+    (through the ORM: a thousand rows do not need candle_arrays' bulk reader)."""
     prices: list[float | None] = [None] * len(closes_ms)
     if len(closes_ms):
         step, first = timeframe_ms(timeframe), int(closes_ms[0])

@@ -187,3 +187,13 @@ def test_a_long_history_keeps_the_newest_closes(client, viewer) -> None:
     assert len(series) == 1000
     assert (series[0]["time"], series[-1]["time"]) == ("2026-01-11T18:00:00Z", "2026-02-22T09:00:00Z")
     assert series[-1]["sentiment"] == -0.4
+
+
+def test_a_bound_given_alone_keeps_the_headlines_other_bound(client, viewer, btc) -> None:
+    client.force_login(viewer)
+
+    until = points(client.get(URL, {"asset": "BTC", "until": "2025-12-01T02:00"}))
+    since = points(client.get(URL, {"asset": "BTC", "since": "2025-12-01T01:00"}))
+
+    assert [time for time, *_ in until] == ["00:00", "01:00", "02:00"]
+    assert [time for time, *_ in since] == ["01:00", "02:00", "03:00"]

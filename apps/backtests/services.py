@@ -299,8 +299,10 @@ def _execute(run: BacktestRun, progress: ProgressCallback | None) -> BacktestOut
             ),
         )
     _advance(run, Phase.SIGNALS, PHASE_START[Phase.SIGNALS], progress)
-    sentiment = candle_sentiment(market=run.market, timeframe=run.timeframe, candles=candles)
-    sentiment_bars = int(np.isfinite(sentiment).sum()) if "sentiment" in spec.series_read() else None
+    sentiment = sentiment_bars = None
+    if "sentiment" in spec.series_read():  # else no signal depends on it: not read at all
+        sentiment = candle_sentiment(market=run.market, timeframe=run.timeframe, candles=candles)
+        sentiment_bars = int(np.isfinite(sentiment).sum())
     codes = signal_codes(spec, candles, sentiment=sentiment)
     _advance(run, Phase.SIMULATING, PHASE_START[Phase.SIMULATING], progress)
     result = simulate(candles, codes, params)

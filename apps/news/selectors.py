@@ -153,10 +153,13 @@ def asset_sentiment_series(
     (default SENTIMENT_ANALYZER) in its current version, the one that scored last: a new version's
     scores replace the old ones as it rescores the items, never mixed with them. `source` (an id)
     and `label` (a NewsSentiment.Label of that score) keep only those items, for the sentiment API.
-    One query (the version a subquery of it) for the scores of the whole range."""
+    One query (the version a subquery of it) for the scores of the whole range. ValueError for a
+    window or an age below 1."""
     name = analyzer or settings.SENTIMENT_ANALYZER
     window = settings.NEWS_SENTIMENT_WINDOW if window is None else window
     max_age_hours = settings.NEWS_SENTIMENT_MAX_AGE_HOURS if max_age_hours is None else max_age_hours
+    if window < 1 or max_age_hours < 1:
+        raise ValueError(f"window ({window}) and max_age_hours ({max_age_hours}) must each be at least 1")
     closes_ms = _as_ms(closes)
     asset = asset.upper()
     max_age_ms = max_age_hours * HOUR_MS

@@ -5,6 +5,7 @@ close change nothing up to that close, only what follows)."""
 from __future__ import annotations
 
 import csv
+import json
 from datetime import UTC, datetime
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 
 from apps.market.candles_io import ms_to_datetime
 from apps.strategies import indicators
+from apps.strategies.presets import preset_spec_data
 from tests.backtests.conftest import SYMBOL, stored_series
 from tests.backtests.conftest import run_backtest_command as backtest
 from tests.market.helpers import HOUR
@@ -104,3 +106,20 @@ def test_headlines_published_after_a_close_change_nothing_up_to_that_close(marke
     # The next close reads the headlines: sentiment -1, so the exit rule closes the long there.
     assert open_ms(entry["exit_time"]) == int(times[entry_bar + 1])
     assert entry["exit_reason"] == "signal" and entry["exit_time"] != trade["exit_time"]
+
+
+def test_a_grid_reads_the_same_news_as_single_runs(market, news, tmp_path) -> None:
+    """Reference: one `manage.py backtest` per combination, whose metrics.json the grid's rows must equal."""
+    backtest(*PRESET, "--grid", "rsi_14.period=10,14", "--processes", "1", out=tmp_path / "grid")
+    grid = {row["rsi_14.period"]: row for row in rows(tmp_path / "grid" / "grid.csv")}
+
+    for period in ("10", "14"):
+        spec = tmp_path / f"rsi_{period}.json"
+        data = preset_spec_data("rsi_sentiment", markets=[SYMBOL])
+        data["indicators"][0]["period"] = int(period)
+        spec.write_text(json.dumps(data))
+        backtest("--spec", str(spec), "--symbol", SYMBOL, "--fill", "close", out=tmp_path / period)
+        single = json.loads((tmp_path / period / "metrics.json").read_text())["metrics"]
+        assert int(grid[period]["trade_count"]) == single["trade_count"]
+        assert float(grid[period]["total_return"]) == pytest.approx(single["total_return"], rel=1e-9)
+    assert int(grid["14"]["trade_count"]) >= 2

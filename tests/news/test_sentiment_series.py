@@ -115,3 +115,9 @@ def test_closes_as_milliseconds_and_one_query_for_the_scores() -> None:
     assert series.counts.tolist() == [min(hour, 10) for hour in range(1, 49)]
     by_datetimes = asset_sentiment_series(asset="BTC", closes=[T0 + hour * HOUR for hour in range(1, 49)])
     assert by_datetimes.values.tolist() == series.values.tolist()
+
+
+@pytest.mark.parametrize(("window", "max_age_hours"), [(0, 24), (10, 0), (-1, 5)])
+def test_a_window_or_age_below_one_is_refused_naming_both(window, max_age_hours) -> None:
+    with pytest.raises(ValueError, match=rf"window \({window}\) and max_age_hours \({max_age_hours}\)"):
+        asset_sentiment_series(asset="BTC", closes=[T0], window=window, max_age_hours=max_age_hours)

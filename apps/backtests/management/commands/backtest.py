@@ -365,7 +365,9 @@ class Command(BaseCommand):
                     timeframe_ms=timeframe_ms(timeframe),
                     processes=processes,
                     progress=bar.update,
-                    sentiment=candle_sentiment(market=market, timeframe=timeframe, candles=candles),
+                    sentiment=candle_sentiment(market=market, timeframe=timeframe, candles=candles)
+                    if "sentiment" in spec.series_read()
+                    else None,
                 )
             except grid.GridError as exc:
                 raise CommandError(str(exc)) from None

@@ -115,8 +115,10 @@ def test_the_chart_draws_an_assets_sentiment_beside_its_price_and_follows_the_pi
     assert all(text.startswith("negative") for text in labels.all_inner_texts())
     expect(chart.locator(".chart canvas").first).to_be_visible()
 
-    picker.select_option("BTC")
+    page.get_by_label("Asset").select_option("BTC")  # the page's filter moves the picker
 
+    expect(picker).to_have_value("BTC")
     expect(chart).to_have_attribute("data-asset", "BTC")
+    expect(chart.locator(".chart-note")).to_have_text("")
     expect(chart.locator(".chart canvas").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "news-page-negative.png"), full_page=True)

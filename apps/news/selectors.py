@@ -79,12 +79,16 @@ def as_utc_within(moment: datetime) -> datetime | None:
     return moment if EARLIEST <= moment < LATEST else None
 
 
-def news_source_list(*, enabled: bool | None = None, search: str | None = None) -> QuerySet[NewsSource]:
-    sources = NewsSource.objects.order_by("name")
+def news_source_list(
+    *, enabled: bool | None = None, kind: str | None = None, search: str | None = None
+) -> QuerySet[NewsSource]:
+    sources = NewsSource.objects.select_related("bearer_token").order_by("name")
     if enabled is not None:
         sources = sources.filter(enabled=enabled)
+    if kind:
+        sources = sources.filter(kind=kind)
     if search:
-        sources = sources.filter(Q(name__icontains=search) | Q(feed_url__icontains=search))
+        sources = sources.filter(Q(name__icontains=search) | Q(feed_url__icontains=search) | Q(query__icontains=search))
     return sources
 
 

@@ -16,16 +16,28 @@ from apps.core.roles import Role
 from apps.traders import cli, selectors, services
 from apps.traders.cycle import PRICE_FIELDS
 from apps.traders.models import ACTIVE_TRADER_STATUSES, Trader
-from apps.traders.services.cycles import trader_cycle_run
+from apps.traders.services.cycles import atr_id, trader_cycle_run
 
 DEFAULT_EVERY = 5.0
 
 
-def decision_rows(decisions: list[DecisionLog]) -> list[dict[str, str]]:
+def _hidden(trader: Trader) -> set[str]:
+    """What the cycle records but the rule does not read: the ATR, unless a level or the strategy reads it
+    (as the dry run shows it)."""
+    spec = selectors.trader_strategy_spec(trader=trader)
+    atr = atr_id(trader)
+    reads_atr = Trader.Level.ATR in (trader.stop_loss, trader.take_profit) or (
+        spec is not None and any(declared.id == atr for declared in spec.indicators)
+    )
+    return set(PRICE_FIELDS) | (set() if reads_atr else {atr})
+
+
+def decision_rows(trader: Trader, decisions: list[DecisionLog]) -> list[dict[str, str]]:
     """The decisions as the dry run's rows, with their market first (a trader may trade several)."""
+    hidden = _hidden(trader)
     names: dict[str, None] = {}
     for decision in decisions:
-        names.update((name, None) for name in decision.inputs.get("values", {}) if name not in PRICE_FIELDS)
+        names.update((name, None) for name in decision.inputs.get("values", {}) if name not in hidden)
     rows = []
     for decision in decisions:
         inputs = decision.inputs
@@ -68,7 +80,7 @@ class Command(OperatorCommand):
             raise CommandError("--every and --cycles cannot be negative")
         user = self.act_as(options, Role.OPERATOR)
         with cli.refusals():
-            trader = selectors.trader_by_name(name=options["name"])
+            trader = self.trader = selectors.trader_by_name(name=options["name"])
             started_here = trader.status not in ACTIVE_TRADER_STATUSES
             if started_here:
                 services.trader_start(trader=trader, user=user, confirmation=options["confirm"])
@@ -100,7 +112,7 @@ class Command(OperatorCommand):
                 self._say(options, f"Stopped trader {trader.name} again (it was started for this run).")
 
     def _print(self, options: dict[str, Any], decisions: list[DecisionLog], *, header: bool) -> None:
-        rows = decision_rows(decisions)
+        rows = decision_rows(self.trader, decisions)
         if options["json"]:
             for row in rows:
                 self.stdout.write(to_json(row))

@@ -128,7 +128,8 @@ class Command(BaseCommand):
         this machine's clock)."""
         if not hasattr(adapter, "fetch_candles"):
             raise CommandError("--limit reads an exchange: a paper account's candles are the stored ones already")
-        newest = adapter.fetch_candles(symbol, timeframe, since=None, limit=1).closed
+        # A few back: the candle before the exchange's forming one may not have closed on this machine's clock yet.
+        newest = adapter.fetch_candles(symbol, timeframe, since=None, limit=3).closed
         if not len(newest.open_time):
             raise CommandError(f"the exchange has no closed {timeframe} candle of {symbol} yet")
         step = timeframe_ms(timeframe)

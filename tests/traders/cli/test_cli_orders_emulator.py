@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from apps.exchanges.emulator.testing import make_ccxt_client
-from apps.traders.models import TradePlan
+from apps.exchanges.models import ExchangeAccount
+from apps.traders.models import TradePlan, Trader
 from apps.traders.services import kill_switch_engage
 from tests.traders.cli.conftest import SYMBOL, TESTNET
 from tests.traders.cli.helpers import refused, run
@@ -73,3 +74,20 @@ def test_refusals_send_nothing_to_the_exchange(admin_user, viewer, testnet) -> N
     kill_switch_engage(user=admin_user, reason="exchange incident")
     refused(*PLACE, "--side", "buy", "--amount", "0.01", "--sl", "27000", match="trading halted: global")
     assert testnet.emu.orders() == []
+
+
+def test_a_live_order_needs_every_safeguard_and_the_typed_account_name(admin_user, testnet, settings) -> None:
+    ExchangeAccount.objects.filter(pk=testnet.account.pk).update(mode=ExchangeAccount.Mode.LIVE)
+    live = ("orders", "place", "--account", TESTNET, "--symbol", SYMBOL, "--side", "buy", "--amount", "0.01")
+    settings.LIVE_TRADING_ENABLED = False
+    refused(*live, "--sl", "27000", "--confirm", TESTNET, match="live trading is switched off")
+    settings.LIVE_TRADING_ENABLED = True
+    refused(*live, "--sl", "27000", "--confirm", TESTNET, match="trader Testnet desk is not allowed to trade live")
+    Trader.objects.filter(pk=testnet.trader.pk).update(live=True)
+    refused(*live, "--yes", match="no stop loss: live plans always need one")  # a live plan always needs a stop-loss
+    refused(*live, "--sl", "27000", "--yes", match="--confirm: type the account name 'Binance testnet'")
+    refused(*live, "--sl", "27000", "--confirm", "binance testnet", match="--confirm: type the account name")
+    assert testnet.emu.orders() == []  # nothing of it reached the exchange
+    run(*live, "--sl", "27000", "--confirm", TESTNET)
+    plan = TradePlan.objects.get(status=TradePlan.Status.PROTECTION_PLACED)
+    assert plan.live and [o.client_id for o in testnet.emu.orders()][0] == f"to-{plan.pk}-en1"

@@ -7,12 +7,14 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 
 from apps.exchanges.models import PaperOrder
 from apps.market.models import Market
+from apps.traders.management.commands import orders
 from apps.traders.models import TradePlan
 from apps.traders.services import kill_switch_engage
 from tests.factories import UserFactory
@@ -189,3 +191,16 @@ def test_bad_arguments_exit_2() -> None:
     )
     assert result.returncode == 2, result.stderr
     assert "argument --side: invalid choice: 'long'" in result.stderr
+
+
+def test_on_a_terminal_it_asks_and_a_no_sends_nothing(admin_user, paper, monkeypatch) -> None:
+    asked = []
+    monkeypatch.setattr(orders, "sys", SimpleNamespace(stdin=SimpleNamespace(isatty=lambda: True)))
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or "n")
+    refused(*PLACE, "--side", "buy", "--amount", "0.1", "--sl", "19500", match="not sent \\(not confirmed\\)")
+    assert asked == ["Send this order? [y/N] "]
+    assert TradePlan.objects.get().status == TradePlan.Status.CANCELLED and not PaperOrder.objects.exists()
+
+
+def test_a_user_without_a_role_is_refused(admin_user, outsider, paper) -> None:
+    refused("orders", "list", "--account", ACCOUNT, "--user", outsider.username, match="has no role yet")

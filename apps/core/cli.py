@@ -52,11 +52,12 @@ def acting_user(username: str | None, role: Role) -> Any:
     return user
 
 
-def table(rows: Sequence[Mapping[str, str]], *, headers: Sequence[str] | None = None) -> list[str]:
-    """Aligned columns, the last one unpadded (put the longest, a reason, last)."""
+def table(rows: Sequence[Mapping[str, str]]) -> list[str]:
+    """Aligned columns named by the first row's keys, the last one unpadded (put the longest, a reason,
+    last); no rows, no lines."""
     if not rows:
         return []
-    names = list(headers or rows[0])
+    names = list(rows[0])
     widths = {name: max(len(name), *(len(row[name]) for row in rows)) for name in names[:-1]}
 
     def line(cells: Mapping[str, str]) -> str:

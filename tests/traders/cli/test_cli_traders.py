@@ -44,6 +44,7 @@ def test_start_status_stop_and_list(admin_user, stopped_trader) -> None:
 
 def test_a_viewer_reads_but_may_not_start(admin_user, viewer, stopped_trader) -> None:
     refused("traders", "start", "dip buyer", "--user", viewer.username, match="needs the operator role")
+    refused("trader_run", "dip buyer", "--cycles", "1", "--user", viewer.username, match="needs the operator role")
     assert Trader.objects.get().status == Trader.Status.STOPPED
     assert "stopped" in run("traders", "status", "dip buyer", "--user", viewer.username).out
     refused("traders", "status", "nobody", match="no trader named 'nobody' \\(known: dip buyer\\)")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -12,10 +12,14 @@ from apps.exchanges import services as exchange_services
 from apps.exchanges.adapters import errors
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.cli import account_named
+from apps.exchanges.models import ExchangeAccount
 from apps.market import services as market_services
 from apps.market.candles_io import CandleSeries, datetime_to_ms, ms_to_datetime
 from apps.market.models import CandleSeriesStats
 from apps.market.timeframes import TIMEFRAME_MS, timeframe_ms
+
+if TYPE_CHECKING:
+    from apps.exchanges.adapters.ccxt_adapter import CcxtAdapter
 
 PAGE = 1000
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -47,6 +51,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         account = account_named(options["account"])
+        if options["limit"] is not None and account.mode == ExchangeAccount.Mode.PAPER:
+            raise CommandError("--limit reads an exchange: a paper account's candles are the stored ones already")
         timeframe: str = options["timeframe"]
         step = timeframe_ms(timeframe)
         since, until = self._period(options)
@@ -123,11 +129,9 @@ class Command(BaseCommand):
         return since, until
 
     @staticmethod
-    def _last(adapter: Any, symbol: str, timeframe: str, limit: int) -> tuple[int, int]:
+    def _last(adapter: CcxtAdapter, symbol: str, timeframe: str, limit: int) -> tuple[int, int]:
         """The period of the exchange's last `limit` closed candles (by the exchange's newest candle, not
         this machine's clock)."""
-        if not hasattr(adapter, "fetch_candles"):
-            raise CommandError("--limit reads an exchange: a paper account's candles are the stored ones already")
         # A few back: the candle before the exchange's forming one may not have closed on this machine's clock yet.
         newest = adapter.fetch_candles(symbol, timeframe, since=None, limit=3).closed
         if not len(newest.open_time):

@@ -4,6 +4,8 @@ path, whose guard refuses an open plan's stop-loss and take-profit."""
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.models import AbstractBaseUser
 
 from apps.exchanges.adapters.base import Order
@@ -12,6 +14,7 @@ from apps.exchanges.services import order_cancel
 from apps.traders.models import Execution, TradePlan
 from apps.traders.services.plans import trade_plan_cancel
 
+logger = logging.getLogger(__name__)
 ENTRY_WAITING = (TradePlan.Status.PENDING, TradePlan.Status.ENTRY_SUBMITTED)
 
 
@@ -34,4 +37,6 @@ def account_order_cancel(*, account: ExchangeAccount, order: Order, user: Abstra
         trade_plan_cancel(plan=entry.plan, user=user)
         return f"cancel requested through trade plan {entry.plan_id} (its entry order)"
     order_cancel(account=account, order=order)
+    # No plan holds this order, so no timeline records the cancel: the log says who did it.
+    logger.info("Order %s (%s) on %s cancelled by %s", order.id, order.client_order_id or "-", account.name, user)
     return "cancelled"

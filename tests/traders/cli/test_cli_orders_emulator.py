@@ -57,13 +57,15 @@ def test_a_market_order_opens_a_position_with_its_protection(admin_user, testnet
     assert Decimal(position["amount"]) == held.qty == Decimal("0.01")
 
 
-def test_an_order_not_of_a_plan_is_cancelled_on_the_exchange(admin_user, testnet) -> None:
+def test_an_order_not_of_a_plan_is_cancelled_on_the_exchange(admin_user, testnet, caplog) -> None:
     """An order placed outside TradeOps (here straight through ccxt) goes through the account page's cancel."""
     client = make_ccxt_client(testnet.emu)
     placed = client.create_order(SYMBOL, "limit", "sell", 0.01, 30000, {"newClientOrderId": "manual-1"})
     done = run("orders", "cancel", "--account", TESTNET, "--all", "--symbol", SYMBOL, "--json").json()
     assert done == [{"id": placed["id"], "client_order_id": "manual-1", "symbol": SYMBOL, "result": "cancelled"}]
     assert testnet.open_orders() == []
+    # No plan's timeline holds it: the log says who cancelled it.
+    assert f"Order {placed['id']} (manual-1) on {TESTNET} cancelled by {admin_user.username}" in caplog.text
 
 
 def test_refusals_send_nothing_to_the_exchange(admin_user, viewer, testnet) -> None:

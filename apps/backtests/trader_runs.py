@@ -22,6 +22,7 @@ from apps.market.candles_io import datetime_to_ms
 from apps.market.models import Market
 from apps.market.selectors import candle_arrays
 from apps.market.timeframes import timeframe_ms
+from apps.news.selectors import candle_sentiment
 from apps.strategies.spec import StrategySpec
 from apps.traders.models import Trader
 from apps.traders.selectors import market_terms, trader_by_name, trader_entry_rules, trader_strategy_spec
@@ -133,5 +134,6 @@ def trader_backtest(
         raise ServiceValidationError("cash", f"cash must be a positive amount, not {cash}")
     candles, start = _candles(market, spec.timeframe, period)
     setup = trader_setup(trader=trader, market=market, spec=spec, cash=cash)
-    run = simulate_trader(setup, candles, start=start, record=record, progress=progress)
+    sentiment = candle_sentiment(market=market, timeframe=spec.timeframe, candles=candles)
+    run = simulate_trader(setup, candles, sentiment=sentiment, start=start, record=record, progress=progress)
     return TraderBacktest(trader=trader, market=market, spec=spec, setup=setup, run=run)

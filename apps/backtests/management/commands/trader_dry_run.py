@@ -51,7 +51,8 @@ def _row(record: DecisionRecord, names: list[str], tick: Decimal) -> dict[str, s
 class Command(BaseCommand):
     help = (
         "Show what a trader would decide on each stored candle: the price, every input its rule reads "
-        "(sentiment 'missing' until a news source feeds it), the decision and its reason. "
+        "(sentiment: the base asset's rolling news sentiment at the close, 'missing' when no scored headline "
+        "counts), the decision and its reason. "
         "Sends nothing, writes nothing."
     )
 

@@ -131,7 +131,7 @@ def decision_row(
         "time": f"{candle_open:{TIME_FORMAT}}",
         "price": "-" if close is None else at_increment(close, tick),
         **{name: MISSING if to_decimal(value) is None else indicator(value) for name, value in indicators.items()},
-        "sentiment": MISSING if sentiment is None else indicator(sentiment),
+        "sentiment": MISSING if to_decimal(sentiment) is None else indicator(sentiment),
         "signal": signal or "-",
         "decision": action,
         "outcome": outcome,

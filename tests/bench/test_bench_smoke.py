@@ -25,6 +25,7 @@ TINY_RUNS = {
         ["--markets", "3", "--ticks", "1", "--backfill", "20", "--candles", "2"],
         "streaming, binanceusdm",
     ),
+    "bench_news.py": (["--repeats", "1", "--llama-headlines", "2", "--polls", "1"], " x 1 passes"),
     "bench_trade.py": (
         ["--plans", "4", "--emulator-plans", "2", "--evaluations", "50", "--warmup", "1"],
         "emulator binanceusdm: execute -> protection_placed",

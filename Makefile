@@ -19,8 +19,11 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(VENV)/bin/python
 	$(PIP) -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# llama-cpp-python compiles llama.cpp once per machine; pip caches the wheel (~/.cache/pip) and reuses it,
+# whatever CMAKE_ARGS say. LLAVA_BUILD=OFF skips its multimodal library (mtmd, 51 of 178 objects), which
+# TradeOps never loads; GGML_NATIVE stays on (the default): -march=native for this machine's CPU.
 $(VENV)/.llm: requirements-llm.txt | $(VENV)/bin/python
-	$(PIP) -r requirements-llm.txt
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF $(CMAKE_ARGS)" $(PIP) -r requirements-llm.txt
 	touch $@
 
 .env: | $(VENV)/.runtime
@@ -62,4 +65,5 @@ bench: $(VENV)/.dev
 	$(PY) bench/bench_trade.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_cycle.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_market_data.py $(BENCH_DB_ARGS)
+	$(PY) bench/bench_news.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_ai.py

@@ -107,3 +107,4 @@ api.add_router("", "apps.exchanges.api.trading_router")  # /exchanges/{id}/balan
 api.add_router("/trade", "apps.traders.trade_api.router")
 api.add_router("/decisions", "apps.audit.api.router")
 api.add_router("/news", "apps.news.api.router")
+api.add_router("/sentiment", "apps.news.api.sentiment_router")

@@ -25,11 +25,10 @@ from apps.market.timeframes import timeframe_ms
 from apps.news.selectors import candle_sentiment
 from apps.strategies.spec import StrategySpec
 from apps.traders.models import Trader
-from apps.traders.selectors import market_terms, trader_entry_rules, trader_strategy_spec
+from apps.traders.selectors import market_terms, trader_by_name, trader_entry_rules, trader_strategy_spec
 from apps.traders.services.cycles import atr_id, indicator_spec
 from apps.traders.services.plans import market_limits
 
-NAMES_SHOWN = 20
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -49,14 +48,6 @@ class TraderBacktest:
     spec: StrategySpec
     setup: TraderSetup
     run: TraderRun
-
-
-def trader_by_name(*, name: str) -> Trader:
-    trader = Trader.objects.select_related("account", "risk_profile", "strategy").filter(name=name).first()
-    if trader is None:
-        known = list(Trader.objects.order_by("name").values_list("name", flat=True)[:NAMES_SHOWN])
-        raise ServiceValidationError("trader", f"no trader named {name!r} (known: {', '.join(known) or 'none'})")
-    return trader
 
 
 def _spec(trader: Trader) -> StrategySpec:

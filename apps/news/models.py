@@ -148,6 +148,8 @@ class NewsSentiment(models.Model):
                 condition=Q(confidence__gte=0, confidence__lte=1), name="newssentiment_confidence_range"
             ),
         ]
+        # The current version is the analyzer's newest score: every trader cycle that reads sentiment asks.
+        indexes = [models.Index(fields=["analyzer", "-scored_at", "-id"], name="newssentiment_newest")]
 
     def __str__(self) -> str:
         return f"{self.label} ({self.score:+.2f}) by {self.analyzer} for {self.item_id}"

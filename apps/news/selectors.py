@@ -8,16 +8,18 @@ from datetime import UTC, datetime
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from apps.market.arrays import CandleArrays
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
-from apps.market.models import Market
+from apps.market.models import Candle, Market
+from apps.market.selectors import Coverage, market_coverage
 from apps.market.timeframes import timeframe_ms
 from apps.news.models import NewsItem, NewsMention, NewsSentiment, NewsSource
 from apps.news.rolling import rolling_sentiment
 
 HOUR_MS = 3_600_000
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,12 @@ class NewsFilters:
     since: datetime | None = None
     until: datetime | None = None
     search: str | None = None
+    label: str | None = None  # a NewsSentiment.Label of the current analyzer's score
 
 
 def news_item_list(*, filters: NewsFilters = NewsFilters()) -> QuerySet[NewsItem]:
-    """Items published in [since, until), newest first; `search` looks in titles and summaries."""
+    """Items published in [since, until), newest first; `search` looks in titles and summaries;
+    `label` keeps the items whose current score (as NewsItem.sentiment shows it) has that label."""
     items = NewsItem.objects.select_related("source").prefetch_related("mentions", _current_sentiments())
     if filters.asset:
         items = items.filter(mentions__asset=filters.asset.upper())
@@ -42,18 +46,37 @@ def news_item_list(*, filters: NewsFilters = NewsFilters()) -> QuerySet[NewsItem
         items = items.filter(published_at__lt=as_utc(filters.until))
     if filters.search:
         items = items.filter(Q(title__icontains=filters.search) | Q(summary__icontains=filters.search))
+    if filters.label:
+        items = items.annotate(current_label=Subquery(_current_scores(item=OuterRef("pk")).values("label")[:1]))
+        items = items.filter(current_label=filters.label)
     return items.order_by("-published_at", "-id")
 
 
 def _current_sentiments() -> Prefetch:
     """The scores of the analyzer the settings choose, its newest first (NewsItem.sentiment reads them)."""
-    rows = NewsSentiment.objects.filter(analyzer=settings.SENTIMENT_ANALYZER).order_by("-scored_at", "-id")
-    return Prefetch("sentiments", queryset=rows, to_attr="current_sentiments")
+    return Prefetch("sentiments", queryset=_current_scores(), to_attr="current_sentiments")
+
+
+def _current_scores(**lookups: object) -> QuerySet[NewsSentiment]:
+    """Scores by the analyzer SENTIMENT_ANALYZER names, its newest first: the first one of an item
+    is the item's current score, whichever version wrote it."""
+    rows = NewsSentiment.objects.filter(analyzer=settings.SENTIMENT_ANALYZER, **lookups)
+    return rows.order_by("-scored_at", "-id")
 
 
 def as_utc(moment: datetime) -> datetime:
     """Item times are UTC; a time given without an offset means UTC too."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def as_utc_within(moment: datetime) -> datetime | None:
+    """The moment in UTC, or None outside [EARLIEST, LATEST): the years a headline or a candle can
+    have (converting an offset at year 1 or 9999 would fall outside any date)."""
+    try:
+        moment = as_utc(moment)
+    except OverflowError:
+        return None
+    return moment if EARLIEST <= moment < LATEST else None
 
 
 def news_source_list(
@@ -69,9 +92,12 @@ def news_source_list(
     return sources
 
 
-def news_assets() -> list[str]:
-    """Every asset some stored item mentions, for the asset filter."""
-    return list(NewsMention.objects.order_by("asset").values_list("asset", flat=True).distinct())
+def news_asset_counts() -> list[tuple[str, int]]:
+    """Every asset some stored item mentions and how many items do, by asset: the asset filter and
+    the chart's picker."""
+    return list(
+        NewsMention.objects.values("asset").order_by("asset").annotate(items=Count("id")).values_list("asset", "items")
+    )
 
 
 def news_item_unscored_list(*, analyzer_name: str, version: str) -> QuerySet[NewsItem]:
@@ -122,12 +148,15 @@ def asset_sentiment_series(
     analyzer: str | None = None,
     window: int | None = None,
     max_age_hours: int | None = None,
+    source: int | None = None,
+    label: str | None = None,
 ) -> SentimentSeries:
     """The rolling sentiment of `asset` (a ticker: BTC) at each of `closes` (aware datetimes, or epoch
     milliseconds): the mean score of the last `window` items mentioning it published strictly before
     the close and at most `max_age_hours` old (apps.news.rolling). Scores are those of `analyzer`
     (default SENTIMENT_ANALYZER) in its current version, the one that scored last: a new version's
-    scores replace the old ones as it rescores the items, never mixed with them.
+    scores replace the old ones as it rescores the items, never mixed with them. `source` (an id)
+    and `label` (a NewsSentiment.Label of that score) keep only those items, for the sentiment API.
     One query (the version a subquery of it) for the scores of the whole range. ValueError for a
     window or an age below 1."""
     name = analyzer or settings.SENTIMENT_ANALYZER
@@ -147,6 +176,7 @@ def asset_sentiment_series(
                 item__mentions__asset=asset,
                 item__published_at__gte=ms_to_datetime(int(closes_ms.min()) - max_age_ms),
                 item__published_at__lt=ms_to_datetime(int(closes_ms.max())),
+                **_chosen_items(source=source, label=label),
             )
             .order_by("item__published_at", "item_id")
             .values_list("item__published_at", "score", "version")
@@ -174,6 +204,16 @@ def candle_sentiment(*, market: Market, timeframe: str, candles: CandleArrays) -
     return asset_sentiment_series(asset=market.base, closes=closes).values
 
 
+def _chosen_items(*, source: int | None, label: str | None) -> dict[str, object]:
+    """Score lookups keeping one source's items, or the scores of one label."""
+    lookups: dict[str, object] = {}
+    if source is not None:
+        lookups["item__source_id"] = source
+    if label is not None:
+        lookups["label"] = label
+    return lookups
+
+
 def _as_ms(closes: Sequence[datetime] | np.ndarray) -> np.ndarray:
     if isinstance(closes, np.ndarray) and closes.dtype.kind in "iu":
         return closes.astype(np.int64)
@@ -184,3 +224,108 @@ def _current_version(analyzer: str) -> QuerySet[NewsSentiment]:
     """The version of `analyzer` that scored last (news_items_score scores with the running code's)."""
     newest = NewsSentiment.objects.filter(analyzer=analyzer).order_by("-scored_at", "-id")
     return newest.values("version")[:1]
+
+
+SENTIMENT_CHART_MAX_CLOSES = 1000
+
+
+@dataclass(frozen=True)
+class SentimentChart:
+    """An asset's rolling sentiment and its price on one timeframe's closes, for the sentiment API and
+    /news/'s chart: `prices[i]` is the close price of `market`'s candle that closed at
+    `series.closes_ms[i]`, None where none is stored. `market` is None when no market of the asset
+    holds candles of the timeframe; `coverage` is what it holds."""
+
+    series: SentimentSeries
+    timeframe: str
+    market: Market | None
+    coverage: Coverage | None
+    prices: list[float | None]
+
+
+def asset_sentiment_chart(
+    *,
+    asset: str,
+    timeframe: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    source: int | None = None,
+    label: str | None = None,
+) -> SentimentChart:
+    """The closes in [since, until] (rounded inwards to the timeframe's closes), at most
+    SENTIMENT_CHART_MAX_CLOSES of them. A bound left out defaults to the asset's headlines (from the
+    close before the first to the close after the newest; `source` and `label` choose them as they
+    choose the series' items), or to the stored candles when no headline mentions the asset; past
+    the maximum, the newest closes are kept. Items published before `since` still count in the
+    first closes' windows."""
+    asset = asset.upper()
+    step = timeframe_ms(timeframe)
+    market, coverage = _price_market(asset=asset, timeframe=timeframe)
+    headlines = news_item_list(filters=NewsFilters(asset=asset, source=source, label=label)).aggregate(
+        first=Min("published_at"), last=Max("published_at")
+    )
+    if headlines["first"] is not None:
+        data = (
+            datetime_to_ms(headlines["first"]) // step * step,
+            (datetime_to_ms(headlines["last"]) // step + 1) * step,
+        )
+    elif coverage is not None:
+        data = (datetime_to_ms(coverage.first_open_time) + step, datetime_to_ms(coverage.last_open_time) + step)
+    else:
+        data = None
+    closes_ms = _chart_closes(step=step, since=since, until=until, data=data)
+    series = asset_sentiment_series(asset=asset, closes=closes_ms, source=source, label=label)
+    prices = _prices_at(market=market, timeframe=timeframe, closes_ms=closes_ms) if market else [None] * len(closes_ms)
+    return SentimentChart(series=series, timeframe=timeframe, market=market, coverage=coverage, prices=prices)
+
+
+def news_asset_known(*, asset: str) -> bool:
+    """Whether some headline mentions the asset or some market trades it (the sentiment API's 404)."""
+    asset = asset.upper()
+    return NewsMention.objects.filter(asset=asset).exists() or Market.objects.filter(base=asset).exists()
+
+
+def _price_market(*, asset: str, timeframe: str) -> tuple[Market | None, Coverage | None]:
+    """The asset's first market (by symbol, then exchange) holding candles of the timeframe."""
+    market = Market.objects.filter(base=asset, series_stats__timeframe=timeframe).order_by("symbol", "exchange").first()
+    if market is None:
+        return None, None
+    coverage = next(
+        entry for entry in market_coverage(market_ids=[market.pk])[market.pk] if entry.timeframe == timeframe
+    )
+    return market, coverage
+
+
+def _chart_closes(
+    *, step: int, since: datetime | None, until: datetime | None, data: tuple[int, int] | None
+) -> np.ndarray:
+    """Every close from `since` (rounded up) to `until` (rounded down); a bound left out is the data's,
+    or without data the other bound. Past the maximum, the newest closes are kept, or the first ones
+    when only `since` was given."""
+    first = -(-datetime_to_ms(as_utc(since)) // step) * step if since is not None else data[0] if data else None
+    last = datetime_to_ms(as_utc(until)) // step * step if until is not None else data[1] if data else None
+    if first is None and last is None:
+        return np.empty(0, dtype=np.int64)
+    first = last if first is None else first
+    last = first if last is None else last
+    span = (SENTIMENT_CHART_MAX_CLOSES - 1) * step
+    if last - first > span:
+        first, last = (last - span, last) if since is None else (first, first + span)
+    return np.arange(first, last + 1, step, dtype=np.int64)
+
+
+def _prices_at(*, market: Market, timeframe: str, closes_ms: np.ndarray) -> list[float | None]:
+    """The close price of the market's candle that closed at each close time, None where none is stored
+    (through the ORM: a thousand rows do not need candle_arrays' bulk reader)."""
+    prices: list[float | None] = [None] * len(closes_ms)
+    if len(closes_ms):
+        step, first = timeframe_ms(timeframe), int(closes_ms[0])
+        candles = Candle.objects.filter(
+            market=market,
+            timeframe=timeframe,
+            open_time__gte=ms_to_datetime(first - step),
+            open_time__lte=ms_to_datetime(int(closes_ms[-1]) - step),
+        )
+        for open_time, close in candles.values_list("open_time", "close"):
+            prices[(datetime_to_ms(open_time) + step - first) // step] = float(close)
+    return prices

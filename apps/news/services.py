@@ -92,7 +92,11 @@ def news_source_validate(source: NewsSource, secrets: Mapping[str, SecretInput] 
 
 
 def _rss_source_validate(source: NewsSource, secrets: Mapping[str, SecretInput]) -> None:
-    if urlsplit(source.feed_url).scheme not in ("http", "https"):
+    try:
+        scheme = urlsplit(source.feed_url).scheme
+    except ValueError as error:  # urlsplit refuses a malformed host, such as "http://00["
+        raise ServiceValidationError("feed_url", f"is not a URL ({error})") from None
+    if scheme not in ("http", "https"):
         raise ServiceValidationError("feed_url", "must be an http or https URL")
     if NewsSource.objects.exclude(pk=source.pk).filter(feed_url=source.feed_url).exists():
         raise ServiceValidationError("feed_url", "is already a source")

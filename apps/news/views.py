@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -9,29 +14,67 @@ from django.views.decorators.http import require_GET
 from apps.core.paging import paged
 from apps.core.query import query_int, query_moment
 from apps.news import selectors
+from apps.news.models import NewsSentiment
 
 PAGE_SIZE = 30
 SEARCH_MAX_CHARS = 200
+T = TypeVar("T")
 
 
-def news_filters(query: QueryDict) -> selectors.NewsFilters:
-    """The list filters from a query string; a value that does not parse is ignored, not an error."""
-    return selectors.NewsFilters(
+def news_filters(query: QueryDict) -> tuple[selectors.NewsFilters, list[str]]:
+    """The list filters from a query string, and what could not be read: such a filter is left off
+    (pages carry hand-edited links) and the page says so, naming it."""
+    problems: list[str] = []
+
+    def read(name: str, parse: Callable[[str], T | None], expected: str) -> T | None:
+        text = query.get(name) or ""
+        value = parse(text)
+        if text and value is None:
+            problems.append(f"{name} {text!r} is not {expected}")
+        return value
+
+    filters = selectors.NewsFilters(
         asset=(query.get("asset") or "").strip().upper()[:20] or None,
-        source=query_int(query.get("source")),
-        since=query_moment(query.get("since")),
-        until=query_moment(query.get("until")),
+        source=read("source", query_int, "a source id"),
+        since=read("since", _moment, "a date from 1970 to 9000"),
+        until=read("until", _moment, "a date from 1970 to 9000"),
         search=(query.get("q") or "").strip()[:SEARCH_MAX_CHARS] or None,
+        label=read("label", _label, f"one of {', '.join(NewsSentiment.Label.values)}"),
     )
+    return filters, problems
+
+
+def _moment(text: str) -> datetime | None:
+    moment = query_moment(text)
+    return selectors.as_utc_within(moment) if moment is not None else None
+
+
+def _chart_asset(counts: list[tuple[str, int]], asset_filter: str | None) -> str | None:
+    """The asset the chart opens on: the one the page filters on, else the one most headlines mention."""
+    if asset_filter in {asset for asset, _count in counts}:
+        return asset_filter
+    return max(counts, key=lambda entry: entry[1])[0] if counts else None
+
+
+def _label(text: str) -> str | None:
+    return text if text in NewsSentiment.Label.values else None
 
 
 @require_GET
 def news_list(request: HttpRequest) -> HttpResponse:
-    context = paged(request, selectors.news_item_list(filters=news_filters(request.GET)), per_page=PAGE_SIZE)
+    filters, problems = news_filters(request.GET)
+    context = paged(request, selectors.news_item_list(filters=filters), per_page=PAGE_SIZE)
+    context["filter_problems"] = problems
     if request.htmx:
         return render(request, "news/_news_results.html", context)
+    chart_assets = selectors.news_asset_counts()
     context |= {
-        "assets": selectors.news_assets(),
+        "assets": [asset for asset, _count in chart_assets],
         "sources": selectors.news_source_list(),
+        "labels": NewsSentiment.Label.choices,
+        "chart_assets": chart_assets,
+        "chart_asset": _chart_asset(chart_assets, filters.asset),
+        "sentiment_window": settings.NEWS_SENTIMENT_WINDOW,
+        "sentiment_max_age_hours": settings.NEWS_SENTIMENT_MAX_AGE_HOURS,
     }
     return render(request, "news/news_list.html", context)

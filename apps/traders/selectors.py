@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from apps.audit.models import DecisionLog
 from apps.audit.selectors import DecisionFilters, decision_list
+from apps.core.errors import ServiceValidationError
 from apps.exchanges.adapters.base import Ticker
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.adapters.paper_engine import BPS, DEFAULT_SLIPPAGE_BPS, TAKER_FEE_RATE
@@ -55,6 +56,7 @@ TRADER_ORDERINGS = (
 POSITION_PLAN_STATUSES = (TradePlan.Status.ENTRY_FILLED, TradePlan.Status.PROTECTION_PLACED)
 # A running trader's heartbeat is stale when older than this many intervals of its timeframe.
 STALE_AFTER_INTERVALS = 2
+NAMES_SHOWN = 20  # known names listed when a name is not found
 # The minute's dispatch runs every active trader's cycle at least this often, whatever its timeframe.
 MIN_CYCLE_INTERVAL = timedelta(minutes=1)
 
@@ -97,6 +99,15 @@ def trader_list(
     if search:
         traders = traders.filter(name__icontains=search)
     return traders.order_by(ordering if ordering in TRADER_ORDERINGS else "name", "pk")
+
+
+def trader_by_name(*, name: str) -> Trader:
+    """The trader called `name`; ServiceValidationError naming the known ones otherwise."""
+    trader = Trader.objects.select_related("account", "risk_profile", "strategy").filter(name=name).first()
+    if trader is None:
+        known = list(Trader.objects.order_by("name").values_list("name", flat=True)[:NAMES_SHOWN])
+        raise ServiceValidationError("trader", f"no trader named {name!r} (known: {', '.join(known) or 'none'})")
+    return trader
 
 
 def trader_timeframe(*, trader: Trader) -> str | None:

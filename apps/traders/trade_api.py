@@ -293,7 +293,7 @@ def _plan(plan_id: int) -> TradePlan:
     return plan
 
 
-def _plan_json(plan_id: int) -> dict[str, Any]:
+def plan_json(plan_id: int) -> dict[str, Any]:
     """The plan as the detail endpoint answers it, as plain JSON (what an idempotent answer stores)."""
     data = PlanDetailOut.from_orm(_plan(plan_id)).model_dump()
     return json.loads(json.dumps(data, cls=NinjaJSONEncoder))
@@ -314,7 +314,7 @@ def _execute_answer(request: HttpRequest, payload: ExecuteIn) -> tuple[int, Any]
         return 403, {"detail": str(exc)}
     except ExchangeUnreachable as exc:
         return 503, {"detail": str(exc)}
-    return 200, _plan_json(plan.pk)
+    return 200, plan_json(plan.pk)
 
 
 # --- endpoints -----------------------------------------------------------------------------------

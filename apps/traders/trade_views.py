@@ -145,7 +145,7 @@ class TradeTicketForm(forms.Form):
 def _ticket_context(form: TradeTicketForm | None, plan: TradePlan | None = None) -> dict[str, Any]:
     context: dict[str, Any] = {"form": form, "plan": plan}
     if plan is not None:
-        context |= _report_context(plan)
+        context |= report_context(plan)
     return context
 
 
@@ -256,7 +256,9 @@ def _result_figures(plan: TradePlan) -> dict[str, Any]:
     }
 
 
-def _report_context(plan: TradePlan) -> dict[str, Any]:
+def report_context(plan: TradePlan) -> dict[str, Any]:
+    """A plan's figures, estimate and risk report as a person reads them: the ticket, the plan page and
+    `manage.py orders place` show the same."""
     report = plan.risk_report if isinstance(plan.risk_report, dict) else {}
     estimate = plan.estimate if isinstance(plan.estimate, dict) else {}
     checks = [
@@ -291,7 +293,7 @@ def _plan_context(request: HttpRequest, plan: TradePlan) -> dict[str, Any]:
         "can_close": can_trade and plan.status in CLOSABLE,
         "polling": plan.is_open,
         "result": _result_figures(plan),
-        **_report_context(plan),
+        **report_context(plan),
     }
 
 
@@ -354,7 +356,7 @@ def plan_execute(request: HttpRequest, plan_id: int) -> HttpResponse:
         error = _error_text(exc)
         plan = _plan(plan_id)  # the refusal may have changed it (rejected, expired)
         if request.htmx:
-            context = {**_report_context(plan), "plan": plan, "confirm_error": error, "confirmation": confirmation}
+            context = {**report_context(plan), "plan": plan, "confirm_error": error, "confirmation": confirmation}
             return render(request, "traders/_plan_confirm.html", context)
         messages.error(request, error)
     return _to_detail(request, plan)

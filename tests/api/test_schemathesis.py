@@ -26,7 +26,8 @@ from apps.audit.models import DecisionLog
 from apps.exchanges.adapters import factory
 from apps.exchanges.adapters.retry import RetryPolicy
 from apps.signals.models import Signal
-from tests.factories import TraderFactory
+from tests.factories import NewsItemFactory, TraderFactory
+from tests.news.helpers import scored
 from tests.strategies.factories import StrategyFactory
 from tests.traders.conftest import T0, trade_plan_for
 from tradeops.api import api
@@ -95,6 +96,8 @@ def desk(db) -> None:
         plan=plan,
         outcome=DecisionLog.Outcome.TRADED,
     )
+    # A scored headline on the plan's asset, so that the sentiment series has points to compute.
+    scored(NewsItemFactory(published_at=T0, assets=[plan.market.base]), 0.5)
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ TINY_RUNS = {
         ["--decisions", "1", "--max-tokens", "120"],
         "first answers valid" if llama_installed() else "not installed (make llm)",
     ),
+    "bench_news.py": (["--repeats", "1", "--llama-headlines", "2", "--polls", "1"], " x 1 passes"),
     "bench_trade.py": (
         ["--plans", "4", "--emulator-plans", "2", "--evaluations", "50", "--warmup", "1"],
         "emulator binanceusdm: execute -> protection_placed",

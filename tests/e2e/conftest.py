@@ -10,7 +10,6 @@ a browser. Without /usr/bin/chromium the tests skip, except in CI (CI=true), whe
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
+from tests.conftest import skip_unless_ci
 from tests.e2e.helpers import PRICE
 from tests.exchanges.paper.helpers import flat, paper_account, store_bars
 from tests.factories import RiskProfileFactory, TraderFactory, UserFactory
@@ -85,10 +85,7 @@ def _orm_beside_playwright() -> Iterator[None]:
 @pytest.fixture(scope="package")
 def browser(_orm_beside_playwright: None) -> Iterator[Any]:
     if not CHROMIUM.exists():
-        reason = f"browser tests need {CHROMIUM} (Debian's chromium package; .ci/run installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}, and CI must run them")
-        pytest.skip(reason)
+        skip_unless_ci(f"browser tests need {CHROMIUM} (Debian's chromium package; .ci/run installs it)")
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

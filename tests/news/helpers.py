@@ -33,16 +33,23 @@ def scored_item(
     """One headline mentioning `assets`, scored `score` by `analyzer` `version`."""
     extra = {"title": title} if title else {}
     item = NewsItemFactory(published_at=published_at, assets=list(assets), **extra)
-    NewsSentiment.objects.create(
+    scored(item, score, analyzer=analyzer, version=version, at=scored_at)
+    return item
+
+
+def scored(
+    item: NewsItem, score: float, *, analyzer: str = ANALYZER, version: str = VERSION, at: datetime | None = None
+) -> NewsSentiment:
+    """A stored item's score `score` by `analyzer` `version`, labelled by its sign (0 is neutral)."""
+    return NewsSentiment.objects.create(
         item=item,
         analyzer=analyzer,
         version=version,
         label=_label(score),
         score=score,
         confidence=abs(score),
-        scored_at=scored_at or timezone.now(),
+        scored_at=at or timezone.now(),
     )
-    return item
 
 
 def scored_news(*, asset: str, start_ms: int, end_ms: int, count: int, seed: int = 1) -> list[tuple[int, float]]:

@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from apps.news.models import NewsSource
 from tests.factories import NewsItemFactory, NewsSourceFactory
+from tests.news.helpers import scored
 
 pytestmark = pytest.mark.django_db
 
@@ -58,8 +59,11 @@ def test_viewer_lists_headlines_newest_first_with_filters_and_pages(client, view
         ({"asset": "BTC/USDT"}, "asset"),
         ({"source": 0}, "source"),
         ({"since": "yesterday"}, "since"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, "since"),
+        ({"until": "9999-12-31T23:00:00-05:00"}, "until"),
         ({"since": "2025-12-12T00:00", "until": "2025-12-11T00:00"}, "until"),
         ({"limit": 0}, "limit"),
+        ({"label": "bullish"}, "label"),
     ],
 )
 def test_bad_filters_answer_422_naming_the_field(client, viewer, query: dict, field: str) -> None:
@@ -69,6 +73,33 @@ def test_bad_filters_answer_422_naming_the_field(client, viewer, query: dict, fi
 
     assert response.status_code == 422
     assert [error["loc"][-1] for error in response.json()["detail"]] == [field]
+
+
+def test_the_label_filter_reads_each_items_current_score_and_combines_with_the_others(client, viewer, settings) -> None:
+    other = NewsSourceFactory(name="Other")
+    rescored = NewsItemFactory(title="Rescored", published_at=at(1), assets=["BTC"])
+    scored(rescored, -0.4, version="v1", at=at(20))
+    scored(rescored, 0.3, version="v2", at=at(21))  # the newest version's label is the item's label
+    split = NewsItemFactory(title="Split", published_at=at(2), assets=["BTC"])
+    scored(split, -0.5)
+    scored(split, 0.6, analyzer="vader")
+    flat = NewsItemFactory(title="Flat", published_at=at(3), assets=["ETH"], source=other)
+    scored(flat, 0.0)
+    NewsItemFactory(title="Unscored", published_at=at(4), assets=["BTC"])
+    for day in (5, 6):
+        scored(NewsItemFactory(title=f"Good {day}", published_at=at(day), source=other), 0.2)
+    client.force_login(viewer)
+
+    assert titles(client.get(URL, {"label": "positive"})) == ["Good 6", "Good 5", "Rescored"]
+    assert titles(client.get(URL, {"label": "negative"})) == ["Split"]
+    assert titles(client.get(URL, {"label": "neutral"})) == ["Flat"]
+    assert titles(client.get(URL, {"label": "positive", "asset": "BTC"})) == ["Rescored"]
+    assert titles(client.get(URL, {"label": "positive", "source": other.pk})) == ["Good 6", "Good 5"]
+    assert titles(client.get(URL, {"label": "positive", "until": at(6).isoformat()})) == ["Good 5", "Rescored"]
+    second = client.get(URL, {"label": "positive", "limit": 1, "offset": 1}).json()
+    assert (second["count"], [item["title"] for item in second["items"]]) == (3, ["Good 5"])
+    settings.SENTIMENT_ANALYZER = "vader"
+    assert titles(client.get(URL, {"label": "positive"})) == ["Split"]
 
 
 def test_admins_create_update_and_delete_sources_viewers_only_read(client, viewer, admin_user) -> None:
@@ -99,6 +130,7 @@ def test_admins_create_update_and_delete_sources_viewers_only_read(client, viewe
     ("body", "field"),
     [
         ({"name": "X", "feed_url": "ftp://example.com/feed"}, "feed_url"),
+        ({"name": "X", "feed_url": "http://00[/feed"}, "feed_url"),
         ({"name": "", "feed_url": "https://example.com/feed"}, "name"),
         ({"name": "X", "feed_url": "https://example.com/feed", "poll_interval_minutes": 0}, "poll_interval_minutes"),
         ({"name": "Taken", "feed_url": "https://example.com/feed"}, "name"),

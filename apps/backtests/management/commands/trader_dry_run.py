@@ -11,19 +11,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.backtests import trader_runs
-from apps.backtests.management.periods import TIME_FORMAT, period_option
+from apps.backtests.management.periods import period_option
 from apps.backtests.trader_sim import DecisionRecord
+from apps.core.cli import table
 from apps.core.errors import ServiceValidationError
-from apps.core.numbers import at_increment, indicator
 from apps.market.candles_io import ms_to_datetime
+from apps.traders.cli import decision_row
 from apps.traders.cycle import PRICE_FIELDS
 
 DEFAULT_LAST = 20
-MISSING = "missing"
-
-
-def _value(value: float | None) -> str:
-    return MISSING if value is None else indicator(value)
 
 
 def _inputs_read(backtest: trader_runs.TraderBacktest) -> list[str]:
@@ -39,27 +35,17 @@ def _inputs_read(backtest: trader_runs.TraderBacktest) -> list[str]:
 
 def _row(record: DecisionRecord, names: list[str], tick: Decimal) -> dict[str, str]:
     inputs = record.inputs
-    return {
-        "time": f"{ms_to_datetime(inputs.candle_open_ms):{TIME_FORMAT}}",
-        "price": at_increment(inputs.price, tick),
-        **{name: _value(inputs.indicators.get(name)) for name in names},
-        "sentiment": MISSING if inputs.sentiment is None else indicator(inputs.sentiment),
-        "signal": inputs.signal or "-",
-        "decision": record.decision.action.value,
-        "outcome": f"{record.outcome}: {record.note}" if record.note else record.outcome,
-        "reason": record.decision.reason,
-    }
-
-
-def _table(rows: list[dict[str, str]]) -> list[str]:
-    """Aligned columns; the reason, the longest, last and unpadded."""
-    headers = list(rows[0])
-    widths = {name: max(len(name), *(len(row[name]) for row in rows)) for name in headers[:-1]}
-
-    def line(cells: dict[str, str]) -> str:
-        return "  ".join([*(cells[name].ljust(widths[name]) for name in headers[:-1]), cells[headers[-1]]]).rstrip()
-
-    return [line({name: name for name in headers}), *(line(row) for row in rows)]
+    return decision_row(
+        candle_open=ms_to_datetime(inputs.candle_open_ms),
+        close=inputs.price,
+        tick=tick,
+        indicators={name: inputs.indicators.get(name) for name in names},
+        sentiment=inputs.sentiment,
+        signal=inputs.signal,
+        action=record.decision.action.value,
+        outcome=f"{record.outcome}: {record.note}" if record.note else record.outcome,
+        reason=record.decision.reason,
+    )
 
 
 class Command(BaseCommand):
@@ -105,7 +91,7 @@ class Command(BaseCommand):
             f"Dry run of trader {backtest.trader.name} on {backtest.market.symbol} {backtest.spec.timeframe}: "
             f"{len(rows)} decisions, nothing sent."
         )
-        for line in _table(rows):
+        for line in table(rows):
             self.stdout.write(line)
 
     @staticmethod

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -11,11 +11,15 @@ from tqdm import tqdm
 from apps.exchanges import services as exchange_services
 from apps.exchanges.adapters import errors
 from apps.exchanges.adapters.factory import adapter_for_account
+from apps.exchanges.cli import account_named
 from apps.exchanges.models import ExchangeAccount
 from apps.market import services as market_services
 from apps.market.candles_io import CandleSeries, datetime_to_ms, ms_to_datetime
 from apps.market.models import CandleSeriesStats
 from apps.market.timeframes import TIMEFRAME_MS, timeframe_ms
+
+if TYPE_CHECKING:
+    from apps.exchanges.adapters.ccxt_adapter import CcxtAdapter
 
 PAGE = 1000
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -40,26 +44,26 @@ class Command(BaseCommand):
         parser.add_argument("--account", required=True, help="ExchangeAccount name")
         parser.add_argument("--symbol", required=True, help="ccxt unified symbol, e.g. BTC/USDT:USDT")
         parser.add_argument("--timeframe", required=True, choices=list(TIMEFRAME_MS))
-        parser.add_argument("--since", required=True, help="UTC start (inclusive), YYYY-MM-DD[THH:MM]")
+        start = parser.add_mutually_exclusive_group(required=True)
+        start.add_argument("--since", help="UTC start (inclusive), YYYY-MM-DD[THH:MM]")
+        start.add_argument("--limit", type=int, metavar="N", help="the last N closed candles")
         parser.add_argument("--until", help="UTC end (exclusive); default: up to the newest closed candle")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        account = ExchangeAccount.objects.filter(name=options["account"]).first()
-        if account is None:
-            names = ", ".join(ExchangeAccount.objects.values_list("name", flat=True)) or "none yet"
-            raise CommandError(f"no exchange account {options['account']!r} (known: {names})")
+        account = account_named(options["account"])
+        if options["limit"] is not None and account.mode == ExchangeAccount.Mode.PAPER:
+            raise CommandError("--limit reads an exchange: a paper account's candles are the stored ones already")
         timeframe: str = options["timeframe"]
         step = timeframe_ms(timeframe)
-        since = datetime_to_ms(parse_date(options["since"]))
-        until = datetime_to_ms(parse_date(options["until"])) if options["until"] else None
-        if until is not None and until <= since:
-            raise CommandError("--until must be after --since")
+        since, until = self._period(options)
         try:
             adapter = adapter_for_account(account)
             rules = next((r for r in adapter.load_markets() if r.symbol == options["symbol"]), None)
             if rules is None:
                 raise CommandError(f"{account.exchange} has no market {options['symbol']} for account {account.name}")
             market = exchange_services.market_sync_from_exchange(exchange=account.exchange, rules=rules)
+            if options["limit"] is not None:
+                since, until = self._last(adapter, market.symbol, timeframe, options["limit"])
             stats = CandleSeriesStats.objects.filter(market=market, timeframe=timeframe).first()
             start = since
             if stats is not None and datetime_to_ms(stats.last_open_time) >= since:
@@ -107,3 +111,31 @@ class Command(BaseCommand):
             f"{written:,} {timeframe} candles for {market.symbol} on {account.exchange} "
             f"({created:,} new), up to {ms_to_datetime(cursor - step):{TIME_FORMAT}} UTC."
         )
+
+    @staticmethod
+    def _period(options: dict[str, Any]) -> tuple[int, int | None]:
+        """Open times: the first candle (inclusive) and the end (exclusive, None: the newest closed);
+        with --limit both come from the exchange (_last)."""
+        if options["limit"] is not None:
+            if options["limit"] < 1:
+                raise CommandError(f"--limit must be at least 1, not {options['limit']}")
+            if options["until"]:
+                raise CommandError("--limit counts back from the newest closed candle; use --since and --until")
+            return 0, None
+        since = datetime_to_ms(parse_date(options["since"]))
+        until = datetime_to_ms(parse_date(options["until"])) if options["until"] else None
+        if until is not None and until <= since:
+            raise CommandError("--until must be after --since")
+        return since, until
+
+    @staticmethod
+    def _last(adapter: CcxtAdapter, symbol: str, timeframe: str, limit: int) -> tuple[int, int]:
+        """The period of the exchange's last `limit` closed candles (by the exchange's newest candle, not
+        this machine's clock)."""
+        # A few back: the candle before the exchange's forming one may not have closed on this machine's clock yet.
+        newest = adapter.fetch_candles(symbol, timeframe, since=None, limit=3).closed
+        if not len(newest.open_time):
+            raise CommandError(f"the exchange has no closed {timeframe} candle of {symbol} yet")
+        step = timeframe_ms(timeframe)
+        last = int(newest.open_time[-1])
+        return last - (limit - 1) * step, last + step

@@ -46,9 +46,10 @@ class Command(BaseCommand):
         self.stdout.write("Stopped streaming market data.")
 
 
-async def run_until_stopped(engine: StreamEngine, *, seconds: float | None) -> None:
-    """Run the engine until SIGTERM or SIGINT (Ctrl-C), or for `seconds`; it then closes its connections."""
-    stop = asyncio.Event()
+async def run_until_stopped(engine: StreamEngine, *, seconds: float | None, stop: asyncio.Event | None = None) -> None:
+    """Run the engine until SIGTERM or SIGINT (Ctrl-C), for `seconds`, or until `stop` is set; it then
+    closes its connections."""
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, _stopper(stop, signum))

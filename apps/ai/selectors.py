@@ -79,12 +79,18 @@ def percentile_nearest_rank(values: list[int], share: float) -> int | None:
     return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
 
 
-def model_usage_days(*, model_config_id: int, days: int = 30, now: datetime | None = None) -> list[DayUsage]:
-    """One row per UTC day with calls in the last `days` days, newest first; a failure is any call not "ok"."""
+def model_usage_days(
+    *, model_config_id: int | None = None, caller: str | None = None, days: int = 30, now: datetime | None = None
+) -> list[DayUsage]:
+    """One row per UTC day with calls in the last `days` days, newest first, of one config and/or one
+    caller ("trader:12"); a failure is any call not "ok"."""
     since = utc_day_start(now) - timedelta(days=days - 1)
-    rows = ModelCall.objects.filter(model_config_id=model_config_id, created_at__gte=since).values_list(
-        "created_at", "outcome", "tokens_in", "tokens_out", "cost", "latency_ms"
-    )
+    calls = ModelCall.objects.filter(created_at__gte=since)
+    if model_config_id is not None:
+        calls = calls.filter(model_config_id=model_config_id)
+    if caller is not None:
+        calls = calls.filter(caller=caller)
+    rows = calls.values_list("created_at", "outcome", "tokens_in", "tokens_out", "cost", "latency_ms")
     by_day: dict[date, list[tuple]] = defaultdict(list)
     for row in rows.iterator():
         by_day[row[0].astimezone(UTC).date()].append(row)

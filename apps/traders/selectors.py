@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from pydantic import ValidationError
 
+from apps.ai.selectors import DayUsage, model_usage_days
 from apps.audit.models import DecisionLog
 from apps.audit.selectors import DecisionFilters, decision_list
 from apps.exchanges.adapters.base import Ticker
@@ -32,6 +33,8 @@ from apps.traders.models import (
 from apps.traders.risk import HaltKind
 from apps.traders.trade_rules import Fill, PlanResult, plan_result
 
+# An AI trader's model calls carry this label (apps.ai may not import the traders app).
+AI_CALLER_PREFIX = "trader:"
 RISK_PROFILE_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
 TRADER_ORDERINGS = (
     "name",
@@ -181,6 +184,12 @@ def trader_status_get(*, trader: Trader, now: datetime) -> TraderStatus:
 def trader_decision_list(*, trader: Trader, limit: int) -> list[DecisionLog]:
     """The trader's newest decisions (newest candle first), as the decision log lists them."""
     return list(decision_list(filters=DecisionFilters(trader=trader.pk))[:limit])
+
+
+def trader_ai_usage(*, trader: Trader, now: datetime, days: int = 14) -> list[DayUsage]:
+    """The model calls of the trader's live cycles per UTC day, newest first (a backtest's calls
+    carry another label and are not counted)."""
+    return model_usage_days(caller=f"{AI_CALLER_PREFIX}{trader.pk}", days=days, now=now)
 
 
 def trader_risk_state_get(*, trader: Trader) -> TraderRiskState | None:

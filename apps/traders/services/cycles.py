@@ -31,9 +31,11 @@ from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.adapters.paper import PaperAdapter
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import account_exposure
+from apps.market.arrays import CandleArrays
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
 from apps.market.models import Market
 from apps.market.selectors import candle_arrays, feed_horizon
+from apps.market.timeframes import timeframe_ms
 from apps.signals.evaluation import EvaluationCache, LiveEvaluation
 from apps.signals.models import Signal
 from apps.strategies.spec import ATR, StrategySpec
@@ -46,6 +48,7 @@ from apps.traders.selectors import (
     trader_strategy_spec,
     trader_timeframe,
 )
+from apps.traders.services import ai
 from apps.traders.services.errors import TradeRefused
 from apps.traders.services.plans import PlanInput, trade_plan_close, trade_plan_execute, trade_plan_preview
 from apps.traders.services.reconcile import trade_plans_advance
@@ -178,6 +181,7 @@ class _Record:
     signal: Signal | None = None
     error: str = ""
     halt: str | None = None  # the halt the decision read (after this market's settlement)
+    answer: cycle.ModelAnswer | None = None  # an AI decision's model answer
 
 
 def _inputs_snapshot(view: CandleView, inputs: cycle.CycleInputs, halt: str | None) -> dict:
@@ -207,6 +211,7 @@ def _enter(
             atr=view.values.get(atr_id(trader)),
             rules=trader_entry_rules(trader=trader),
             market=market_terms(market=market),
+            terms=decision.terms,
         )
     except cycle.LevelUnavailable as exc:
         record.action, record.reason = cycle.Action.HOLD, f"{decision.reason}; no entry: {exc}"
@@ -222,7 +227,7 @@ def _enter(
             quantity=entry.quantity,
             stop_loss=entry.stop_loss,
             take_profit=entry.take_profit,
-            leverage=trader.leverage,
+            leverage=entry.leverage or trader.leverage,
             reason=decision.reason,
             source=TradePlan.Source.TRADER,
             source_ref=f"signal {record.signal.pk}" if record.signal else "",
@@ -280,21 +285,21 @@ def _market_cycle(
         outcome=record.outcome,
         error=record.error,
         latency_ms=round((time.perf_counter() - started) * 1000),
+        **ai.decision_ai_fields(record.answer),
     )
     return MarketOutcome(market.symbol, record.outcome, record.error or record.reason), record
 
 
-def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: datetime, record: _Record) -> None:
+def cycle_inputs(
+    trader: Trader, spec: StrategySpec, market: Market, candle: datetime
+) -> tuple[CandleView, cycle.CycleInputs]:
+    """What a decision on `candle` reads: the strategy's view of it, the position, the equity.
+    Writes nothing (the AI prompt preview reads the same)."""
     account = trader.account
-    _settle_paper(account)
     key = (trader.strategy_id, spec.model_dump_json(), trader.atr_period, market.pk, spec.timeframe)
     view = candle_view(
         spec=indicator_spec(spec, trader.atr_period), key=key, market=market, timeframe=spec.timeframe, candle=candle
     )
-    if view.signal is not None:
-        record.signal = Signal.objects.filter(
-            strategy_id=trader.strategy_id, market=market, timeframe=spec.timeframe, candle_open_time=candle
-        ).first()
     position, busy = _position_and_busy(_open_plan(trader, market))
     equity = account_exposure(adapter=adapter_for_account(account), exchange=market.exchange, quote=market.quote).equity
     inputs = cycle.CycleInputs(
@@ -309,18 +314,54 @@ def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: 
         can_short=market.type != Market.Type.SPOT,
         busy=busy,
     )
+    return view, inputs
+
+
+def recent_candles(market: Market, timeframe: str, candle: datetime) -> CandleArrays:
+    """The stored candles an AI prompt shows, ending with `candle`."""
+    span = timeframe_ms(timeframe) * ai.CONTEXT_CANDLES
+    start = ms_to_datetime(max(datetime_to_ms(candle) - span + ONE_MS, 0))
+    return candle_arrays(
+        market=market, timeframe=timeframe, start=start, end=ms_to_datetime(datetime_to_ms(candle) + ONE_MS)
+    )
+
+
+def _decision_maker(trader: Trader, market: Market, timeframe: str, candle: datetime) -> cycle.DecisionMaker:
+    if trader.decision_mode != cycle.AI_MODE:
+        return cycle.decision_maker(trader.decision_mode)
+
+    def ask(inputs: cycle.CycleInputs) -> cycle.ModelAnswer:
+        built = ai.prompt_build(
+            trader=trader,
+            market=market,
+            timeframe=timeframe,
+            inputs=inputs,
+            candles=recent_candles(market, timeframe, candle),
+        )
+        return ai.trader_ai_ask(trader=trader, built=built)
+
+    return ai.ai_decision_maker(trader=trader, ask=ask)
+
+
+def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: datetime, record: _Record) -> None:
+    _settle_paper(trader.account)
+    view, inputs = cycle_inputs(trader, spec, market, candle)
+    if view.signal is not None:
+        record.signal = Signal.objects.filter(
+            strategy_id=trader.strategy_id, market=market, timeframe=spec.timeframe, candle_open_time=candle
+        ).first()
     halt = trader_halt_kind(trader=trader)
     record.halt = halt.value if halt else None
     record.inputs = _inputs_snapshot(view, inputs, record.halt)
-    decision = cycle.decision_maker(trader.decision_mode).decide(inputs)
-    record.action, record.reason = decision.action, decision.reason
+    decision = _decision_maker(trader, market, spec.timeframe, candle).decide(inputs)
+    record.action, record.reason, record.answer = decision.action, decision.reason, decision.answer
     if decision.action == cycle.Action.EXIT:
         plan = _open_plan(trader, market)
         assert plan is not None
         record.plan = trade_plan_close(plan=plan, user=None, reason=f"trader {trader.name}: {decision.reason}")
         record.outcome = Outcome.TRADED
     elif decision.action.side is not None:
-        _enter(trader, market, decision, view, record, equity)
+        _enter(trader, market, decision, view, record, inputs.equity)
 
 
 # --- the cycle -----------------------------------------------------------------------------------------

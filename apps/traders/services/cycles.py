@@ -248,7 +248,7 @@ def _enter(
 
 
 def _market_cycle(
-    trader: Trader, spec: StrategySpec, market: Market, *, now: datetime
+    trader: Trader, spec: StrategySpec, market: Market, *, now: datetime, asked: Asked
 ) -> tuple[MarketOutcome, _Record | None]:
     """The market's outcome, and its decision's record when one was saved."""
     timeframe = spec.timeframe
@@ -261,7 +261,7 @@ def _market_cycle(
     record = _Record(inputs={})
     try:
         with transaction.atomic():
-            _decide_and_act(trader, spec, market, candle, record)
+            _decide_and_act(trader, spec, market, candle, record, asked)
     except CycleSkip as exc:
         return MarketOutcome(market.symbol, "skipped", str(exc)), None
     except Exception as exc:  # any failure: recorded, and the next cycle goes on
@@ -326,7 +326,15 @@ def recent_candles(market: Market, timeframe: str, candle: datetime) -> CandleAr
     )
 
 
-def _decision_maker(trader: Trader, market: Market, timeframe: str, candle: datetime) -> cycle.DecisionMaker:
+# Answers asked before the cycle's transaction, by (market id, prompt hash).
+Asked = dict[tuple[int, str], cycle.ModelAnswer]
+
+
+def _decision_maker(
+    trader: Trader, market: Market, timeframe: str, candle: datetime, asked: Asked | None = None
+) -> cycle.DecisionMaker:
+    """The trader's decision maker. In ai mode an answer asked ahead for exactly this prompt is used;
+    only a prompt that changed since (a stop filled by the settlement, say) is asked here."""
     if trader.decision_mode != cycle.AI_MODE:
         return cycle.decision_maker(trader.decision_mode)
 
@@ -338,12 +346,44 @@ def _decision_maker(trader: Trader, market: Market, timeframe: str, candle: date
             inputs=inputs,
             candles=recent_candles(market, timeframe, candle),
         )
-        return ai.trader_ai_ask(trader=trader, built=built)
+        ahead = (asked or {}).get((market.pk, built.prompt.hash()))
+        return ahead if ahead is not None else ai.trader_ai_ask(trader=trader, built=built)
 
     return ai.ai_decision_maker(trader=trader, ask=ask)
 
 
-def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: datetime, record: _Record) -> None:
+def _ask_ahead(trader_id: int) -> Asked:
+    """An AI trader's model answers for its markets' undecided candles, asked outside any transaction:
+    a model takes seconds (a local one, both cores), and the cycle's transaction holds the trader's
+    row lock, on SQLite the database's write lock. The cycle then decides under its lock on its own
+    reading, and uses an answer only when its prompt is the very one asked (same hash)."""
+    trader = (
+        Trader.objects.select_related("account", "risk_profile", "strategy", "ai_model_config", "prompt_template")
+        .filter(pk=trader_id, decision_mode=cycle.AI_MODE, status__in=ACTIVE_TRADER_STATUSES)
+        .first()
+    )
+    spec = trader_strategy_spec(trader=trader) if trader is not None else None
+    if trader is None or spec is None:
+        return {}
+    asked: Asked = {}
+    for market in trader.markets.order_by("pk"):
+        candle = feed_horizon(market=market, timeframe=spec.timeframe, source=trader.account.feed_source)
+        if candle is None or DecisionLog.objects.filter(trader=trader, market=market, candle_open_time=candle).exists():
+            continue
+        try:
+            _view, inputs = cycle_inputs(trader, spec, market, candle)
+            answer = _decision_maker(trader, market, spec.timeframe, candle).decide(inputs).answer
+        except Exception:  # the cycle reads again under its lock, and records any failure there
+            logger.exception("Trader %s: asking the model ahead on %s failed", trader.name, market.symbol)
+            continue
+        if answer is not None:
+            asked[(market.pk, answer.prompt_hash)] = answer
+    return asked
+
+
+def _decide_and_act(
+    trader: Trader, spec: StrategySpec, market: Market, candle: datetime, record: _Record, asked: Asked
+) -> None:
     _settle_paper(trader.account)
     view, inputs = cycle_inputs(trader, spec, market, candle)
     if view.signal is not None:
@@ -353,7 +393,7 @@ def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: 
     halt = trader_halt_kind(trader=trader)
     record.halt = halt.value if halt else None
     record.inputs = _inputs_snapshot(view, inputs, record.halt)
-    decision = _decision_maker(trader, market, spec.timeframe, candle).decide(inputs)
+    decision = _decision_maker(trader, market, spec.timeframe, candle, asked).decide(inputs)
     record.action, record.reason, record.answer = decision.action, decision.reason, decision.answer
     if decision.action == cycle.Action.EXIT:
         plan = _open_plan(trader, market)
@@ -368,11 +408,13 @@ def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: 
 
 
 def trader_cycle_run(*, trader_id: int, now: Callable[[], datetime] = timezone.now) -> CycleReport:
-    """One cycle of one trader over its markets. Safe to call from any number of workers at once."""
+    """One cycle of one trader over its markets. Safe to call from any number of workers at once
+    (two at once may both ask an AI trader's model ahead; only one decides)."""
+    asked = _ask_ahead(trader_id)
     with transaction.atomic():
         trader = (
             Trader.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("account", "risk_profile", "strategy")
+            .select_related("account", "risk_profile", "strategy", "ai_model_config", "prompt_template")
             .filter(pk=trader_id)
             .first()
         )
@@ -387,7 +429,9 @@ def trader_cycle_run(*, trader_id: int, now: Callable[[], datetime] = timezone.n
         if spec is None:
             return _fail(trader, now(), "its strategy (or pinned version) is missing or no longer validates")
         moment = now()
-        results = [_market_cycle(trader, spec, market, now=moment) for market in trader.markets.order_by("pk")]
+        results = [
+            _market_cycle(trader, spec, market, now=moment, asked=asked) for market in trader.markets.order_by("pk")
+        ]
         outcomes = tuple(outcome for outcome, _record in results)
         return _finish(trader, moment, outcomes, halted=_halted_as_read(results))
 

@@ -10,11 +10,13 @@ from decimal import ROUND_DOWN
 from decimal import Decimal as D
 
 import pytest
+from django.db import connection
 
 from apps.ai.decide import Prompt
 from apps.audit.models import DecisionLog
 from apps.exchanges.adapters.paper_engine import BPS, DEFAULT_SLIPPAGE_BPS, TAKER_FEE_RATE
 from apps.traders.models import Alert, Execution, TradePlan
+from apps.traders.services import ai
 from apps.traders.services.cycles import trader_cycle_run
 from tests.ai.scripted_server import answer
 from tests.exchanges.paper.helpers import bar_time, release
@@ -167,3 +169,26 @@ def test_on_signal_mode_the_model_is_not_asked_without_a_signal(
     decision = DecisionLog.objects.get()
     assert decision.reason.startswith("no signal: the model was not asked") and decision.ai_model == ""
     assert decision.candle_open_time == bar_time(0)
+
+
+def test_the_model_is_asked_outside_the_cycles_transaction_and_once(
+    operator, account, model_config, scripted, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    # A model takes seconds; the cycle's transaction holds the trader's lock (on SQLite, the
+    # database's write lock), so the answer is asked before it and used when the prompt is the same.
+    trader, feed = ai_trader(operator, account, model_config)
+    scripted.script(answered())
+    depth_at_start = len(connection.savepoint_ids)
+    depths = []
+    original = ai.ai_decide
+
+    def recording(**kwargs):
+        depths.append(len(connection.savepoint_ids))
+        return original(**kwargs)
+
+    monkeypatch.setattr(ai, "ai_decide", recording)
+
+    assert run_cycle(trader, feed, 0, django_capture_on_commit_callbacks) == "traded"
+
+    assert depths == [depth_at_start] and len(scripted.requests) == 1
+    assert DecisionLog.objects.get().ai_model == "scripted-model"

@@ -50,7 +50,6 @@ def test_the_preview_and_the_ai_decision_on_the_log(
     expect(page.locator("#prompt-user")).to_contain_text("Position: long")  # the entry of the first cycle
     expect(page.locator("#prompt-schema")).to_contain_text('"open_long"')
     expect(page.locator("#prompt-tokens")).to_contain_text("of a budget of 1500")
-    page.screenshot(path="/tmp/aitrader-preview.png", full_page=True)
     html = page.content()
     assert all(secret not in html for secret in (MODEL_KEY, EXCHANGE_KEY, EXCHANGE_SECRET))
     assert duplicate_ids(page) == []
@@ -65,4 +64,3 @@ def test_the_preview_and_the_ai_decision_on_the_log(
     expect(page.locator("#decision-ai-plan")).to_contain_text("open_long BTC/USDT:USDT")
     expect(page.locator("#decision-evidence tbody tr")).to_have_count(1)
     expect(page.locator("#decision-evidence")).to_contain_text("oversold")
-    page.screenshot(path="/tmp/aitrader-decision.png", full_page=True)

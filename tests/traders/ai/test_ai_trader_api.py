@@ -51,4 +51,10 @@ def test_ai_fields_are_saved_read_back_and_recorded_in_the_history(admin_user, l
     assert (out["decision_mode"], out["ai_model_config"], out["ai_ask"]) == ("ai", local_model.pk, "cycle")
     assert (out["ai_daily_token_budget"], out["ai_daily_cost_budget"], out["prompt_template"]) == (5000, "0.25", None)
     history = Trader.objects.get().history.order_by("history_date")
-    assert [(h.ai_daily_token_budget, h.history_user) for h in history] == [(None, admin_user), (5000, admin_user)]
+    first, last = history.first(), history.last()
+    assert (first.ai_daily_token_budget, first.ai_model_config_id) == (None, local_model.pk)
+    assert (last.ai_daily_token_budget, last.history_user, last.prev_record.ai_daily_token_budget) == (
+        5000,
+        admin_user,
+        None,
+    )

@@ -192,3 +192,19 @@ def test_the_model_is_asked_outside_the_cycles_transaction_and_once(
 
     assert depths == [depth_at_start] and len(scripted.requests) == 1
     assert DecisionLog.objects.get().ai_model == "scripted-model"
+
+
+def test_the_model_configs_budget_also_stops_the_trader_with_one_alert(
+    operator, account, model_config, scripted, django_capture_on_commit_callbacks
+) -> None:
+    model_config.daily_token_budget = 150
+    model_config.save(update_fields=["daily_token_budget"])
+    trader, feed = ai_trader(operator, account, model_config)
+    scripted.script(answered(action="hold"))
+
+    outcomes = [run_cycle(trader, feed, i, django_capture_on_commit_callbacks) for i in range(3)]
+
+    assert outcomes == ["held"] * 3 and len(scripted.requests) == 1
+    reasons = [d.reason for d in DecisionLog.objects.order_by("candle_open_time")][1:]
+    assert reasons == ["no trade: budget exhausted: scripted used 150 of 150 tokens today (UTC)"] * 2
+    assert Alert.objects.filter(kind=Alert.Kind.AI_BUDGET).count() == 1

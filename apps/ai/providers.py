@@ -186,8 +186,25 @@ def _grammar(schema_json: str) -> Any:
     return llama_module().LlamaGrammar.from_json_schema(schema_json, verbose=False)
 
 
+def _chat_formatter(model: Any) -> Any:
+    """The model's own chat template (from its GGUF metadata), as llama-cpp-python applies it."""
+    template = model.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ProviderError(Outcome.UNAVAILABLE, "the GGUF model file has no chat template")
+    eos, bos = model.token_eos(), model.token_bos()
+    return llama_module().llama_chat_format.Jinja2ChatFormatter(
+        template=template,
+        eos_token=model.detokenize([eos], special=True).decode("utf-8") if eos != -1 else "",
+        bos_token=model.detokenize([bos], special=True).decode("utf-8") if bos != -1 else "",
+        stop_token_ids=[eos],
+    )
+
+
 class LocalClient:
-    """A GGUF model in this process. Generation stops at the timeout (then it counts as a timeout)."""
+    """A GGUF model in this process. Generation stops at the timeout (then it counts as a timeout).
+
+    The chat template is applied here rather than by `create_chat_completion`, which takes no stopping
+    criteria: a completion with our own criterion is the one way to end generation at the deadline."""
 
     structured_output = GRAMMAR
     # One generation at a time per process: a llama.cpp context is not thread-safe.
@@ -201,6 +218,7 @@ class LocalClient:
             self._model = load_model(path, LOCAL_THREADS, LOCAL_CONTEXT_TOKENS)
         except LlamaUnavailable as exc:
             raise ProviderError(Outcome.UNAVAILABLE, str(exc)) from None
+        self._formatter = _chat_formatter(self._model)
         self.model = path.name
 
     def __repr__(self) -> str:
@@ -209,6 +227,11 @@ class LocalClient:
     def complete(
         self, *, messages: Messages, schema: dict[str, Any], max_tokens: int, temperature: float, timeout: float
     ) -> Completion:
+        llama_cpp = llama_module()
+        formatted = self._formatter(messages=messages)
+        prompt = self._model.tokenize(
+            formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
+        )
         deadline = time.monotonic() + timeout
         timed_out = False
 
@@ -217,16 +240,17 @@ class LocalClient:
             timed_out = time.monotonic() > deadline
             return timed_out
 
-        grammar = _grammar(json.dumps(schema, sort_keys=True))
+        criteria = llama_cpp.StoppingCriteriaList([*(formatted.stopping_criteria or []), past_deadline])
         with self._lock:
             try:
-                response = self._model.create_chat_completion(
-                    messages=messages,
-                    grammar=grammar,
+                response = self._model.create_completion(
+                    prompt=prompt,
+                    grammar=_grammar(json.dumps(schema, sort_keys=True)),
                     temperature=temperature,
                     max_tokens=max_tokens,
+                    stop=formatted.stop,
                     seed=0,
-                    stopping_criteria=llama_module().StoppingCriteriaList([past_deadline]),
+                    stopping_criteria=criteria,
                 )
             except ValueError as exc:  # e.g. the prompt does not fit the context window
                 raise ProviderError(Outcome.BAD_REQUEST, f"the local model refused the request: {exc}") from None
@@ -234,7 +258,7 @@ class LocalClient:
             raise ProviderError(Outcome.TIMEOUT, "the local model did not finish within the timeout")
         usage = response.get("usage") or {}
         return Completion(
-            content=response["choices"][0]["message"]["content"] or "",
+            content=response["choices"][0]["text"] or "",
             tokens_in=int(usage.get("prompt_tokens", 0)),
             tokens_out=int(usage.get("completion_tokens", 0)),
         )

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.ai.models import CachedAnswer, ModelCall, ModelConfig
 
+COST_QUANTUM = Decimal("0.000001")  # ModelCall.cost's decimal places (SQLite sums decimals as floats)
 ORDERINGS = ("name", "-name", "provider", "-provider", "created_at", "-created_at")
 
 
@@ -51,7 +52,7 @@ def ai_usage_today(
     )
     return Usage(
         tokens=(totals["tokens_in"] or 0) + (totals["tokens_out"] or 0),
-        cost=totals["cost"] or Decimal("0"),
+        cost=Decimal(totals["cost"] or 0).quantize(COST_QUANTUM),
         calls=totals["calls"],
     )
 
@@ -101,7 +102,7 @@ def model_usage_days(
             failures=sum(1 for call in calls if call[1] != ModelCall.Outcome.OK),
             tokens_in=sum(call[2] for call in calls),
             tokens_out=sum(call[3] for call in calls),
-            cost=sum((call[4] for call in calls), Decimal("0")),
+            cost=sum((call[4] for call in calls), Decimal("0")).quantize(COST_QUANTUM),
             p95_latency_ms=percentile_nearest_rank([call[5] for call in calls], 0.95),
         )
         for day, calls in sorted(by_day.items(), reverse=True)

@@ -84,8 +84,8 @@ class DemoModelConfig(_Strict):
     provider: Literal["llama_cpp"] = "llama_cpp"
     model: str = Field(PACKAGED_LOCAL_MODEL, description="The packaged default model, or a GGUF path.")
     temperature: Decimal = Field(Decimal("0.20"), ge=0, le=2)
-    max_tokens: int = Field(400, ge=1)
-    timeout_seconds: int = Field(120, ge=1)
+    max_tokens: int = Field(1024, ge=1)
+    timeout_seconds: int = Field(300, ge=1)
 
 
 Level = Literal["none", "percent", "atr"]

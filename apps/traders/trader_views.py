@@ -95,7 +95,9 @@ def trader_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "positions": [plan for plan in open_plans if plan.status in selectors.POSITION_PLAN_STATUSES],
         "open_plans": open_plans,
         "decisions": selectors.trader_decision_list(trader=trader, limit=DECISIONS_SHOWN),
-        "ai_usage": selectors.trader_ai_usage(trader=trader, now=now) if trader.decision_mode == "ai" else None,
+        "ai_usage": selectors.trader_ai_usage(trader=trader, now=now)
+        if trader.decision_mode == Trader.DecisionMode.AI
+        else None,
     }
     return render(request, "traders/trader_detail.html", context)
 

@@ -373,6 +373,8 @@ def _ask_ahead(trader_id: int) -> Asked:
         try:
             _view, inputs = cycle_inputs(trader, spec, market, candle)
             answer = _decision_maker(trader, market, spec.timeframe, candle).decide(inputs).answer
+        except CycleSkip:
+            continue
         except Exception:  # the cycle reads again under its lock, and records any failure there
             logger.exception("Trader %s: asking the model ahead on %s failed", trader.name, market.symbol)
             continue

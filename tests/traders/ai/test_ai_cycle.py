@@ -6,6 +6,7 @@ exhausted budget never make an order."""
 from __future__ import annotations
 
 import json
+import re
 from decimal import ROUND_DOWN
 from decimal import Decimal as D
 
@@ -21,6 +22,7 @@ from apps.traders.services.cycles import trader_cycle_run
 from tests.ai.scripted_server import answer
 from tests.exchanges.paper.helpers import bar_time, release
 from tests.traders.ai.conftest import EXCHANGE_KEY, EXCHANGE_SECRET, MODEL_KEY, SYMBOL, ai_trader, answered, plan
+from tests.traders.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -208,3 +210,29 @@ def test_the_model_configs_budget_also_stops_the_trader_with_one_alert(
     reasons = [d.reason for d in DecisionLog.objects.order_by("candle_open_time")][1:]
     assert reasons == ["no trade: budget exhausted: scripted used 150 of 150 tokens today (UTC)"] * 2
     assert Alert.objects.filter(kind=Alert.Kind.AI_BUDGET).count() == 1
+
+
+def test_the_decision_api_and_the_trader_page_show_the_model_and_its_usage(
+    operator, viewer, account, model_config, scripted, django_capture_on_commit_callbacks
+) -> None:
+    trader, feed = ai_trader(operator, account, model_config)
+    scripted.script(answered(action="hold", reason="flat market"), answered(action="hold"))
+    run_cycle(trader, feed, 0, django_capture_on_commit_callbacks)
+    run_cycle(trader, feed, 1, django_capture_on_commit_callbacks)
+    client = client_for(viewer)
+
+    decision = client.get("/api/v1/decisions", {"trader": trader.pk}).json()["items"][-1]
+    page = client.get(f"/traders/{trader.pk}/").content.decode()
+
+    assert (decision["reason"], decision["ai_model"], decision["tokens_in"], decision["tokens_out"]) == (
+        "flat market",
+        "scripted-model",
+        100,
+        50,
+    )
+    assert decision["evidence"] == [{"source": "indicator", "value": "rsi_14 25", "observation": "oversold"}]
+    assert decision["ai_plan"]["action"] == "hold" and len(decision["prompt_hash"]) == 64
+    usage = re.search(r'id="trader-ai-usage".*?<tbody>(.*?)</tbody>', page, re.S).group(1)
+    cells = re.findall(r'<td class="num">([^<]*)', usage)
+    # Two calls, no failure, 2 x 100 in and 2 x 50 out.
+    assert cells[:4] == ["2", "0", "200", "100"]

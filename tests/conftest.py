@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from django.conf import settings
@@ -17,6 +18,14 @@ def shared_data_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs {path} (the real data set in ../shared/data); it is absent on this machine")
     return path
+
+
+def skip_unless_ci(reason: str) -> NoReturn:
+    """Skip a test whose optional part (Chromium, the local model) this machine lacks; in CI (CI=true,
+    set by .ci/run, which installs those parts) fail instead, so that a broken install never passes as skips."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}, and CI must run them")
+    pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)

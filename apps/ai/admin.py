@@ -12,7 +12,7 @@ from apps.secrets.admin_forms import WriteOnlySecretsAdminMixin
 class ModelConfigAdmin(WriteOnlySecretsAdminMixin, SimpleHistoryAdmin):
     secret_fields = ModelConfig.SECRET_FIELDS
     validate = staticmethod(model_config_validate)
-    list_display = ("name", "provider", "model", "temperature", "max_tokens", "credentials", "updated_at")
+    list_display = ("name", "provider", "model", "fallback", "daily_token_budget", "credentials", "updated_at")
     list_filter = ("provider",)
     search_fields = ("name", "model")
     ordering = ("name",)

@@ -38,6 +38,7 @@ class ModelConfigOut(Schema):
     output_price_per_million: Decimal
     max_retries: int
     fallback_id: int | None
+    output_mode: ModelConfig.OutputMode
     created_at: datetime
     updated_at: datetime
 
@@ -82,6 +83,7 @@ class ModelConfigPatch(InputSchema):
     output_price_per_million: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=4)
     max_retries: int | None = Field(None, ge=0, le=MAX_RETRIES)
     fallback_id: int | None = Field(None, ge=1, le=MAX_DB_INT, description="null removes the fallback.")
+    output_mode: ModelConfig.OutputMode | None = None
 
 
 class ModelConfigFilters(Schema):
@@ -136,7 +138,7 @@ class UsageOut(Schema):
     days: list[UsageDayOut]
 
 
-@router.get("/trade-plan-schema", response=dict[str, Any], url_name="trade_plan_schema")
+@router.get("/schema/trade-plan", response=dict[str, Any], url_name="trade_plan_schema")
 def trade_plan_schema(request: HttpRequest) -> dict[str, Any]:
     """The strict JSON Schema every model's trade plan must match (the symbol enum is set per trader)."""
     return trade_plan_json_schema()

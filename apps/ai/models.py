@@ -25,6 +25,12 @@ class ModelConfig(models.Model):
         OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible endpoint"
         LLAMA_CPP = "llama_cpp", "Local llama.cpp model"
 
+    class OutputMode(models.TextChoices):
+        DEFAULT = "", "the provider's default"
+        JSON_SCHEMA = "json_schema", "strict JSON Schema (response_format json_schema)"
+        JSON_OBJECT_SCHEMA = "json_object_schema", "JSON mode with a schema (llama-cpp-python's server, Anyscale style)"
+        JSON_OBJECT = "json_object", "JSON mode, the schema in the prompt"
+
     SECRET_FIELDS = ("api_key",)
 
     name = models.CharField(max_length=100, unique=True)
@@ -46,6 +52,13 @@ class ModelConfig(models.Model):
     )
     output_price_per_million = models.DecimalField(
         max_digits=12, decimal_places=4, default=Decimal("0"), help_text="Price of a million completion tokens."
+    )
+    output_mode = models.CharField(
+        max_length=20,
+        choices=OutputMode.choices,
+        blank=True,
+        default=OutputMode.DEFAULT,
+        help_text="How structured output is asked for; local models always use a grammar.",
     )
     max_retries = models.PositiveSmallIntegerField(
         default=2, help_text="Repeats after a transient failure (429, 5xx, timeout, connection)."

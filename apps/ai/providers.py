@@ -30,8 +30,10 @@ DEFAULT_BASE_URLS: dict[str, str] = {
     Provider.ANTHROPIC: "https://api.anthropic.com/v1/",
     Provider.GOOGLE: "https://generativelanguage.googleapis.com/v1beta/openai/",
 }
-JSON_SCHEMA = "json_schema"  # response_format with the strict schema: the provider enforces it
-JSON_OBJECT = "json_object"  # JSON mode: valid JSON of any shape; the schema goes into the prompt
+OutputMode = ModelConfig.OutputMode
+JSON_SCHEMA = OutputMode.JSON_SCHEMA.value  # response_format with the strict schema: the provider enforces it
+JSON_OBJECT_SCHEMA = OutputMode.JSON_OBJECT_SCHEMA.value  # {"type": "json_object", "schema": ...}
+JSON_OBJECT = OutputMode.JSON_OBJECT.value  # JSON mode: valid JSON of any shape; the schema goes into the prompt
 GRAMMAR = "grammar"  # llama.cpp in process: a grammar built from the schema constrains every token
 # Anthropic's OpenAI-compatible endpoint does not enforce a response_format schema; JSON mode plus the
 # schema in the system message is what it honours.
@@ -42,6 +44,21 @@ STRUCTURED_OUTPUT: dict[str, str] = {
     Provider.OPENAI_COMPATIBLE: JSON_SCHEMA,
     Provider.LLAMA_CPP: GRAMMAR,
 }
+OUTPUT_MODE_TEXT: dict[str, str] = {
+    JSON_SCHEMA: "strict JSON Schema output (response_format json_schema)",
+    JSON_OBJECT_SCHEMA: "JSON mode with the schema (response_format json_object + schema)",
+    JSON_OBJECT: "JSON mode, the schema in the prompt",
+    GRAMMAR: "a grammar built from the schema, in process",
+}
+
+
+def structured_output(config: ModelConfig) -> str:
+    """How `config` asks for structured output: its own choice, else its provider's default."""
+    if config.provider == Provider.LLAMA_CPP:
+        return GRAMMAR
+    return config.output_mode or STRUCTURED_OUTPUT[config.provider]
+
+
 # The local model's context window, and its CPU threads (2: the machine is shared with the web and the worker).
 LOCAL_CONTEXT_TOKENS = 4096
 LOCAL_THREADS = 2
@@ -124,9 +141,9 @@ def provider_error(exc: openai.OpenAIError) -> ProviderError:
 class RemoteClient:
     """One OpenAI SDK client for one model config. The SDK's own retries are off: the router retries."""
 
-    def __init__(self, *, provider: str, model: str, base_url: str, api_key: str | None) -> None:
+    def __init__(self, *, provider: str, model: str, base_url: str, api_key: str | None, output_mode: str = "") -> None:
         self.model = model
-        self.structured_output = STRUCTURED_OUTPUT[provider]
+        self.structured_output = output_mode or STRUCTURED_OUTPUT[provider]
         self._client = openai.OpenAI(
             # Self-hosted servers often need no key; the SDK insists on one, which they ignore.
             api_key=api_key or "no-key",
@@ -145,6 +162,8 @@ class RemoteClient:
                 "type": "json_schema",
                 "json_schema": {"name": "answer", "strict": True, "schema": schema},
             }
+        elif self.structured_output == JSON_OBJECT_SCHEMA:
+            response_format = {"type": "json_object", "schema": schema}
         else:
             response_format = {"type": "json_object"}
             messages = [*messages, {"role": "system", "content": schema_instruction(schema)}]
@@ -245,7 +264,7 @@ class LocalClient:
             try:
                 response = self._model.create_completion(
                     prompt=prompt,
-                    grammar=_grammar(json.dumps(schema, sort_keys=True)),
+                    grammar=_grammar(json.dumps(schema)),  # the schema's own key order: the order written
                     temperature=temperature,
                     max_tokens=max_tokens,
                     stop=formatted.stop,

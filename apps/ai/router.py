@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,8 @@ from apps.secrets.services import secret_reveal
 logger = logging.getLogger(__name__)
 
 Outcome = ModelCall.Outcome
+# Tests only (override_remote_base_url): every remote client is aimed here instead of its provider.
+_remote_base_url_override: str | None = None
 BUDGET = "budget"
 MAX_CHAIN = 5  # configs tried for one request: the first and its fallbacks
 
@@ -74,7 +77,15 @@ def call_cost(config: ModelConfig, *, tokens_in: int, tokens_out: int) -> Decima
 
 def _client_key(config: ModelConfig) -> tuple[Any, ...]:
     key = config.api_key
-    return (config.pk, config.provider, config.model, config.base_url, key.pk if key else None, key and key.updated_at)
+    return (
+        config.pk,
+        config.provider,
+        config.model,
+        config.base_url,
+        config.output_mode,
+        key.pk if key else None,
+        key and key.updated_at,
+    )
 
 
 class ModelRouter:
@@ -90,6 +101,10 @@ class ModelRouter:
         self._clock = clock
         self._clients: dict[tuple[Any, ...], ChatClient] = {}
         self._lock = threading.Lock()
+
+    def forget_clients(self) -> None:
+        with self._lock:
+            self._clients.clear()
 
     def client(self, config: ModelConfig) -> ChatClient:
         """The config's client, built once (and again after its model, URL or key changed)."""
@@ -107,7 +122,13 @@ class ModelRouter:
         api_key = None
         if config.api_key is not None:
             api_key = secret_reveal(secret=config.api_key, purpose=f"model config {config.name!r} ({config.pk})")
-        return RemoteClient(provider=config.provider, model=config.model, base_url=config.base_url, api_key=api_key)
+        return RemoteClient(
+            provider=config.provider,
+            model=config.model,
+            base_url=_remote_base_url_override or config.base_url,
+            api_key=api_key,
+            output_mode=config.output_mode,
+        )
 
     def ask(
         self,
@@ -211,3 +232,16 @@ class ModelRouter:
 
 
 default_router = ModelRouter()
+
+
+@contextmanager
+def override_remote_base_url(base_url: str) -> Iterator[None]:
+    """For tests (the API fuzzer): remote clients built inside the block talk to `base_url`, never a provider."""
+    global _remote_base_url_override
+    previous, _remote_base_url_override = _remote_base_url_override, base_url
+    default_router.forget_clients()
+    try:
+        yield
+    finally:
+        _remote_base_url_override = previous
+        default_router.forget_clients()

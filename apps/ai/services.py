@@ -30,6 +30,7 @@ EDITABLE_FIELDS = (
     "output_price_per_million",
     "max_retries",
     "fallback_id",
+    "output_mode",
 )
 # Hosted providers authenticate every call; local llama.cpp and self-hosted endpoints may not.
 PROVIDERS_NEEDING_KEY = (ModelConfig.Provider.OPENAI, ModelConfig.Provider.ANTHROPIC, ModelConfig.Provider.GOOGLE)
@@ -40,6 +41,8 @@ def model_config_validate(config: ModelConfig, secrets: Mapping[str, SecretInput
         raise ServiceValidationError("base_url", "OpenAI-compatible endpoints need a base URL")
     if config.provider == ModelConfig.Provider.LLAMA_CPP and config.base_url:
         raise ServiceValidationError("base_url", "local llama.cpp models run in-process; leave the base URL empty")
+    if config.provider == ModelConfig.Provider.LLAMA_CPP and config.output_mode:
+        raise ServiceValidationError("output_mode", "local llama.cpp models always use a grammar; leave it empty")
     if config.provider in PROVIDERS_NEEDING_KEY and not secret_will_be_set(
         instance=config, field="api_key", value=secrets.get("api_key", UNCHANGED)
     ):
@@ -84,6 +87,7 @@ def model_config_create(
     output_price_per_million: Decimal = Decimal("0"),
     max_retries: int = 2,
     fallback_id: int | None = None,
+    output_mode: str = "",
     secrets: Mapping[str, SecretInput] | None = None,
 ) -> ModelConfig:
     config = ModelConfig(
@@ -100,6 +104,7 @@ def model_config_create(
         output_price_per_million=output_price_per_million,
         max_retries=max_retries,
         fallback_id=fallback_id,
+        output_mode=output_mode,
     )
     secrets = dict(secrets or {})
     model_config_validate(config, secrets)

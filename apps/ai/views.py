@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.ai import selectors
 from apps.ai.models import ModelConfig
 from apps.ai.probe import model_config_test
-from apps.ai.providers import DEFAULT_BASE_URLS, STRUCTURED_OUTPUT
+from apps.ai.providers import DEFAULT_BASE_URLS, OUTPUT_MODE_TEXT, structured_output
 from apps.core.roles import Role, role_required
 
 USAGE_DAYS = 30
@@ -34,7 +34,7 @@ def model_detail(request: HttpRequest, config_id: int) -> HttpResponse:
     context = {
         "config": config,
         "base_url": config.base_url or DEFAULT_BASE_URLS.get(config.provider, ""),
-        "structured_output": STRUCTURED_OUTPUT[config.provider],
+        "structured_output": OUTPUT_MODE_TEXT[structured_output(config)],
         "today": selectors.ai_usage_today(model_config_id=config.pk),
         "days": selectors.model_usage_days(model_config_id=config.pk, days=USAGE_DAYS),
         "usage_days": USAGE_DAYS,

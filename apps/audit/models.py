@@ -33,9 +33,9 @@ class DecisionLog(models.Model):
     """One trader's decision on one market's closed candle. The unique key is what makes a cycle
     idempotent: a retried task or a second worker finds the row and acts no more.
 
-    `inputs` holds the price, every indicator value the rule read, the sentiment (null while no
-    news feeds the trader), the position and the equity; never a secret. `realised_pnl` is filled
-    in on the entry's decision when its plan completes."""
+    `inputs` holds the price, every indicator value the rule read, the sentiment (the base asset's
+    rolling news sentiment at the close; null when no headline counts), the position and the equity;
+    never a secret. `realised_pnl` is filled in on the entry's decision when its plan completes."""
 
     class Action(models.TextChoices):
         ENTER_LONG = "enter_long", "Enter long"
@@ -115,5 +115,5 @@ class DecisionLog(models.Model):
         return [item for item in self.evidence if isinstance(item, dict)] if isinstance(self.evidence, list) else []
 
     def sentiment(self) -> float | None:
-        """The news sentiment the decision read; None while it is missing (no news feeds the trader)."""
+        """The news sentiment the decision read; None when it was missing (no scored headline counted)."""
         return self.recorded_inputs().get("sentiment")

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from apps.backtests.engine import BacktestParams, BacktestParamsError, signal_codes, simulate
 from apps.backtests.metrics import LOWER_IS_BETTER, METRICS, compute_metrics
 from apps.market.arrays import CandleArrays
@@ -191,7 +193,7 @@ def _run_one(index: int) -> tuple[int, dict[str, Any]]:
     key = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
     cached = _STATE.get("cached")
     if cached is None or cached[0] != key:
-        cached = (key, signal_codes(spec, candles))
+        cached = (key, signal_codes(spec, candles, sentiment=_STATE["sentiment"]))
         _STATE["cached"] = cached
     result = simulate(candles, cached[1], params)
     return index, compute_metrics(result, timeframe_ms=_STATE["timeframe_ms"])
@@ -206,13 +208,15 @@ def run_grid(
     timeframe_ms: int,
     processes: int | None = None,
     progress: Callable[[int], None] | None = None,
+    sentiment: np.ndarray | None = None,
 ) -> list[GridRow]:
-    """Every combination's metrics, in the product's order. Validates all before running any."""
+    """Every combination's metrics, in the product's order. Validates all before running any.
+    `sentiment` is the strategies' input at each candle's close (None: missing throughout)."""
     combos = combinations(axes)
     prepared = [apply(spec, params, values) for values in combos]
     # Spec-affecting keys vary slowest, so neighbouring tasks share signals.
     order = sorted(range(len(combos)), key=lambda i: json.dumps(prepared[i][0].model_dump(mode="json")))
-    state = {"candles": candles, "prepared": prepared, "timeframe_ms": timeframe_ms}
+    state = {"candles": candles, "sentiment": sentiment, "prepared": prepared, "timeframe_ms": timeframe_ms}
     processes = max(1, min(processes or os.cpu_count() or 1, len(combos)))
     results: dict[int, dict[str, Any]] = {}
     if processes == 1:

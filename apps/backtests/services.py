@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -36,6 +37,7 @@ from apps.market import selectors as market_selectors
 from apps.market.candles_io import ms_to_datetime
 from apps.market.models import Market
 from apps.market.timeframes import timeframe_ms
+from apps.news.selectors import candle_sentiment
 from apps.strategies.models import Strategy
 from apps.strategies.spec import StrategySpec, validate_spec
 
@@ -75,6 +77,8 @@ class BacktestOutcome:
     result: BacktestResult
     metrics: dict[str, Any]
     paths: OutputPaths
+    # Bars whose close had a news sentiment, when the strategy reads it (None when it does not).
+    sentiment_bars: int | None = None
 
 
 def _decimal(value: float | None) -> Decimal | None:
@@ -295,7 +299,11 @@ def _execute(run: BacktestRun, progress: ProgressCallback | None) -> BacktestOut
             ),
         )
     _advance(run, Phase.SIGNALS, PHASE_START[Phase.SIGNALS], progress)
-    codes = signal_codes(spec, candles)
+    sentiment = sentiment_bars = None
+    if "sentiment" in spec.series_read():  # else no signal depends on it: not read at all
+        sentiment = candle_sentiment(market=run.market, timeframe=run.timeframe, candles=candles)
+        sentiment_bars = int(np.isfinite(sentiment).sum())
+    codes = signal_codes(spec, candles, sentiment=sentiment)
     _advance(run, Phase.SIMULATING, PHASE_START[Phase.SIMULATING], progress)
     result = simulate(candles, codes, params)
     metrics = compute_metrics(result, timeframe_ms=timeframe_ms(run.timeframe))
@@ -308,9 +316,10 @@ def _execute(run: BacktestRun, progress: ProgressCallback | None) -> BacktestOut
         symbol=run.symbol,
         timeframe=run.timeframe,
         spec=run.spec,
+        extra={} if sentiment_bars is None else {"sentiment_bars": sentiment_bars},
     )
     paths = write_outputs(Path(run.output_dir), result, metrics, context)
-    return BacktestOutcome(run=run, result=result, metrics=metrics, paths=paths)
+    return BacktestOutcome(run=run, result=result, metrics=metrics, paths=paths, sentiment_bars=sentiment_bars)
 
 
 @transaction.atomic

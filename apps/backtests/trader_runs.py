@@ -23,6 +23,7 @@ from apps.market.candles_io import datetime_to_ms
 from apps.market.models import Market
 from apps.market.selectors import candle_arrays
 from apps.market.timeframes import timeframe_ms
+from apps.news.selectors import candle_sentiment
 from apps.strategies.spec import StrategySpec
 from apps.traders import cycle
 from apps.traders.models import Trader
@@ -170,9 +171,12 @@ def trader_backtest(
         raise ServiceValidationError("cash", f"cash must be a positive amount, not {cash}")
     candles, start = _candles(market, spec.timeframe, period)
     setup = trader_setup(trader=trader, market=market, spec=spec, cash=cash)
+    sentiment = candle_sentiment(market=market, timeframe=spec.timeframe, candles=candles)
     sources: Counter[str] = Counter()
     decider = None
     if trader.decision_mode == cycle.AI_MODE:
         decider = _ai_decider(trader, market, spec.timeframe, candles, sources)
-    run = simulate_trader(setup, candles, start=start, record=record, progress=progress, decider=decider)
+    run = simulate_trader(
+        setup, candles, sentiment=sentiment, start=start, record=record, progress=progress, decider=decider
+    )
     return TraderBacktest(trader=trader, market=market, spec=spec, setup=setup, run=run, ai_sources=sources)

@@ -19,7 +19,9 @@ the same code wherever the cycle computes something:
 
 The clock is the candles': a decision happens at its candle's close (open time + timeframe), which
 the symbol cooldown and the halts' UTC day read. Orders fill at once, so the trader is never
-"waiting" for one. Sentiment is missing (no news source yet), as in the cycle.
+"waiting" for one. The strategy's `sentiment` input is the series the caller passes (the base asset's
+rolling news sentiment at each close, apps.news.selectors.candle_sentiment, as the cycle reads it);
+NaN, or no series, is missing.
 
 The output has the shape of apps.backtests.engine's (a BacktestResult, so the metrics and reports
 apply), with bar indexes into the simulated period, plus the trades in Decimal and, on request,
@@ -171,6 +173,7 @@ class _Simulation:
         self,
         setup: TraderSetup,
         candles: CandleArrays,
+        sentiment: np.ndarray,
         *,
         start: int,
         record: bool,
@@ -178,6 +181,7 @@ class _Simulation:
     ) -> None:
         self.setup = setup
         self.candles = candles
+        self.sentiment = sentiment
         self.start = start
         self.record = record
         self.slip = setup.terms.slippage
@@ -237,21 +241,20 @@ class _Simulation:
     # --- the decision --------------------------------------------------------------------------
 
     def _evaluate(self, bar: int) -> tuple[str | None, dict[str, float | None]]:
-        self.evaluation.feed(self.candles.slice(bar, bar + 1))
+        self.evaluation.feed(self.candles.slice(bar, bar + 1), sentiment=self.sentiment[bar : bar + 1])
         signal = self.evaluation.last_signal
-        values = self.evaluation.values
-        values.pop("sentiment", None)  # missing, not the evaluator's stand-in (as the cycle records it)
-        return (str(signal) if signal is not None else None), values
+        return (str(signal) if signal is not None else None), self.evaluation.values
 
     def _inputs(self, candle: paper.Bar, signal: str | None, values: dict, equity: Decimal) -> cycle.CycleInputs:
         position = self.account.position
+        sentiment = values.pop("sentiment", None)  # beside the indicator values, as the cycle records it
         return cycle.CycleInputs(
             symbol=self.setup.market.symbol,
             candle_open_ms=candle.open_time,
             price=candle.close,
             signal=signal,
             indicators=values,
-            sentiment=None,
+            sentiment=sentiment,
             position=None
             if position is None
             else cycle.Position(position.side, position.quantity, position.entry_price),
@@ -363,7 +366,7 @@ class _Simulation:
 
     def run(self, progress: Progress | None) -> TraderRun:
         if self.start:
-            self.evaluation.feed(self.candles.slice(0, self.start))
+            self.evaluation.feed(self.candles.slice(0, self.start), sentiment=self.sentiment[: self.start])
         for bar in range(self.start, len(self.candles)):
             self.step(bar)
             if progress is not None:
@@ -435,15 +438,21 @@ def simulate_trader(
     setup: TraderSetup,
     candles: CandleArrays,
     *,
+    sentiment: np.ndarray | None = None,
     start: int = 0,
     record: bool = False,
     progress: Progress | None = None,
     decider: cycle.DecisionMaker | None = None,
 ) -> TraderRun:
     """Run the trader over `candles[start:]`; the candles before `start` only warm the strategy
-    up (the worker's evaluation reads every stored candle from the first). `record` keeps every
+    up (the worker's evaluation reads every stored candle from the first). `sentiment` is the
+    strategy's input at each candle's close (None: missing throughout). `record` keeps every
     decision (the dry run); `progress` is told (candles done, candles in all). `decider` is the
     AI mode's decision maker, bound by the caller to the trader's model (or its replay)."""
     if not 0 <= start < len(candles):
         raise ValueError(f"start {start} is outside the {len(candles)} candles")
-    return _Simulation(setup, candles, start=start, record=record, decider=decider).run(progress)
+    if sentiment is None:
+        sentiment = np.full(len(candles), np.nan)
+    if len(sentiment) != len(candles):
+        raise ValueError(f"{len(sentiment)} sentiment values for {len(candles)} candles")
+    return _Simulation(setup, candles, sentiment, start=start, record=record, decider=decider).run(progress)

@@ -2,44 +2,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-from django.contrib import admin
-from django.forms.models import construct_instance
+from django.contrib import admin, messages
 from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.admin import ReadOnlyAdmin
 from apps.core.errors import ServiceValidationError
 from apps.core.roles import Role, has_role
 from apps.news.models import NewsItem, NewsSource
-from apps.news.services import EDITABLE_FIELDS, news_source_update, news_source_validate
-
-
-class NewsSourceAdminForm(forms.ModelForm):
-    """Runs the service's rules, so the admin refuses what the API refuses, with its message."""
-
-    class Meta:
-        model = NewsSource
-        fields = EDITABLE_FIELDS
-
-    def clean(self) -> dict[str, Any]:
-        cleaned_data = super().clean()
-        if not self.errors:
-            try:
-                news_source_validate(construct_instance(self, NewsSource(pk=self.instance.pk)))
-            except ServiceValidationError as exc:
-                self.add_error(exc.field if exc.field in self.fields else None, exc.message)
-        return cleaned_data
+from apps.news.services import news_source_update, news_source_validate
+from apps.secrets.admin_forms import WriteOnlySecretsAdminMixin
 
 
 @admin.register(NewsSource)
-class NewsSourceAdmin(admin.ModelAdmin):
-    """Sources are configuration: admins add, change and delete them; the poller writes the rest."""
+class NewsSourceAdmin(WriteOnlySecretsAdminMixin, SimpleHistoryAdmin):
+    """Sources are configuration: admins add, change and delete them; the poller writes the rest.
+    The form runs the service's rules, so the admin refuses what the API refuses, with its message
+    (an X source while NEWS_X_ENABLED is off, a missing query or token); the bearer token is write-only."""
 
-    form = NewsSourceAdminForm
-    list_display = ("name", "enabled", "poll_interval_minutes", "last_fetched_at", "last_error", "feed_url")
-    list_filter = ("enabled",)
-    search_fields = ("name", "feed_url", "last_error")
-    readonly_fields = ("last_fetched_at", "last_error", "etag", "last_modified", "created_at", "updated_at")
+    secret_fields = NewsSource.SECRET_FIELDS
+    validate = staticmethod(news_source_validate)
+    list_display = ("name", "kind", "enabled", "poll_interval_minutes", "last_fetched_at", "last_error", "target")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name", "feed_url", "query", "last_error")
+    readonly_fields = (
+        "last_fetched_at",
+        "last_error",
+        "etag",
+        "last_modified",
+        "since_id",
+        "rate_limited_until",
+        "created_at",
+        "updated_at",
+    )
     actions = ("enable", "disable")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -51,18 +46,29 @@ class NewsSourceAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return has_role(request.user, Role.ADMIN)
 
+    def save_model(self, request: HttpRequest, obj: NewsSource, form: Any, change: bool) -> None:
+        if change and {"feed_url", "query"} & set(form.changed_data):
+            obj.forget_answers()
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="feed URL or X query")
+    def target(self, obj: NewsSource) -> str:
+        return obj.query if obj.kind == NewsSource.Kind.X_RECENT_SEARCH else obj.feed_url
+
     @admin.action(description="Enable the selected sources")
     def enable(self, request: HttpRequest, queryset: Any) -> None:
-        self._set_enabled(queryset, enabled=True)
+        self._set_enabled(request, queryset, enabled=True)
 
     @admin.action(description="Disable the selected sources")
     def disable(self, request: HttpRequest, queryset: Any) -> None:
-        self._set_enabled(queryset, enabled=False)
+        self._set_enabled(request, queryset, enabled=False)
 
-    @staticmethod
-    def _set_enabled(queryset: Any, *, enabled: bool) -> None:
+    def _set_enabled(self, request: HttpRequest, queryset: Any, *, enabled: bool) -> None:
         for source in queryset:
-            news_source_update(source=source, changes={"enabled": enabled})
+            try:
+                news_source_update(source=source, changes={"enabled": enabled})
+            except ServiceValidationError as exc:
+                self.message_user(request, f"{source.name}: {exc}", level=messages.ERROR)
 
 
 @admin.register(NewsItem)

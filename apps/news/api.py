@@ -1,5 +1,6 @@
 """/api/v1/news: the stored headlines, read by every role (RoleSessionAuth already requires the
-viewer role); /api/v1/news/sources: the feeds, read by every role, changed by admins only."""
+viewer role); /api/v1/news/sources: the feeds and X searches, read by every role, changed by admins
+only. An X source's bearer token is write-only: answers show whether it is set and its fingerprint."""
 
 # No `from __future__ import annotations` here (as in apps/signals/api.py): ninja's pagination
 # wrapper hides this module's globals, so a string annotation such as Query[NewsFiltersIn]
@@ -9,17 +10,24 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import ValidationInfo, field_validator
+from pydantic import SecretStr, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from apps.core.crud import CrudSpec, crud_router
 from apps.core.paging import Pagination
 from apps.core.schemas import InputSchema, RowId
 from apps.news import selectors, services
-from apps.news.models import NewsItem, NewsSource
+from apps.news.models import X_QUERY_MAX_CHARS, NewsItem, NewsSource
+from apps.secrets.schemas import SecretStatusOut, secret_inputs, secret_status_out
 
 ASSET_FIELD = {"min_length": 1, "max_length": 20, "pattern": r"^[A-Za-z0-9]+$"}
-FEED_URL_FIELD = {"min_length": 10, "max_length": 500, "pattern": r"^https?://\S+$"}
+FEED_URL_FIELD = {"max_length": 500, "pattern": r"^(https?://\S+)?$", "description": "RSS: the feed's URL."}
+QUERY_FIELD = {
+    "max_length": X_QUERY_MAX_CHARS,
+    "description": 'X: the recent-search query, e.g. "(bitcoin OR BTC) lang:en -is:retweet".',
+}
+KIND_DESCRIPTION = "rss, or x_recent_search (only with NEWS_X_ENABLED on the server)."
+TOKEN_DESCRIPTION = "X: the app's bearer token. Write-only: answers show its fingerprint, never the value."
 NAME_FIELD = {"min_length": 1, "max_length": 100}
 INTERVAL_FIELD = {"ge": 1, "le": 1440, "description": "Minutes between two polls of this source."}
 
@@ -83,39 +91,54 @@ def news_list(request: HttpRequest, filters: Query[NewsFiltersIn]):
 class NewsSourceOut(Schema):
     id: int
     name: str
+    kind: NewsSource.Kind
     feed_url: str
+    query: str
+    bearer_token: SecretStatusOut
     enabled: bool
     poll_interval_minutes: int
     last_fetched_at: datetime | None = Field(description="The last poll the feed answered.")
     last_error: str = Field(description="Why the last poll failed; empty when it did not.")
     etag: str
     last_modified: str
+    since_id: str = Field(description="X: the newest post seen; the next search asks only for newer ones.")
+    rate_limited_until: datetime | None = Field(description="X: rate limited, not polled before this time.")
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_bearer_token(obj: NewsSource) -> SecretStatusOut:
+        return secret_status_out(obj.bearer_token)
 
 
 class NewsSourceIn(InputSchema):
     name: str = Field(**NAME_FIELD)
-    feed_url: str = Field(**FEED_URL_FIELD)
+    kind: NewsSource.Kind = Field(NewsSource.Kind.RSS, description=KIND_DESCRIPTION)
+    feed_url: str = Field("", **FEED_URL_FIELD)
+    query: str = Field("", **QUERY_FIELD)
+    bearer_token: SecretStr | None = Field(None, description=TOKEN_DESCRIPTION)
     enabled: bool = Field(False, description="Only enabled sources are polled.")
     poll_interval_minutes: int = Field(15, **INTERVAL_FIELD)
 
 
 class NewsSourcePatch(InputSchema):
-    """Fields left out stay as they are."""
+    """Fields left out stay as they are; a bearer_token sent as null is removed."""
 
     name: str | None = Field(None, **NAME_FIELD)
+    kind: NewsSource.Kind | None = Field(None, description=KIND_DESCRIPTION)
     feed_url: str | None = Field(None, **FEED_URL_FIELD)
+    query: str | None = Field(None, **QUERY_FIELD)
+    bearer_token: SecretStr | None = Field(None, description=TOKEN_DESCRIPTION)
     enabled: bool | None = None
     poll_interval_minutes: int | None = Field(None, **INTERVAL_FIELD)
 
 
 class NewsSourceFilters(Schema):
     enabled: bool | None = None
-    search: str | None = Field(None, max_length=200, description="Words in the name or the feed URL.")
+    kind: NewsSource.Kind | None = None
+    search: str | None = Field(None, max_length=200, description="Words in the name, the feed URL or the X query.")
 
 
-# Sources own no secrets, so the `secrets` the CRUD router passes is always empty.
 sources_router = crud_router(
     CrudSpec(
         model=NewsSource,
@@ -124,9 +147,11 @@ sources_router = crud_router(
         patch_in=NewsSourcePatch,
         filters=NewsSourceFilters,
         select=selectors.news_source_list,
-        create=lambda secrets, **fields: services.news_source_create(**fields),
-        update=lambda source, changes, secrets: services.news_source_update(source=source, changes=changes),
+        create=services.news_source_create,
+        update=lambda source, **kwargs: services.news_source_update(source=source, **kwargs),
         delete=lambda source: services.news_source_delete(source=source),
+        secret_fields=NewsSource.SECRET_FIELDS,
+        read_secrets=secret_inputs,
     ),
     tags=["news"],
 )

@@ -77,7 +77,7 @@ def feed_fetch(url: str, *, etag: str = "", last_modified: str = "", timeout: fl
                 return FetchedFeed(not_modified=True)
             if not response.is_success:
                 raise FeedError(f"HTTP {response.status_code} {response.reason_phrase}".strip())
-            content = _read_capped(response, max_bytes=max_bytes, deadline=time.monotonic() + timeout)
+            content = read_capped(response, max_bytes=max_bytes, deadline=time.monotonic() + timeout)
             return FetchedFeed(
                 not_modified=False,
                 content=content,
@@ -90,7 +90,7 @@ def feed_fetch(url: str, *, etag: str = "", last_modified: str = "", timeout: fl
         raise FeedError(f"cannot fetch: {exc.__class__.__name__}: {exc}") from None
 
 
-def _read_capped(response: httpx.Response, *, max_bytes: int, deadline: float) -> bytes:
+def read_capped(response: httpx.Response, *, max_bytes: int, deadline: float) -> bytes:
     """The body, up to `max_bytes`; httpx's timeout bounds each read, `deadline` the whole body
     (a server trickling a byte at a time would otherwise hold the poller for ever)."""
     body = bytearray()

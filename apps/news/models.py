@@ -6,30 +6,75 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from apps.secrets.models import Secret
 
 DEFAULT_POLL_MINUTES = 15
+X_QUERY_MAX_CHARS = 4096  # X's longest recent-search query (Pro); lower tiers refuse longer ones with a 400
 
 
 class NewsSource(models.Model):
+    """A feed to poll: an RSS or Atom URL, or (with NEWS_X_ENABLED) an X recent-search query."""
+
+    class Kind(models.TextChoices):
+        RSS = "rss", "RSS or Atom feed"
+        X_RECENT_SEARCH = "x_recent_search", "X recent search"
+
+    SECRET_FIELDS = ("bearer_token",)
+
     name = models.CharField(max_length=100, unique=True)
-    feed_url = models.URLField(max_length=500, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.RSS)
+    feed_url = models.URLField(max_length=500, blank=True, help_text="RSS: the feed's URL (unique).")
+    query = models.CharField(
+        max_length=X_QUERY_MAX_CHARS,
+        blank=True,
+        help_text='X: the recent-search query, e.g. "(bitcoin OR BTC) lang:en -is:retweet".',
+    )
+    bearer_token = models.OneToOneField(
+        Secret, verbose_name="bearer token", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     enabled = models.BooleanField(default=False, help_text="Only enabled sources are polled.")
     poll_interval_minutes = models.PositiveIntegerField(default=DEFAULT_POLL_MINUTES)
     last_fetched_at = models.DateTimeField(null=True, blank=True, help_text="The last poll that got an answer.")
     last_error = models.CharField(max_length=500, blank=True, help_text="Why the last poll failed, else empty.")
     etag = models.CharField(max_length=300, blank=True, help_text="Sent back as If-None-Match.")
     last_modified = models.CharField(max_length=100, blank=True, help_text="Sent back as If-Modified-Since.")
+    since_id = models.CharField(
+        max_length=30, blank=True, help_text="X: the newest post seen; the next search asks only for newer ones."
+    )
+    rate_limited_until = models.DateTimeField(
+        null=True, blank=True, help_text="X: rate limited, so not polled before this time (UTC)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Who changed a source (its query, its token: the token's fingerprint is on the Secret's history).
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(poll_interval_minutes__gte=1), name="newssource_poll_interval_positive"),
+            models.CheckConstraint(
+                condition=(Q(kind="rss") & ~Q(feed_url="")) | (Q(kind="x_recent_search") & ~Q(query="")),
+                name="newssource_kind_has_its_target",
+                violation_error_message="An RSS source needs its feed URL; an X source needs its query.",
+            ),
+            models.UniqueConstraint(
+                fields=["feed_url"],
+                condition=~Q(feed_url=""),
+                name="newssource_unique_feed_url",
+                violation_error_message="This feed URL is already a source.",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def forget_answers(self) -> None:
+        """For another feed URL or query: what the old one answered (validators, since_id) means nothing to it."""
+        self.etag = self.last_modified = self.since_id = ""
 
 
 class NewsItem(models.Model):

@@ -15,9 +15,11 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+import numpy as np
+
 from apps.market.arrays import CandleArrays
 from apps.strategies.decisions import CODES, Cooldown, Direction, bar_directions
-from apps.strategies.series import Bar, StreamingEvaluator
+from apps.strategies.series import MISSING_SENTIMENT, Bar, StreamingEvaluator
 from apps.strategies.spec import StrategySpec
 
 PRICE_FIELDS = ("open", "high", "low", "close", "volume")
@@ -56,14 +58,23 @@ class LiveEvaluation:
         """Price and indicator values on the last candle fed (null: no value yet)."""
         return json_inputs(self._evaluator.last_values)
 
-    def feed(self, candles: CandleArrays) -> list[BarDecision]:
-        """Evaluate `candles` (the next ones after those already fed, oldest first)."""
+    def feed(self, candles: CandleArrays, *, sentiment: np.ndarray | None = None) -> list[BarDecision]:
+        """Evaluate `candles` (the next ones after those already fed, oldest first); `sentiment` is
+        the strategies' input at each candle's close (NaN or None: missing)."""
+        if sentiment is None:
+            sentiment = np.full(len(candles), MISSING_SENTIMENT)
+        if len(sentiment) != len(candles):
+            raise ValueError(f"{len(sentiment)} sentiment values for {len(candles)} candles")
         decisions: list[BarDecision] = []
-        columns = (candles.open_time.tolist(), *(candles.column(name).tolist() for name in PRICE_FIELDS))
-        for open_time, open_, high, low, close, volume in zip(*columns, strict=True):
+        columns = (
+            candles.open_time.tolist(),
+            *(candles.column(name).tolist() for name in PRICE_FIELDS),
+            np.asarray(sentiment, dtype=np.float64).tolist(),
+        )
+        for open_time, open_, high, low, close, volume, mood in zip(*columns, strict=True):
             if self.last_open_time_ms is not None and open_time <= self.last_open_time_ms:
                 raise ValueError(f"candle {open_time} is not after the last one fed ({self.last_open_time_ms})")
-            triggers = self._evaluator.update(Bar(int(open_time), open_, high, low, close, volume))
+            triggers = self._evaluator.update(Bar(int(open_time), open_, high, low, close, volume), sentiment=mood)
             code = int(bar_directions(triggers)[0])
             index = self.bars
             self.bars += 1

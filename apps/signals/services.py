@@ -28,9 +28,11 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from apps.market.arrays import CandleArrays
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
 from apps.market.models import Candle, Market, MarketFeed
 from apps.market.selectors import candle_arrays, feed_horizon
+from apps.news.selectors import candle_sentiment
 from apps.signals import selectors
 from apps.signals.evaluation import BarDecision, EvaluationCache, LiveEvaluation
 from apps.signals.models import EvaluationCursor, Signal
@@ -116,7 +118,7 @@ def strategy_evaluate(*, strategy_id: int, market_id: int, timeframe: str) -> Ev
             EVALUATIONS.put(_cache_key(cursor), live)
             break
         candles = candle_arrays(market=market, timeframe=timeframe, start=start, end=chunk_end + ONE_MS)
-        decisions = live.feed(candles)
+        decisions = live_evaluation_feed(live=live, market=market, timeframe=timeframe, candles=candles)
         EVALUATIONS.put(_cache_key(cursor), live)
         committed = _evaluation_commit(
             cursor=cursor,
@@ -168,7 +170,7 @@ def _live_evaluation(
             start = ms_to_datetime(entry.last_open_time_ms) + ONE_MS if entry.last_open_time_ms is not None else None
             missing = candle_arrays(market=market, timeframe=timeframe, start=start, end=cursor.cursor + ONE_MS)
             if entry.bars + len(missing) == cursor.bars:
-                entry.feed(missing)
+                live_evaluation_feed(live=entry, market=market, timeframe=timeframe, candles=missing)
                 return entry, len(missing)
     if not consistent:
         logger.warning(
@@ -179,8 +181,19 @@ def _live_evaluation(
         )
     live = LiveEvaluation(spec, cooldown_bars=cooldown_bars)
     if cursor.cursor is not None:
-        live.feed(candle_arrays(market=market, timeframe=timeframe, end=cursor.cursor + ONE_MS))
+        candles = candle_arrays(market=market, timeframe=timeframe, end=cursor.cursor + ONE_MS)
+        live_evaluation_feed(live=live, market=market, timeframe=timeframe, candles=candles)
     return live, live.bars
+
+
+def live_evaluation_feed(
+    *, live: LiveEvaluation, market: Market, timeframe: str, candles: CandleArrays
+) -> list[BarDecision]:
+    """Feed `candles` with the strategies' `sentiment` input: the market's base asset's rolling news
+    sentiment at each close, read now (the signals, the trader's cycle and the backtests read the
+    same series, apps.news.selectors.candle_sentiment)."""
+    sentiment = candle_sentiment(market=market, timeframe=timeframe, candles=candles)
+    return live.feed(candles, sentiment=sentiment)
 
 
 @transaction.atomic

@@ -49,7 +49,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "rsi_sentiment": {
         "description": "RSI + sentiment: long when RSI(14) < 30 and sentiment > 0; exit when RSI(14) > 70 or "
-        "sentiment < 0. Sentiment is missing until news scoring exists: it does not enter yet, and exits on RSI alone.",
+        "sentiment < 0. Sentiment is the base asset's rolling news sentiment at the close (the mean score of its "
+        "newest headlines before it); without news it is missing: no entry, and exits on RSI alone.",
         "spec": {
             "indicators": [{"id": "rsi_14", "kind": "rsi", "period": 14}],
             "entry": {

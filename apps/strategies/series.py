@@ -19,8 +19,9 @@ from apps.strategies import indicators as ind
 from apps.strategies.spec import ATR, EMA, MACD, RSI, SMA, BBands, Indicator, StrategySpec
 from apps.strategies.triggers import Triggers, triggers
 
-# No news source feeds sentiment yet: it is missing (NaN, as an indicator before its warm-up), not
-# neutral, so every rule that reads it is false rather than deciding on a made-up 0.
+# Sentiment with no scored headline behind it (apps.news.rolling: none in the window before the close)
+# is missing (NaN, as an indicator before its warm-up), not neutral, so every rule that reads it is
+# false rather than deciding on a made-up 0. Callers pass the series; this package never reads news.
 MISSING_SENTIMENT = math.nan
 
 

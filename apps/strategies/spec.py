@@ -5,7 +5,8 @@ conditions: a threshold (`rsi_14 < 30`), a comparison of two series (`close > em
 cross (`ema_50 crosses_above ema_200`), and nested `all` / `any` groups.
 
 Series a condition may name: the candle fields (open, high, low, close, volume), `sentiment`
-(an input series, neutral 0 until news scoring exists), and each indicator's outputs: its id
+(an input series: the asset's rolling news sentiment at the candle's close, in [-1, 1], missing
+where no headline counts, so a rule reading it is then false), and each indicator's outputs: its id
 for single-output indicators, `<id>.upper|middle|lower` for Bollinger Bands and
 `<id>.macd|signal|hist` for MACD.
 """
@@ -171,9 +172,21 @@ class StrategySpec(_Strict):
             names |= {f"{indicator.id}.{out}" for out in outputs} if outputs else {indicator.id}
         return names
 
+    def series_read(self) -> set[str]:
+        """The series the rules name (a strategy reads `sentiment` only if one of its rules does)."""
+        conditions = [getattr(getattr(self, block), side) for block in ("entry", "exit") for side in ("long", "short")]
+        return {name for condition in conditions if condition is not None for name in _operand_names(condition)}
+
     def longest_lookback(self) -> int:
         """Bars before every indicator has a value (TA-Lib alignment)."""
         return max((_lookback(indicator) for indicator in self.indicators), default=0)
+
+
+def _operand_names(condition: Condition) -> set[str]:
+    if isinstance(condition, (AllOf, AnyOf)):
+        children = condition.all if isinstance(condition, AllOf) else condition.any
+        return {name for child in children for name in _operand_names(child)}
+    return {operand for operand in (condition.left, condition.right) if isinstance(operand, str)}
 
 
 def _lookback(indicator: Indicator) -> int:

@@ -26,7 +26,6 @@ from apps.exchanges.adapters.paper_engine import slipped
 from apps.exchanges.adapters.rounding import round_to_tick
 
 LONG, SHORT = "long", "short"
-NO_SENTIMENT = "sentiment: missing (no news source feeds this trader yet)"
 PRICE_FIELDS = frozenset({"open", "high", "low", "close", "volume", "sentiment"})
 
 

@@ -190,3 +190,15 @@ def test_anthropic_is_asked_in_json_mode_with_the_schema_in_the_prompt(scripted,
     sent = scripted.requests[0]
     assert sent["response_format"] == {"type": "json_object"}
     assert '"reason"' in sent["messages"][-1]["content"]
+
+
+def test_the_key_is_in_no_log_line_and_no_repr(scripted, remote_config, router, caplog) -> None:
+    scripted.script(error(401, "Incorrect API key provided: sk-scripted-secret-123"), answer(plan()))
+    caplog.set_level("DEBUG")
+
+    refused = decide(remote_config, router)
+    client = router.client(remote_config)
+
+    assert "sk-scripted-secret-123" not in refused.no_trade_reason
+    assert "sk-scripted-secret-123" not in caplog.text
+    assert "sk-scripted-secret-123" not in repr(client) and "sk-scripted-secret-123" not in repr(refused)

@@ -1,7 +1,7 @@
 """Property test of the whole REST API: schemathesis generates requests from the OpenAPI document
 (valid and invalid: wrong types, out-of-range numbers, bodies that are not objects, ...) and sends
 them as an admin. No answer may be a server error, except a 503 an endpoint documents for an exchange
-it cannot reach (exchange clients here point at a closed local port; nothing leaves 127.0.0.1).
+it cannot reach (exchange and model clients here point at a closed local port; nothing leaves 127.0.0.1).
 
 Deterministic (derandomized) and bounded: SCHEMATHESIS_EXAMPLES examples per operation (default 8),
 so the whole run stays around a minute on SQLite. Raise it by hand to hunt for rarer failures.
@@ -21,6 +21,7 @@ from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 
+from apps.ai.router import override_remote_base_url
 from apps.audit.models import DecisionLog
 from apps.exchanges.adapters import factory
 from apps.exchanges.adapters.retry import RetryPolicy
@@ -46,6 +47,13 @@ def _nowhere(client: Any) -> None:
 @pytest.fixture
 def no_exchange() -> Iterator[None]:
     with factory.override_client(_nowhere, timeout_ms=500, retry=RetryPolicy(attempts=1)):
+        yield
+
+
+@pytest.fixture
+def no_model_provider() -> Iterator[None]:
+    """Model configs' test connection reaches no provider: remote clients point at the closed port."""
+    with override_remote_base_url(UNREACHABLE + "/v1"):
         yield
 
 
@@ -101,7 +109,7 @@ def _documented(case: Any, status: int) -> bool:
 
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_server_errors(case, same_connection, desk, no_exchange, admin_cookies) -> None:
+def test_no_server_errors(case, same_connection, desk, no_exchange, no_model_provider, admin_cookies) -> None:
     response = case.call(cookies=admin_cookies, headers={"X-CSRFToken": CSRF_TOKEN})
     # A 401 or a CSRF refusal would mean the test is not logged in, and everything below is moot.
     assert response.status_code != 401 and b"CSRF" not in response.content, response.text

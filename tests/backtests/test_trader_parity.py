@@ -1,7 +1,8 @@
 """One decision path for live and backtest, proven on real candles (Binance BTCUSDT 1m, 2023-03-16 to
 2023-05-01, ../shared/data): a paper trader run cycle by cycle makes exactly the trades of
-`backtest --trader` (apps.backtests.trader_sim), on replayed prices and on live prices (the forward
-test: the candles arrive through the exchange feed as live collection stores them), and with fixed
+`backtest --trader` (apps.backtests.trader_sim), on replayed prices (with and without a strategy
+reading stored news) and on live prices (the forward test: the candles arrive through the exchange
+feed as live collection stores them), and with fixed
 sizing and no risk limits the trader simulation equals the vectorised engine (fill="close") trade for
 trade."""
 
@@ -32,6 +33,7 @@ from tests.conftest import shared_data_path
 from tests.exchanges.paper.helpers import RecordedExchange, paper_account
 from tests.factories import MarketFactory, RiskProfileFactory
 from tests.market.helpers import series_of
+from tests.news.helpers import scored_news
 
 pytestmark = [pytest.mark.shared_data]
 BTC_1M = ("ohlcv", "binance_BTCUSDT_1m_2023-03-16_2023-05-01.freqtrade.json")
@@ -55,6 +57,17 @@ SPEC = {
 }
 
 
+# The same, trading only with the news: long on good news, short on bad (the base asset's rolling
+# sentiment at the close, over factory-made headlines about one every five minutes).
+NEWS_SPEC = {
+    **SPEC,
+    "entry": {
+        "long": {"all": [SPEC["entry"]["long"], {"left": "sentiment", "op": ">", "right": 0}]},
+        "short": {"all": [SPEC["entry"]["short"], {"left": "sentiment", "op": "<", "right": 0}]},
+    },
+}
+
+
 def real_rows(count: int) -> list[list[float]]:
     rows = json.loads(Path(shared_data_path(*BTC_1M)).read_text())
     return rows[FIRST : FIRST + count]
@@ -66,8 +79,8 @@ def stored_market(rows: list[list[float]]):
     return market
 
 
-def make_trader(operator, market, *, price_source: str = "replay", **rules) -> Trader:
-    strategy = Strategy.objects.create(name="rsi 7 both sides", spec=SPEC)
+def make_trader(operator, market, *, price_source: str = "replay", spec: dict = SPEC, **rules) -> Trader:
+    strategy = Strategy.objects.create(name="rsi 7 both sides", spec=spec)
     trader = trader_create(
         name="parity",
         account=paper_account(leverage=5, price_source=price_source),
@@ -108,16 +121,20 @@ def simulated_fills(trades) -> list[tuple[int, str, D, D]]:
     return rows
 
 
+@pytest.mark.parametrize(("spec", "min_trades"), [(SPEC, 24), (NEWS_SPEC, 8)], ids=["rsi", "rsi and news"])
 def test_a_paper_trader_cycle_by_cycle_makes_the_trades_of_the_trader_backtest(
-    operator, django_capture_on_commit_callbacks
+    operator, django_capture_on_commit_callbacks, spec, min_trades
 ) -> None:
     """Reference: `backtest --trader` (apps.backtests.trader_runs.trader_backtest) over the same 600
-    stored candles. The paper trader runs trader_cycle_run once per candle as the replay feed
-    releases it (the simulated clock), with risk sizing scaled by the profile's order cap."""
-    market = stored_market(real_rows(CYCLES))
+    stored candles and stored headlines. The paper trader runs trader_cycle_run once per candle as
+    the replay feed releases it (the simulated clock), with risk sizing scaled by the profile's order cap."""
+    rows = real_rows(CYCLES)
+    market = stored_market(rows)
+    scored_news(asset=market.base, start_ms=int(rows[0][0]) + 600_000, end_ms=int(rows[-1][0]), count=CYCLES // 5)
     trader = make_trader(
         operator,
         market,
+        spec=spec,
         sizing="risk",
         sizing_pct=D(1),
         stop_loss="percent",
@@ -136,12 +153,18 @@ def test_a_paper_trader_cycle_by_cycle_makes_the_trades_of_the_trader_backtest(
     backtest = trader_backtest(name="parity", symbol=None, period=TraderPeriod(), cash=D(10_000), record=True)
 
     simulated = simulated_fills(backtest.run.trades)
-    assert len(backtest.run.trades) >= 24, "the thresholds should make dozens of trades"
+    assert len(backtest.run.trades) >= min_trades, "the thresholds should make dozens of trades"
     assert {trade.reason for trade in backtest.run.trades} >= {"signal", "stop_loss"}
     assert paper_fills(trader) == simulated
     assert all(plan.quantity < plan.requested_quantity for plan in TradePlan.objects.all())
-    live_decisions = list(DecisionLog.objects.order_by("candle_open_time").values_list("action", "outcome"))
-    assert live_decisions == [(record.decision.action.value, record.outcome) for record in backtest.run.decisions]
+    live = DecisionLog.objects.order_by("candle_open_time").values_list("action", "outcome", "inputs__sentiment")
+    simulated_decisions = [
+        (record.decision.action.value, record.outcome, record.inputs.sentiment) for record in backtest.run.decisions
+    ]
+    assert list(live) == simulated_decisions
+    # Both read the news: good, bad, and (before the first headline) missing.
+    sentiments = [sentiment for _action, _outcome, sentiment in simulated_decisions]
+    assert None in sentiments and min(s for s in sentiments if s is not None) < 0 < max(s for s in sentiments if s)
 
 
 def test_a_trader_on_live_prices_makes_the_trades_of_the_trader_backtest_over_the_recorded_candles(

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from apps.core.llama import llama_installed
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 # script -> (tiny arguments, a row its table must print)
 TINY_RUNS = {
@@ -24,6 +26,11 @@ TINY_RUNS = {
     "bench_market_data.py": (
         ["--markets", "3", "--ticks", "1", "--backfill", "20", "--candles", "2"],
         "streaming, binanceusdm",
+    ),
+    # Without llama-cpp-python (make llm) it prints that and exits; with it, one short decision.
+    "bench_ai.py": (
+        ["--decisions", "1", "--max-tokens", "120"],
+        "first answers valid" if llama_installed() else "not installed (make llm)",
     ),
     "bench_trade.py": (
         ["--plans", "4", "--emulator-plans", "2", "--evaluations", "50", "--warmup", "1"],

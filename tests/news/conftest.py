@@ -1,18 +1,20 @@
 """A real HTTP server on 127.0.0.1 that serves feeds as the tests script them: the snapshots in
 ../shared/data/rss, with an ETag (a 304 when it comes back), a slow answer, a 500, a truncated
-feed and an HTML page."""
+feed and an HTML page; and the same kind of server standing in for X's recent search (x_stub.py)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.conftest import shared_data_path
+from tests.news.x_stub import XStub, x_handler
 
 SNAPSHOTS = ("coindesk.rss", "coingtelegraph-all.rss", "decrypt.rss", "theblock.rss")
 
@@ -64,18 +66,37 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
+@contextmanager
+def local_http_server() -> Iterator[ThreadingHTTPServer]:
+    """A threaded HTTP server on 127.0.0.1 and a free port; set its RequestHandlerClass before use."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    server = FeedServer(base_url=f"http://127.0.0.1:{httpd.server_address[1]}")
-    httpd.RequestHandlerClass = _handler(server)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield server
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    with local_http_server() as httpd:
+        server = FeedServer(base_url=f"http://127.0.0.1:{httpd.server_address[1]}")
+        httpd.RequestHandlerClass = _handler(server)
+        yield server
 
 
 def snapshot(name: str) -> bytes:
     return shared_data_path("rss", name).read_bytes()
+
+
+@pytest.fixture
+def x_api(settings) -> Iterator[XStub]:
+    """The X recent-search stub on 127.0.0.1, the poller pointed at it; NEWS_X_ENABLED is each test's choice."""
+    with local_http_server() as httpd:
+        stub = XStub(base_url=f"http://127.0.0.1:{httpd.server_address[1]}")
+        httpd.RequestHandlerClass = x_handler(stub)
+        settings.NEWS_X_API_BASE_URL = stub.base_url
+        yield stub

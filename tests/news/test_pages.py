@@ -72,10 +72,11 @@ def test_admins_edit_sources_in_the_admin_others_only_read_items(client, admin_u
     client.force_login(admin_user)
     created = client.post(
         "/admin/news/newssource/add/",
-        {"name": "Decrypt", "feed_url": "https://decrypt.co/feed", "poll_interval_minutes": 15},
+        {"name": "Decrypt", "kind": "rss", "feed_url": "https://decrypt.co/feed", "poll_interval_minutes": 15},
     )
     refused = client.post(
-        "/admin/news/newssource/add/", {"name": "Decrypt", "feed_url": "ftp://x.example/f", "poll_interval_minutes": 1}
+        "/admin/news/newssource/add/",
+        {"name": "Elsewhere", "kind": "rss", "feed_url": "ftp://x.example/f", "poll_interval_minutes": 1},
     )
 
     assert created.status_code == 302

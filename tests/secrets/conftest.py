@@ -7,6 +7,12 @@ from tests.factories import UserFactory
 from tests.secrets.owners import Owned, owner_create, pair_id, secret_owner_pairs
 
 
+@pytest.fixture(autouse=True)
+def x_sources_on(settings) -> None:
+    """An X news source's bearer token exists only with the flag on: on, so the leak tests cover it."""
+    settings.NEWS_X_ENABLED = True
+
+
 @pytest.fixture
 def superuser(db):
     return UserFactory(is_superuser=True)

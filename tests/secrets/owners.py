@@ -21,6 +21,9 @@ from apps.ai.services import model_config_create
 from apps.exchanges.api import ExchangeAccountIn
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import exchange_account_create
+from apps.news.api import NewsSourceIn
+from apps.news.models import NewsSource
+from apps.news.services import news_source_create
 from apps.secrets.models import Secret
 
 
@@ -75,6 +78,13 @@ OWNER_CASES: dict[type[Model], OwnerCase] = {
         api_payload=lambda name: {"name": name, "provider": "openai", "model": "gpt-4o-mini"},
         invalid={"provider": "no-such-provider"},
         create_in=ModelConfigIn,
+    ),
+    # X sources exist only with NEWS_X_ENABLED, which tests/secrets/conftest.py turns on.
+    NewsSource: OwnerCase(
+        create=lambda **kwargs: news_source_create(kind="x_recent_search", query="(bitcoin OR BTC) lang:en", **kwargs),
+        api_payload=lambda name: {"name": name, "kind": "x_recent_search", "query": "ether lang:en -is:retweet"},
+        invalid={"kind": "no-such-kind"},
+        create_in=NewsSourceIn,
     ),
 }
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-# Grows as callers arrive: the exchange adapter factory and the model client factory.
-ALLOWED_DECRYPTION_CALLERS = ("apps/secrets/", "apps/exchanges/adapters/factory.py")
+# Grows as callers arrive: the exchange adapter factory, the model client factory, the X news source.
+ALLOWED_DECRYPTION_CALLERS = ("apps/secrets/", "apps/exchanges/adapters/factory.py", "apps/news/credentials.py")
 DECRYPTING_NAMES = frozenset({"secret_reveal"})
 CRYPTO_MODULE = "apps.secrets.crypto"
 

@@ -10,6 +10,7 @@ from apps.market.selectors import candle_arrays
 from apps.market.services import candle_series_import
 from apps.market.synthetic import random_walk_candles
 from apps.market.timeframes import timeframe_ms
+from apps.news.selectors import candle_sentiment
 from apps.signals.models import Signal
 from apps.strategies.decisions import bar_directions, signals_for
 from apps.strategies.models import Strategy
@@ -67,9 +68,12 @@ def enabled_strategy(
 def reference(
     *, spec: StrategySpec, cooldown_bars: int, market: Market, timeframe: str, after: datetime | None = None
 ) -> list[Row]:
-    """The backtest's signals over every stored candle: the worker must record exactly these."""
+    """The backtest's signals over every stored candle (with the stored news as its sentiment, read
+    at once): the worker must record exactly these."""
     candles = candle_arrays(market=market, timeframe=timeframe)
-    signals = signals_for(bar_directions(compute_triggers(spec, candles)), cooldown_bars=cooldown_bars)
+    sentiment = candle_sentiment(market=market, timeframe=timeframe, candles=candles)
+    triggers = compute_triggers(spec, candles, sentiment=sentiment)
+    signals = signals_for(bar_directions(triggers), cooldown_bars=cooldown_bars)
     rows = [
         (
             ms_to_datetime(int(candles.open_time[signal.bar_index])),

@@ -1,6 +1,7 @@
 """Parity on real market data: evaluating candle by candle as the worker does records exactly the
 backtest's signals (signals_for(bar_directions(compute_triggers(...)))), directions and cooldown
-suppressions included, after the round trip through the database."""
+suppressions included, after the round trip through the database; with stored news as the
+sentiment input too (the RSI + sentiment preset)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from apps.strategies.series import compute_triggers
 from apps.strategies.spec import StrategySpec
 from tests.conftest import shared_data_path
 from tests.factories import MarketFactory
+from tests.news.helpers import scored_news
 from tests.signals.helpers import enabled_strategy, recorded, strategy_reference
 
 pytestmark = pytest.mark.shared_data
@@ -41,10 +43,14 @@ def test_the_worker_records_exactly_the_backtests_signals_on_btcusdt_1m(btc_1m, 
     replay_settings.REPLAY_SPEED = 1_100
     market = MarketFactory()
     candle_series_import(market=market, timeframe="1m", series=btc_1m, source=BTC_1M)
+    times = btc_1m.open_time_ms
+    # About a headline every ten minutes, read through the same rolling sentiment in both paths.
+    scored_news(asset="BTC", start_ms=int(times[0]), end_ms=int(times[-1]), count=BARS // 10)
     strategies = [
         enabled_strategy("rsi_mean_reversion", cooldown_bars=5),
         enabled_strategy("ema_trend", cooldown_bars=0),
         enabled_strategy("bollinger_breakout", cooldown_bars=10),
+        enabled_strategy("rsi_sentiment", cooldown_bars=3),
     ]
 
     tick(times=2)

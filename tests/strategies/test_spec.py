@@ -148,3 +148,23 @@ def test_trading_presets_can_enter_on_real_candles(name: str) -> None:
     rows = np.array(json.loads(shared_data_path("ohlcv", "binance_BTCUSDT_1h_2017-2022.freqtrade.json").read_text()))
     directions = bar_directions(compute_triggers(preset_spec(name), CandleArrays.from_rows(rows)))
     assert np.isin(directions, (LONG, SHORT)).sum() > 0
+
+
+def test_the_series_a_spec_reads_are_those_its_rules_name() -> None:
+    spec, _errors = validate_spec(
+        spec_with(
+            entry={
+                "long": {
+                    "all": [
+                        {"left": "close", "op": ">", "right": "ema_200"},
+                        {"any": [{"left": "sentiment", "op": ">", "right": 0}]},
+                    ]
+                }
+            },
+            exit={"short": {"left": "rsi_14", "op": "crosses_above", "right": 50}},
+        )
+    )
+
+    assert spec.series_read() == {"close", "ema_200", "sentiment", "rsi_14"}
+    assert "sentiment" in preset_spec("rsi_sentiment").series_read()
+    assert "sentiment" not in preset_spec("rsi_mean_reversion").series_read()

@@ -38,6 +38,7 @@ from apps.market.selectors import candle_arrays, feed_horizon
 from apps.market.timeframes import timeframe_ms
 from apps.signals.evaluation import EvaluationCache, LiveEvaluation
 from apps.signals.models import Signal
+from apps.signals.services import live_evaluation_feed
 from apps.strategies.spec import ATR, StrategySpec
 from apps.traders import cycle
 from apps.traders.models import ACTIVE_TRADER_STATUSES, OPEN_PLAN_STATUSES, Alert, TradePlan, Trader
@@ -99,6 +100,7 @@ class CandleView:
     price: Decimal  # the candle's close
     signal: str | None  # the accepted direction on this candle
     values: dict[str, float | None]  # price and indicator values on this candle
+    sentiment: float | None  # the news sentiment the strategy read at the close; None: missing
 
 
 def indicator_spec(spec: StrategySpec, atr_period: int) -> StrategySpec:
@@ -122,16 +124,18 @@ def candle_view(*, spec: StrategySpec, key: tuple, market: Market, timeframe: st
         live = LiveEvaluation(spec, cooldown_bars=spec.cooldown_bars)
     start = ms_to_datetime(live.last_open_time_ms + ONE_MS) if live.last_open_time_ms is not None else None
     candles = candle_arrays(market=market, timeframe=timeframe, start=start, end=ms_to_datetime(candle_ms + ONE_MS))
-    live.feed(candles)
+    live_evaluation_feed(live=live, market=market, timeframe=timeframe, candles=candles)
     EVALUATIONS.put(key, live)
     if live.last_open_time_ms != candle_ms:
         raise CycleSkip(f"the {timeframe} candle of {candle:%Y-%m-%d %H:%M} is not stored")
     # From the evaluation, not from what this call fed: a retry on the same candle feeds nothing.
     signal = live.last_signal.value if live.last_signal is not None else None
     values = live.values
-    # The evaluator reads a neutral 0 where no sentiment exists; the record says "missing" instead.
-    values.pop("sentiment", None)
-    return CandleView(open_time=candle, price=Decimal(repr(values["close"])), signal=signal, values=values)
+    # Recorded beside the indicator values, as the decision reads it (null when missing).
+    sentiment = values.pop("sentiment", None)
+    return CandleView(
+        open_time=candle, price=Decimal(repr(values["close"])), signal=signal, values=values, sentiment=sentiment
+    )
 
 
 # --- positions and orders on the way -------------------------------------------------------------------
@@ -308,7 +312,7 @@ def cycle_inputs(
         price=view.price,
         signal=view.signal,
         indicators=view.values,
-        sentiment=None,  # no news source yet: missing, not neutral
+        sentiment=view.sentiment,
         position=position,
         equity=equity,
         can_short=market.type != Market.Type.SPOT,

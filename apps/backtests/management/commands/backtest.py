@@ -29,6 +29,7 @@ from apps.core.errors import ServiceValidationError
 from apps.market import selectors as market_selectors
 from apps.market.models import ExchangeId, Market
 from apps.market.timeframes import TIMEFRAME_MS, timeframe_ms
+from apps.news.selectors import candle_sentiment
 from apps.strategies.models import Strategy
 from apps.strategies.presets import PRESETS, preset_names, preset_spec_data
 from apps.strategies.spec import StrategySpec, validate_spec
@@ -313,6 +314,11 @@ class Command(BaseCommand):
             f"{run.bars:,} bars"
         )
         self._metrics(outcome.metrics)
+        if outcome.sentiment_bars is not None:
+            self.stdout.write(
+                f"Sentiment: {run.market.base} news on {outcome.sentiment_bars:,} of {run.bars:,} bars "
+                "(missing on the others, where the rules reading it are false)"
+            )
         paths = outcome.paths
         names = ", ".join(path.name for path in (paths.report, paths.trades, paths.equity, paths.metrics))
         self.stdout.write(f"Files in {paths.directory}: {names}")
@@ -362,6 +368,9 @@ class Command(BaseCommand):
                     timeframe_ms=timeframe_ms(timeframe),
                     processes=processes,
                     progress=bar.update,
+                    sentiment=candle_sentiment(market=market, timeframe=timeframe, candles=candles)
+                    if "sentiment" in spec.series_read()
+                    else None,
                 )
             except grid.GridError as exc:
                 raise CommandError(str(exc)) from None

@@ -65,7 +65,8 @@ def _table(rows: list[dict[str, str]]) -> list[str]:
 class Command(BaseCommand):
     help = (
         "Show what a trader would decide on each stored candle: the price, every input its rule reads "
-        "(sentiment 'missing' until a news source feeds it), the decision and its reason. "
+        "(sentiment: the base asset's rolling news sentiment at the close, 'missing' when no scored headline "
+        "counts), the decision and its reason. "
         "Sends nothing, writes nothing."
     )
 

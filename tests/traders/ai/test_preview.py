@@ -86,3 +86,27 @@ def test_editing_a_template_text_is_a_new_version_with_history() -> None:
     template = prompt_template_update(template=template, changes={"user": "u $price $equity"})
     assert template.version == 2
     assert [h.version for h in PromptTemplate.history.filter(id=template.pk).order_by("history_date")] == [1, 1, 2]
+
+
+def test_the_admin_edits_a_template_through_the_service_refusing_unknown_placeholders(admin_user) -> None:
+    client = client_for(admin_user)
+    template = PromptTemplate.objects.get(name="Default trade plan")
+    url = f"/admin/traders/prompttemplate/{template.pk}/change/"
+    form = {
+        "name": template.name,
+        "description": template.description,
+        "system": template.system,
+        "user": template.user + " $password",
+        "max_prompt_tokens": 1500,
+    }
+
+    refused = client.post(url, form)
+    form["user"] = template.user + " Be brief."
+    saved = client.post(url, form)
+
+    assert refused.status_code == 200 and "unknown placeholder $password" in refused.content.decode()
+    assert saved.status_code == 302
+    template.refresh_from_db()
+    assert template.version == 2 and template.user.endswith("Be brief.")
+    assert client.get("/admin/traders/prompttemplate/").status_code == 200
+    assert client.get(f"/admin/traders/prompttemplate/{template.pk}/history/").status_code == 200

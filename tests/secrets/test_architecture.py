@@ -8,7 +8,12 @@ from pathlib import Path
 from django.conf import settings
 
 # Grows as callers arrive: the exchange adapter factory, the model client factory, the X news source.
-ALLOWED_DECRYPTION_CALLERS = ("apps/secrets/", "apps/exchanges/adapters/factory.py", "apps/news/credentials.py")
+ALLOWED_DECRYPTION_CALLERS = (
+    "apps/secrets/",
+    "apps/exchanges/adapters/factory.py",
+    "apps/ai/router.py",  # ModelRouter._build: a model config's key, straight into its client
+    "apps/news/credentials.py",
+)
 DECRYPTING_NAMES = frozenset({"secret_reveal"})
 CRYPTO_MODULE = "apps.secrets.crypto"
 

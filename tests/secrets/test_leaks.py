@@ -84,7 +84,8 @@ def admin_form_data(response) -> dict[str, object]:
     data = {}
     for name in form.fields:
         value = form[name].value()
-        if value not in (None, False):
+        # `is`, not `in (None, False)`: a Decimal or int 0 equals False and would be left out.
+        if value is not None and value is not False:
             data[name] = value
     return data
 

@@ -210,8 +210,8 @@ def budget_alert_raise(*, trader: Trader, reason: str, now: datetime | None = No
     )
 
 
-def trader_ai_ask(*, trader: Trader, built: BuiltPrompt, use_cache: bool = False) -> cycle.ModelAnswer:
-    """Ask the trader's model (or not, over the trader's budget). Never raises for the model's
+def trader_ai_ask(*, trader: Trader, built: BuiltPrompt) -> cycle.ModelAnswer:
+    """Ask the trader's model, fresh (or not, over the trader's budget). Never raises for the model's
     problems: ai_decide answers them as no trade. An exhausted budget raises the day's alert."""
     assert trader.ai_model_config is not None, "the trader_ai_needs_model constraint guarantees a model"
     over = trader_budget_exhausted(trader=trader)
@@ -231,7 +231,6 @@ def trader_ai_ask(*, trader: Trader, built: BuiltPrompt, use_cache: bool = False
             prompt=built.prompt,
             bounds=built.bounds,
             caller=trader_caller(trader),
-            use_cache=use_cache,
         )
         answer = _answer(decision, built)
     if answer.budget_exhausted:

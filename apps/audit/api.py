@@ -23,6 +23,12 @@ from apps.core.schemas import ErrorOut, RowId
 router = Router(tags=["decisions"])
 
 
+class EvidenceOut(Schema):
+    source: str
+    value: str
+    observation: str
+
+
 class DecisionOut(Schema):
     id: int
     trader_id: int
@@ -47,6 +53,19 @@ class DecisionOut(Schema):
     error: str
     latency_ms: int
     realised_pnl: Decimal | None = Field(description="After fees, on the entry's decision once its plan completed.")
+    prompt_version: int | None = Field(description="AI mode: the prompt template's version; null otherwise.")
+    prompt_hash: str = Field(description="AI mode: sha256 of the prompt sent (the replay key); empty otherwise.")
+    ai_model: str = Field(description="AI mode: the model that answered; empty when none was asked.")
+    tokens_in: int
+    tokens_out: int
+    cost: Decimal | None
+    ai_latency_ms: int | None = Field(description="AI mode: the model's answer time.")
+    ai_plan: dict[str, Any] | None = Field(description="AI mode: the validated trade plan; null: no trade.")
+    evidence: list[EvidenceOut] = Field(description="AI mode: the evidence the model gave for its plan.")
+
+    @staticmethod
+    def resolve_evidence(obj: DecisionLog) -> list[dict[str, str]]:
+        return obj.evidence_items()
 
     @staticmethod
     def resolve_trader_name(obj: DecisionLog) -> str:

@@ -68,6 +68,17 @@ class DecisionLog(models.Model):
     error = models.CharField(max_length=1000, blank=True)
     latency_ms = models.PositiveIntegerField(default=0, help_text="Wall time of the decision and its plan.")
     realised_pnl = models.DecimalField(null=True, blank=True, **MONEY)
+    # AI mode: what the model was asked and answered. Only the validated plan (with its reason summary
+    # and evidence) is stored, never a raw answer; `reason` holds the summary or the no-trade reason.
+    prompt_version = models.PositiveIntegerField(null=True, blank=True, help_text="The prompt template's version.")
+    prompt_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the prompt sent (replay key).")
+    ai_model = models.CharField(max_length=300, blank=True, help_text="The model that answered.")
+    tokens_in = models.PositiveIntegerField(default=0)
+    tokens_out = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(null=True, blank=True, max_digits=14, decimal_places=6)
+    ai_latency_ms = models.PositiveIntegerField(null=True, blank=True, help_text="The model's answer time.")
+    ai_plan = models.JSONField(null=True, blank=True, help_text="The validated trade plan; null: no trade.")
+    evidence = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-decided_at", "-id"]
@@ -83,6 +94,8 @@ class DecisionLog(models.Model):
             models.Index(fields=["-decided_at", "-id"], name="decision_newest"),
             # The decision log lists and filters by the candle decided on, newest first.
             models.Index(fields=["-candle_open_time", "-id"], name="decision_candle_newest"),
+            # `backtest --trader` replays a stored AI decision by its prompt's hash.
+            models.Index(fields=["trader", "market", "prompt_hash"], name="decision_prompt_replay"),
         ]
 
     def __str__(self) -> str:
@@ -96,6 +109,10 @@ class DecisionLog(models.Model):
         """The indicator values the rule read (not the candle's prices), by name; None: no value yet."""
         values = self.recorded_inputs().get("values") or {}
         return sorted((name, value) for name, value in values.items() if name not in CANDLE_FIELDS)
+
+    def evidence_items(self) -> list[dict[str, str]]:
+        """The model's evidence as recorded (source, value, observation), for the pages."""
+        return [item for item in self.evidence if isinstance(item, dict)] if isinstance(self.evidence, list) else []
 
     def sentiment(self) -> float | None:
         """The news sentiment the decision read; None when it was missing (no scored headline counted)."""

@@ -9,7 +9,8 @@ it does not trade, a period without candles.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -24,8 +25,10 @@ from apps.market.selectors import candle_arrays
 from apps.market.timeframes import timeframe_ms
 from apps.news.selectors import candle_sentiment
 from apps.strategies.spec import StrategySpec
+from apps.traders import cycle
 from apps.traders.models import Trader
 from apps.traders.selectors import market_terms, trader_by_name, trader_entry_rules, trader_strategy_spec
+from apps.traders.services import ai
 from apps.traders.services.cycles import atr_id, indicator_spec
 from apps.traders.services.plans import market_limits
 
@@ -48,6 +51,8 @@ class TraderBacktest:
     spec: StrategySpec
     setup: TraderSetup
     run: TraderRun
+    # AI mode: how many answers came from each source ("model", "cache", "replay", "none")
+    ai_sources: Counter[str] = field(default_factory=Counter)
 
 
 def _spec(trader: Trader) -> StrategySpec:
@@ -117,6 +122,25 @@ def _no_candles(market: Market, timeframe: str, period: TraderPeriod) -> str:
     )
 
 
+def _ai_decider(
+    trader: Trader, market: Market, timeframe: str, candles: CandleArrays, sources: Counter[str]
+) -> cycle.AIDecision:
+    """The AI mode over stored candles: each prompt is built as the worker's would be on that candle
+    (the candles up to it, the headlines published before its close), then replayed or asked
+    through the cache (apps.traders.services.ai.backtest_ai_ask)."""
+
+    def ask(inputs: cycle.CycleInputs) -> cycle.ModelAnswer:
+        end = int(np.searchsorted(candles.open_time, inputs.candle_open_ms, side="right"))
+        built = ai.prompt_build(
+            trader=trader, market=market, timeframe=timeframe, inputs=inputs, candles=candles.slice(0, end)
+        )
+        answer = ai.backtest_ai_ask(trader=trader, market=market, built=built, candle_open_ms=inputs.candle_open_ms)
+        sources[answer.source] += 1
+        return answer
+
+    return ai.ai_decision_maker(trader=trader, ask=ask)
+
+
 def trader_backtest(
     *,
     name: str,
@@ -135,5 +159,11 @@ def trader_backtest(
     candles, start = _candles(market, spec.timeframe, period)
     setup = trader_setup(trader=trader, market=market, spec=spec, cash=cash)
     sentiment = candle_sentiment(market=market, timeframe=spec.timeframe, candles=candles)
-    run = simulate_trader(setup, candles, sentiment=sentiment, start=start, record=record, progress=progress)
-    return TraderBacktest(trader=trader, market=market, spec=spec, setup=setup, run=run)
+    sources: Counter[str] = Counter()
+    decider = None
+    if trader.decision_mode == cycle.AI_MODE:
+        decider = _ai_decider(trader, market, spec.timeframe, candles, sources)
+    run = simulate_trader(
+        setup, candles, sentiment=sentiment, start=start, record=record, progress=progress, decider=decider
+    )
+    return TraderBacktest(trader=trader, market=market, spec=spec, setup=setup, run=run, ai_sources=sources)

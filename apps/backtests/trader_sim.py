@@ -170,7 +170,14 @@ def _bar(candles: CandleArrays, index: int) -> paper.Bar:
 
 class _Simulation:
     def __init__(
-        self, setup: TraderSetup, candles: CandleArrays, sentiment: np.ndarray, *, start: int, record: bool
+        self,
+        setup: TraderSetup,
+        candles: CandleArrays,
+        sentiment: np.ndarray,
+        *,
+        start: int,
+        record: bool,
+        decider: cycle.DecisionMaker | None = None,
     ) -> None:
         self.setup = setup
         self.candles = candles
@@ -179,7 +186,7 @@ class _Simulation:
         self.record = record
         self.slip = setup.terms.slippage
         self.account = _Account(cash=setup.cash)
-        self.decider = cycle.decision_maker(setup.decision_mode)
+        self.decider = decider or cycle.decision_maker(setup.decision_mode)
         self.risk = RiskManager(setup.limits)
         self.evaluation = LiveEvaluation(setup.spec, cooldown_bars=setup.spec.cooldown_bars)
         bars = len(candles) - start
@@ -300,6 +307,7 @@ class _Simulation:
                 atr=atr,
                 rules=setup.rules,
                 market=setup.terms,
+                terms=decision.terms,
             )
         except cycle.LevelUnavailable as exc:
             return "held", f"no entry: {exc}"
@@ -310,7 +318,7 @@ class _Simulation:
             return "rejected", "risk gate rejected: " + "; ".join(check.message for check in report.failures())
         price = paper.slipped(candle.close, plan.side, self.slip)
         quantity = report.quantity
-        if self._margin_missing(quantity, candle.close):
+        if self._margin_missing(quantity, candle.close, plan.leverage or setup.leverage):
             return "rejected", "insufficient free margin on the paper exchange"
         fee = paper.fee(quantity, price, setup.terms.fee_rate)
         self.account.cash -= fee
@@ -334,7 +342,7 @@ class _Simulation:
             entry_price=close,
             stop_loss=plan.stop_loss,
             take_profit=plan.take_profit,
-            leverage=setup.leverage,
+            leverage=plan.leverage or setup.leverage,
             quantity=plan.quantity,
             live=False,
             fee_rate=setup.terms.fee_rate,
@@ -349,9 +357,9 @@ class _Simulation:
         halt = self.account.risk.halt if self.account.risk is not None else None
         return self.risk.evaluate(request, snapshot, setup.market, halt=halt)
 
-    def _margin_missing(self, quantity: Decimal, close: Decimal) -> bool:
+    def _margin_missing(self, quantity: Decimal, close: Decimal, leverage: int) -> bool:
         """The paper exchange's own check at the order: margin at the close plus the taker fee."""
-        required = paper.initial_margin(quantity, close, self.setup.leverage)
+        required = paper.initial_margin(quantity, close, leverage)
         return required + paper.fee(quantity, close, self.setup.terms.fee_rate) > self.account.cash
 
     # --- the run -------------------------------------------------------------------------------
@@ -434,15 +442,17 @@ def simulate_trader(
     start: int = 0,
     record: bool = False,
     progress: Progress | None = None,
+    decider: cycle.DecisionMaker | None = None,
 ) -> TraderRun:
     """Run the trader over `candles[start:]`; the candles before `start` only warm the strategy
     up (the worker's evaluation reads every stored candle from the first). `sentiment` is the
     strategy's input at each candle's close (None: missing throughout). `record` keeps every
-    decision (the dry run); `progress` is told (candles done, candles in all)."""
+    decision (the dry run); `progress` is told (candles done, candles in all). `decider` is the
+    AI mode's decision maker, bound by the caller to the trader's model (or its replay)."""
     if not 0 <= start < len(candles):
         raise ValueError(f"start {start} is outside the {len(candles)} candles")
     if sentiment is None:
         sentiment = np.full(len(candles), np.nan)
     if len(sentiment) != len(candles):
         raise ValueError(f"{len(sentiment)} sentiment values for {len(candles)} candles")
-    return _Simulation(setup, candles, sentiment, start=start, record=record).run(progress)
+    return _Simulation(setup, candles, sentiment, start=start, record=record, decider=decider).run(progress)

@@ -1,5 +1,7 @@
 """The demo rows the project ships in fixtures/demo.json: a paper account, the risk profile
-"Standard", a strategy from a preset and the paper trader "Paper desk", started on that strategy.
+"Standard", a strategy from a preset and the paper trader "Paper desk", started on that strategy;
+a local model config (llama.cpp on the packaged SmolLM2-135M model) and the AI paper trader
+"AI paper desk" on it, created stopped (see fixtures/demo.json and the README's demo AI trader).
 
 Every row goes through its app's service, as an operator's would, so validation and history
 apply; loaddata would write raw rows past both. A row whose name exists already is left as it
@@ -20,6 +22,8 @@ from django.conf import settings
 from django.db import models, transaction
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from apps.ai.models import PACKAGED_LOCAL_MODEL, ModelConfig
+from apps.ai.services import model_config_create
 from apps.core.errors import ServiceValidationError
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import exchange_account_create
@@ -31,9 +35,18 @@ from apps.traders.models import RiskProfile, Trader
 from apps.traders.services import risk_profile_create, trader_create, trader_start, trader_update
 
 DEMO_FIXTURES = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
-Row = TypeVar("Row", "DemoAccount", "DemoRiskProfile", "DemoStrategy", "DemoTrader")
-Named = TypeVar("Named", ExchangeAccount, RiskProfile, Strategy)
-TRADER_RULES = ("sizing", "sizing_pct", "stop_loss", "stop_loss_value", "take_profit", "take_profit_value")
+Row = TypeVar("Row", "DemoAccount", "DemoRiskProfile", "DemoStrategy", "DemoModelConfig", "DemoTrader")
+Named = TypeVar("Named", ExchangeAccount, RiskProfile, Strategy, ModelConfig)
+TRADER_RULES = (
+    "sizing",
+    "sizing_pct",
+    "stop_loss",
+    "stop_loss_value",
+    "take_profit",
+    "take_profit_value",
+    "decision_mode",
+    "ai_ask",
+)
 
 
 class DemoFixtureInvalid(ValueError):
@@ -65,6 +78,16 @@ class DemoStrategy(_Strict):
     enabled: bool = False
 
 
+class DemoModelConfig(_Strict):
+    # Local models only: demo data never holds an API key.
+    name: str = Field(min_length=1, max_length=100)
+    provider: Literal["llama_cpp"] = "llama_cpp"
+    model: str = Field(PACKAGED_LOCAL_MODEL, description="The packaged default model, or a GGUF path.")
+    temperature: Decimal = Field(Decimal("0.20"), ge=0, le=2)
+    max_tokens: int = Field(1024, ge=1)
+    timeout_seconds: int = Field(300, ge=1)
+
+
 Level = Literal["none", "percent", "atr"]
 
 
@@ -81,6 +104,9 @@ class DemoTrader(_Strict):
     stop_loss_value: Decimal | None = None
     take_profit: Level | None = None
     take_profit_value: Decimal | None = None
+    decision_mode: Literal["rules", "ai"] | None = None
+    model_config_name: str | None = Field(None, description="AI mode: the model config's name.")
+    ai_ask: Literal["signal", "cycle"] | None = None
     start: bool = Field(False, description="Start the trader's cycles once it is created.")
 
 
@@ -88,6 +114,7 @@ class DemoFixtures(_Strict):
     exchange_accounts: list[DemoAccount] = []
     risk_profiles: list[DemoRiskProfile] = []
     strategies: list[DemoStrategy] = []
+    model_configs: list[DemoModelConfig] = []
     traders: list[DemoTrader] = []
 
 
@@ -114,6 +141,7 @@ def demo_fixtures_load(*, path: Path = DEMO_FIXTURES) -> list[str]:
         *_load(path, "exchange_accounts", fixtures.exchange_accounts, ExchangeAccount, _account_create),
         *_load(path, "risk_profiles", fixtures.risk_profiles, RiskProfile, _risk_profile_create),
         *_load(path, "strategies", fixtures.strategies, Strategy, _strategy_create),
+        *_load(path, "model_configs", fixtures.model_configs, ModelConfig, _model_config_create),
         *_load(path, "traders", fixtures.traders, Trader, _trader_create, _trader_reuse),
     ]
 
@@ -165,6 +193,11 @@ def _strategy_create(row: DemoStrategy) -> str:
     return f" from the preset {row.preset} on {row.timeframe}" + (", enabled" if row.enabled else "")
 
 
+def _model_config_create(row: DemoModelConfig) -> str:
+    model_config_create(**row.model_dump())
+    return f" (local llama.cpp: {row.model})"
+
+
 def _trader_create(row: DemoTrader) -> str:
     account = _named(ExchangeAccount, row.account, field="account")
     trader = trader_create(
@@ -191,6 +224,8 @@ def _trader_rules(row: DemoTrader) -> dict[str, Any]:
     rules: dict[str, Any] = {field: getattr(row, field) for field in TRADER_RULES if getattr(row, field) is not None}
     if row.strategy is not None:
         rules["strategy"] = _named(Strategy, row.strategy, field="strategy")
+    if row.model_config_name is not None:
+        rules["ai_model_config"] = _named(ModelConfig, row.model_config_name, field="ai_model_config")
     return rules
 
 

@@ -16,18 +16,20 @@ from simple_history.admin import SimpleHistoryAdmin
 from apps.core.admin import ReadOnlyAdmin, number_column
 from apps.core.errors import ServiceValidationError
 from apps.traders import services
-from apps.traders.forms import RiskProfileAdminForm, TraderAdminForm, listed_markets
+from apps.traders.forms import PromptTemplateAdminForm, RiskProfileAdminForm, TraderAdminForm, listed_markets
 from apps.traders.models import (
     Alert,
     Execution,
     HaltEvent,
     KillSwitch,
     PlanEvent,
+    PromptTemplate,
     RiskProfile,
     TradePlan,
     Trader,
     TraderRiskState,
 )
+from apps.traders.services import prompts
 
 
 class _ServiceSavedAdmin(SimpleHistoryAdmin):
@@ -89,8 +91,18 @@ class RiskProfileAdmin(_ServiceSavedAdmin):
 @admin.register(Trader)
 class TraderAdmin(_ServiceSavedAdmin):
     form = TraderAdminForm
-    list_display = ("name", "account", "status", "strategy", "market_symbols", "risk_profile", "live", "updated_at")
-    list_filter = ("status", "strategy", "live", "account__mode", "account", "risk_profile")
+    list_display = (
+        "name",
+        "account",
+        "status",
+        "decision_mode",
+        "strategy",
+        "market_symbols",
+        "risk_profile",
+        "live",
+        "updated_at",
+    )
+    list_filter = ("status", "decision_mode", "strategy", "live", "account__mode", "account", "risk_profile")
     list_select_related = ("account", "risk_profile", "strategy")
     search_fields = ("name", "account__name", "strategy__name", "markets__symbol", "status_reason")
     ordering = ("name",)
@@ -110,6 +122,26 @@ class TraderAdmin(_ServiceSavedAdmin):
 
     def _delete(self, obj: Trader) -> None:
         services.trader_delete(trader=obj)
+
+
+@admin.register(PromptTemplate)
+class PromptTemplateAdmin(_ServiceSavedAdmin):
+    """Templates of AI traders; an edit of the system or user text is a new version (see the history)."""
+
+    form = PromptTemplateAdminForm
+    list_display = ("name", "version", "max_prompt_tokens", "updated_at")
+    search_fields = ("name", "description")
+    readonly_fields = ("version",)
+    ordering = ("name",)
+
+    def _create(self, values: dict[str, Any]) -> PromptTemplate:
+        return prompts.prompt_template_create(**values)
+
+    def _update(self, obj: PromptTemplate, values: dict[str, Any]) -> PromptTemplate:
+        return prompts.prompt_template_update(template=obj, changes=values)
+
+    def _delete(self, obj: PromptTemplate) -> None:
+        prompts.prompt_template_delete(template=obj)
 
 
 @admin.register(TraderRiskState)

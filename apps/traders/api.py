@@ -13,15 +13,16 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from apps.core.auth import OPERATOR
 from apps.core.crud import CrudSpec, crud_router
-from apps.core.schemas import ErrorOut, InputSchema, RowId
+from apps.core.schemas import MAX_DB_INT, ErrorOut, InputSchema, RowId, ValidationErrorOut
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MAX_LEVERAGE
 from apps.traders import selectors, services
 from apps.traders.models import HALT_CHOICES, KillSwitch, RiskProfile, Trader
+from apps.traders.services.preview import trader_prompt_preview as trader_prompt_preview_build
 
 Halt = Literal[("", *(value for value, _label in HALT_CHOICES))]  # type: ignore[valid-type]
 REASON_MAX_LENGTH = services.REASON_MAX_LENGTH
@@ -136,6 +137,11 @@ class TraderOut(Schema):
     markets: list[int]
     market_symbols: list[str]
     decision_mode: Trader.DecisionMode
+    ai_model_config: int | None = Field(description="AI mode: the model config asked.")
+    prompt_template: int | None = Field(description="AI mode: the prompt template; null: the default template.")
+    ai_ask: Trader.AiAsk
+    ai_daily_token_budget: int | None
+    ai_daily_cost_budget: Decimal | None
     sizing: Trader.Sizing
     sizing_pct: Decimal
     leverage: int
@@ -157,6 +163,14 @@ class TraderOut(Schema):
     @staticmethod
     def resolve_strategy(obj: Trader) -> int | None:
         return obj.strategy_id
+
+    @staticmethod
+    def resolve_ai_model_config(obj: Trader) -> int | None:
+        return obj.ai_model_config_id
+
+    @staticmethod
+    def resolve_prompt_template(obj: Trader) -> int | None:
+        return obj.prompt_template_id
 
     @staticmethod
     def resolve_strategy_name(obj: Trader) -> str | None:
@@ -217,6 +231,10 @@ def _level(default: Any = ...) -> Any:
     return Field(default, ge=0, max_digits=10, decimal_places=4, description="Percent from the fill, or ATR multiples.")
 
 
+def _budget(default: Any = ...) -> Any:
+    return Field(default, ge=0, max_digits=12, decimal_places=4, description="Cost per UTC day; null: no limit.")
+
+
 class TraderIn(InputSchema):
     """Left out: the model's defaults. The service checks the rest (markets on the account's exchange,
     a pinned version that exists, risk sizing with a stop-loss) and answers 422 naming the field."""
@@ -229,6 +247,11 @@ class TraderIn(InputSchema):
     strategy_version: int | None = Field(None, ge=1, le=MAX_VERSION, description="Pin a version; null: the latest.")
     markets: list[RowId] = Field([], max_length=100, description="Market ids, on the account's exchange.")
     decision_mode: Trader.DecisionMode = Trader.DecisionMode.RULES
+    ai_model_config: RowId | None = Field(None, description="Model config id; required in AI mode.")
+    prompt_template: RowId | None = Field(None, description="Prompt template id; null: the default template.")
+    ai_ask: Trader.AiAsk = Trader.AiAsk.SIGNAL
+    ai_daily_token_budget: int | None = Field(None, ge=0, le=MAX_DB_INT, description="Tokens per UTC day; null: none.")
+    ai_daily_cost_budget: Decimal | None = _budget(None)
     sizing: Trader.Sizing = Trader.Sizing.RISK
     sizing_pct: Decimal = _percent(Decimal(1))
     leverage: int = Field(1, ge=1, le=MAX_LEVERAGE)
@@ -250,6 +273,11 @@ class TraderPatch(InputSchema):
     strategy_version: int | None = Field(None, ge=1, le=MAX_VERSION)
     markets: list[RowId] | None = Field(None, max_length=100)
     decision_mode: Trader.DecisionMode | None = None
+    ai_model_config: RowId | None = None
+    prompt_template: RowId | None = None
+    ai_ask: Trader.AiAsk | None = None
+    ai_daily_token_budget: int | None = Field(None, ge=0, le=MAX_DB_INT)
+    ai_daily_cost_budget: Decimal | None = _budget(None)
     sizing: Trader.Sizing | None = None
     sizing_pct: Decimal | None = _percent(None)
     leverage: int | None = Field(None, ge=1, le=MAX_LEVERAGE)
@@ -365,6 +393,60 @@ def trader_stop(request: HttpRequest, trader_id: RowId):
 )
 def trader_status(request: HttpRequest, trader_id: RowId):
     return selectors.trader_status_get(trader=_trader(trader_id), now=timezone.now())
+
+
+class PromptPreviewOut(Schema):
+    trader_id: int
+    market_id: int
+    symbol: str
+    candle_open_time: datetime = Field(description="The newest released candle the prompt is built on (UTC).")
+    decision_mode: Trader.DecisionMode
+    would_ask: bool = Field(description="Whether the trader would ask its model on this candle.")
+    note: str
+    template: str
+    template_version: int
+    system: str
+    user: str
+    response_schema: dict[str, Any] = Field(description="The JSON Schema the answer must follow.")
+    tokens_estimate: int
+    token_budget: int
+    trimmed: str = Field(description="What the token budget cut, empty when nothing.")
+    prompt_hash: str = Field(description="The replay key of this exact prompt.")
+
+
+class PromptPreviewFilters(Schema):
+    market: RowId | None = Field(None, description="Market id (one of the trader's); its first market by default.")
+
+
+@trader_router.get(
+    "/{trader_id}/prompt-preview",
+    response={200: PromptPreviewOut, 404: ErrorOut, 422: ValidationErrorOut},
+    url_name="trader_prompt_preview",
+    operation_id="trader_prompt_preview",
+)
+def trader_prompt_preview(request: HttpRequest, trader_id: RowId, filters: Query[PromptPreviewFilters]):
+    """Exactly what the trader would send its model on the newest released candle (no model is asked,
+    and no secret is ever part of a prompt). 422 names what is missing: a strategy, a market, a candle."""
+    preview = trader_prompt_preview_build(trader=_trader(trader_id), market_id=filters.market)
+    built = preview.built
+    return {
+        "trader_id": preview.trader.pk,
+        "market_id": preview.market.pk,
+        "symbol": preview.market.symbol,
+        "candle_open_time": preview.candle,
+        "decision_mode": preview.trader.decision_mode,
+        "would_ask": preview.would_ask,
+        "note": preview.note,
+        "template": built.template.name,
+        "template_version": built.template.version,
+        "system": built.prompt.system,
+        "user": built.prompt.user,
+        "response_schema": preview.schema,
+        "tokens_estimate": built.rendered.tokens,
+        "token_budget": built.template.max_prompt_tokens,
+        "trimmed": built.rendered.trimmed,
+        "prompt_hash": built.prompt.hash(),
+    }
 
 
 # --- the kill switch -----------------------------------------------------------------------------

@@ -8,14 +8,16 @@ with the reason. It never sizes against the account's limits: the entry's quanti
 the RiskManager like every plan.
 
 Decision modes are `DecisionMaker`s, chosen by the trader's mode through `decision_maker`: `rules`
-acts on the strategy's signals; the AI mode plugs in beside it.
+acts on the strategy's signals; `ai` (AIDecision) asks a model through a callable its caller binds
+(the cycle's service, or the backtest's replay) and turns the validated plan into the same Decision,
+whose entry then takes the same path: plan_entry, the RiskManager, execution.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from typing import Protocol
@@ -65,9 +67,43 @@ class CycleInputs:
 
 
 @dataclass(frozen=True)
+class EntryTerms:
+    """An AI entry's own terms: `size` is the fraction of equity spent on the position (with its
+    fee, as fixed sizing), the levels are prices (rounded to the tick by plan_entry)."""
+
+    size: Decimal
+    leverage: int
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    """What a model answered (or why it did not), as the decision log records it. `plan` is the
+    validated plan as a dict (apps.ai.contract.TradePlanOutput's fields), None for no trade."""
+
+    plan: Mapping | None
+    no_trade_reason: str
+    model: str
+    prompt_hash: str
+    prompt_version: int | None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: Decimal | None = None
+    latency_ms: int = 0
+    budget_exhausted: bool = False
+    # "model" (asked now), "cache" (the response cache answered), "replay" (a stored decision with
+    # the same prompt hash), "none" (not asked: over the trader's budget)
+    source: str = "model"
+    evidence: tuple[Mapping, ...] = field(default=())
+
+
+@dataclass(frozen=True)
 class Decision:
     action: Action
     reason: str
+    terms: EntryTerms | None = None  # an AI entry's size, leverage and levels; None: the trader's rules
+    answer: ModelAnswer | None = None  # the model's answer when one was asked
 
 
 class DecisionMaker(Protocol):
@@ -112,14 +148,83 @@ class RulesDecision:
         return Decision(Action.HOLD, f"no entry rule fired ({values})")
 
 
+AI_MODE = "ai"
+ASK_ON_SIGNAL, ASK_EVERY_CYCLE = "signal", "cycle"
+OPENING = {"open_long": Action.ENTER_LONG, "open_short": Action.ENTER_SHORT}
+
+
+class AIDecision:
+    """Asks a model for a trade plan (through `ask`, bound by the caller to the trader and market)
+    when the strategy fires a signal, or on every candle (`ask_on`), and turns the validated plan
+    into a Decision. Like the rules, it never adds to or reverses a position, and waits while an
+    order of the trader is on its way. No plan (invalid answers, a timeout, a budget) is a hold
+    with the reason."""
+
+    mode = AI_MODE
+
+    def __init__(self, ask: Callable[[CycleInputs], ModelAnswer], *, ask_on: str = ASK_ON_SIGNAL) -> None:
+        self.ask = ask
+        self.ask_on = ask_on
+
+    def decide(self, inputs: CycleInputs) -> Decision:
+        if inputs.busy:
+            return Decision(Action.HOLD, f"waiting: {inputs.busy}")
+        if self.ask_on == ASK_ON_SIGNAL and inputs.signal is None:
+            return Decision(Action.HOLD, f"no signal: the model was not asked ({describe_inputs(inputs)})")
+        answer = self.ask(inputs)
+        return plan_decision(answer, inputs)
+
+
+def _level(value: object) -> Decimal | None:
+    return None if value is None else Decimal(repr(float(value)))  # type: ignore[arg-type]
+
+
+def plan_decision(answer: ModelAnswer, inputs: CycleInputs) -> Decision:
+    """The model's validated plan as the cycle's decision on `inputs`."""
+    plan = answer.plan
+    if plan is None:
+        return Decision(Action.HOLD, f"no trade: {answer.no_trade_reason}"[:500], answer=answer)
+    action, said = str(plan["action"]), str(plan.get("reason", ""))
+    position = inputs.position
+    if action == "hold":
+        return Decision(Action.HOLD, said or "the model holds", answer=answer)
+    if action == "close":
+        if position is None:
+            return Decision(
+                Action.HOLD, f"the model asked to close, but there is no position; model: {said}", answer=answer
+            )
+        return Decision(Action.EXIT, said or f"the model closes the {position.side} position", answer=answer)
+    entry = OPENING[action]
+    if position is not None:
+        note = f"already {position.side}: no adding, no reversal"
+        return Decision(Action.HOLD, f"the model said {action}, {note}; model: {said}", answer=answer)
+    if entry == Action.ENTER_SHORT and not inputs.can_short:
+        return Decision(
+            Action.HOLD, f"the model said open_short, but a spot market cannot short; model: {said}", answer=answer
+        )
+    terms = EntryTerms(
+        size=Decimal(repr(float(plan["size"]))),
+        leverage=int(plan["leverage"]),
+        stop_loss=_level(plan.get("stop_loss")),
+        take_profit=_level(plan.get("take_profit")),
+    )
+    return Decision(entry, said or action, terms=terms, answer=answer)
+
+
 DECISION_MAKERS: dict[str, DecisionMaker] = {RulesDecision.mode: RulesDecision()}
+MODES = (RulesDecision.mode, AI_MODE)
 
 
-def decision_maker(mode: str) -> DecisionMaker:
+def decision_maker(mode: str, *, ai: DecisionMaker | None = None) -> DecisionMaker:
+    """The mode's decision maker; the AI mode's is the caller's (`ai`), bound to its model."""
+    if mode == AI_MODE:
+        if ai is None:
+            raise ValueError("the ai mode needs its decision maker (AIDecision bound to the trader's model)")
+        return ai
     try:
         return DECISION_MAKERS[mode]
     except KeyError:
-        raise ValueError(f"unknown decision mode {mode!r}; known: {', '.join(sorted(DECISION_MAKERS))}") from None
+        raise ValueError(f"unknown decision mode {mode!r}; known: {', '.join(MODES)}") from None
 
 
 # --- protective levels and sizing ----------------------------------------------------------------
@@ -227,24 +332,63 @@ class EntryPlan:
     quantity: Decimal  # on the step; 0 when the equity affords nothing
     stop_loss: Decimal | None  # on the tick
     take_profit: Decimal | None
+    leverage: int | None = None  # an AI entry's; None: the trader's
 
     @property
     def order_side(self) -> str:
         return "buy" if self.side == LONG else "sell"
 
 
+def _terms_entry(side: str, fill: Decimal, terms: EntryTerms, *, equity: Decimal, market: MarketTerms) -> EntryPlan:
+    """An AI entry: the model's levels on the tick (each on its side of the expected fill, else no
+    entry), `size` of equity spent as fixed sizing spends its percent."""
+    levels = {}
+    for stop, price in ((True, terms.stop_loss), (False, terms.take_profit)):
+        if price is None:
+            levels[stop] = None
+            continue
+        level = round_to_tick(price, market.tick)
+        below = (side == LONG) == stop
+        if level <= 0 or (level >= fill if below else level <= fill):
+            name = "stop-loss" if stop else "take-profit"
+            where = "below" if below else "above"
+            raise LevelUnavailable(f"the model's {name} {level} is not {where} the expected fill {fill}")
+        levels[stop] = level
+    quantity = entry_quantity(
+        sizing="fixed",
+        pct=terms.size * 100,
+        equity=equity,
+        price=fill,
+        stop_loss=levels[True],
+        fee_rate=market.fee_rate,
+        step=market.step,
+    )
+    return EntryPlan(side, fill, quantity, levels[True], levels[False], leverage=terms.leverage)
+
+
 def plan_entry(
-    action: Action, *, close: Decimal, equity: Decimal, atr: float | None, rules: EntryRules, market: MarketTerms
+    action: Action,
+    *,
+    close: Decimal,
+    equity: Decimal,
+    atr: float | None,
+    rules: EntryRules,
+    market: MarketTerms,
+    terms: EntryTerms | None = None,
 ) -> EntryPlan:
     """The entry a decision makes: levels and size from the expected fill (close ± slippage), the
-    levels rounded to the tick and the size down to the step. The worker's cycle and
-    `backtest --trader` both call this, so their plans cannot drift apart.
+    levels rounded to the tick and the size down to the step; from the trader's rules, or from an
+    AI decision's `terms`. The worker's cycle and `backtest --trader` both call this, so their
+    plans cannot drift apart.
 
-    Raises LevelUnavailable when a level cannot be set yet (an ATR still warming up)."""
+    Raises LevelUnavailable when a level cannot be set (an ATR still warming up, a model's level on
+    the wrong side of the fill)."""
     side = action.side
     if side is None:
         raise ValueError(f"{action} is no entry")
     fill = slipped(close, side, market.slippage)
+    if terms is not None:
+        return _terms_entry(side, fill, terms, equity=equity, market=market)
     levels = {
         stop: protective_level(rule, side=side, price=fill, atr=atr, tick=market.tick, stop=stop)
         for stop, rule in ((True, rules.stop_loss), (False, rules.take_profit))

@@ -11,8 +11,9 @@ from django import forms
 from apps.core.errors import ServiceValidationError
 from apps.market.models import Market
 from apps.traders import services
-from apps.traders.models import RiskProfile, Trader
+from apps.traders.models import PromptTemplate, RiskProfile, Trader
 from apps.traders.selectors import trade_markets
+from apps.traders.services.prompts import PROMPT_TEMPLATE_FIELDS, prompt_template_validate
 
 
 class _ServiceValidatedForm(forms.ModelForm):
@@ -46,6 +47,15 @@ class RiskProfileAdminForm(_ServiceValidatedForm):
         fields = services.RISK_PROFILE_FIELDS
 
 
+class PromptTemplateAdminForm(_ServiceValidatedForm):
+    validate = staticmethod(prompt_template_validate)
+    editable_fields = PROMPT_TEMPLATE_FIELDS
+
+    class Meta:
+        model = PromptTemplate
+        fields = PROMPT_TEMPLATE_FIELDS
+
+
 # The trading rules have model defaults: left empty on the form, a trader gets them, as through the service.
 DEFAULTED_TRADER_FIELDS = tuple(
     field for field in services.TRADER_FIELDS if Trader._meta.get_field(field).has_default() and field != "live"
@@ -67,6 +77,9 @@ class TraderAdminForm(_ServiceValidatedForm):
             "take_profit": "Take-profit",
             "take_profit_value": "Take-profit value",
             "atr_period": "ATR period",
+            "ai_model_config": "Model config",
+            "ai_daily_token_budget": "AI daily token budget",
+            "ai_daily_cost_budget": "AI daily cost budget",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

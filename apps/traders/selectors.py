@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from pydantic import ValidationError
 
+from apps.ai.selectors import DayUsage, model_usage_days
 from apps.audit.models import DecisionLog
 from apps.audit.selectors import DecisionFilters, decision_list
 from apps.core.errors import ServiceValidationError
@@ -33,6 +34,8 @@ from apps.traders.models import (
 from apps.traders.risk import HaltKind
 from apps.traders.trade_rules import Fill, PlanResult, plan_result
 
+# An AI trader's model calls carry this label (apps.ai may not import the traders app).
+AI_CALLER_PREFIX = "trader:"
 RISK_PROFILE_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at")
 TRADER_ORDERINGS = (
     "name",
@@ -103,7 +106,11 @@ def trader_list(
 
 def trader_by_name(*, name: str) -> Trader:
     """The trader called `name`; ServiceValidationError naming the known ones otherwise."""
-    trader = Trader.objects.select_related("account", "risk_profile", "strategy").filter(name=name).first()
+    trader = (
+        Trader.objects.select_related("account", "risk_profile", "strategy", "ai_model_config", "prompt_template")
+        .filter(name=name)
+        .first()
+    )
     if trader is None:
         known = list(Trader.objects.order_by("name").values_list("name", flat=True)[:NAMES_SHOWN])
         raise ServiceValidationError("trader", f"no trader named {name!r} (known: {', '.join(known) or 'none'})")
@@ -192,6 +199,12 @@ def trader_status_get(*, trader: Trader, now: datetime) -> TraderStatus:
 def trader_decision_list(*, trader: Trader, limit: int) -> list[DecisionLog]:
     """The trader's newest decisions (newest candle first), as the decision log lists them."""
     return list(decision_list(filters=DecisionFilters(trader=trader.pk))[:limit])
+
+
+def trader_ai_usage(*, trader: Trader, now: datetime, days: int = 14) -> list[DayUsage]:
+    """The model calls of the trader's live cycles per UTC day, newest first (a backtest's calls
+    carry another label and are not counted)."""
+    return model_usage_days(caller=f"{AI_CALLER_PREFIX}{trader.pk}", days=days, now=now)
 
 
 def trader_risk_state_get(*, trader: Trader) -> TraderRiskState | None:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("form-markets/", trader_views.trader_form_markets, name="form_markets"),
     path("<int:pk>/", trader_views.trader_detail, name="detail"),
     path("<int:pk>/edit/", trader_views.trader_edit, name="edit"),
+    path("<int:pk>/prompt/", trader_views.trader_prompt, name="prompt"),
     path("<int:pk>/start/", trader_views.trader_start, name="start"),
     path("<int:pk>/stop/", trader_views.trader_stop, name="stop"),
 ]

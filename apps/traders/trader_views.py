@@ -6,6 +6,7 @@ through the services, which validate again inside their transaction.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from apps.traders import selectors, services
 from apps.traders.forms import TraderForm, listed_markets
 from apps.traders.models import OPEN_PLAN_STATUSES, Trader
 from apps.traders.services.errors import TradeConflict, TradeRefused
+from apps.traders.services.preview import trader_prompt_preview
 
 PAGE_SIZE = 25
 DECISIONS_SHOWN = 20
@@ -93,8 +95,24 @@ def trader_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "positions": [plan for plan in open_plans if plan.status in selectors.POSITION_PLAN_STATUSES],
         "open_plans": open_plans,
         "decisions": selectors.trader_decision_list(trader=trader, limit=DECISIONS_SHOWN),
+        "ai_usage": selectors.trader_ai_usage(trader=trader, now=now)
+        if trader.decision_mode == Trader.DecisionMode.AI
+        else None,
     }
     return render(request, "traders/trader_detail.html", context)
+
+
+@require_GET
+def trader_prompt(request: HttpRequest, pk: int) -> HttpResponse:
+    """What the trader would send its model on the newest released candle (?market=<id>)."""
+    trader = _trader(pk)
+    context: dict[str, Any] = {"trader": trader, "markets": trader.markets.order_by("pk")}
+    try:
+        preview = trader_prompt_preview(trader=trader, market_id=_digits(request.GET.get("market", "")))
+        context |= {"preview": preview, "schema_json": json.dumps(preview.schema, indent=2)}
+    except ServiceValidationError as exc:
+        context["error"] = exc.message
+    return render(request, "traders/trader_prompt.html", context, status=422 if "error" in context else 200)
 
 
 def _form(request: HttpRequest, *args: Any, **kwargs: Any) -> TraderForm:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.ai.models import PACKAGED_LOCAL_MODEL
 from apps.demo.services import DEMO_FIXTURES, DemoFixtureInvalid, demo_fixtures_load
 from apps.exchanges.models import ExchangeAccount
 from apps.market.demo import demo_markets_ensure
@@ -49,7 +50,7 @@ def test_load_demo_creates_the_paper_account_profile_strategy_and_trader_once() 
     first = load_demo()
     second = load_demo()
 
-    trader = Trader.objects.get()
+    trader = Trader.objects.get(name="Paper desk")
     assert (trader.name, trader.risk_profile.name, trader.account.name, trader.account.mode, trader.live) == (
         "Paper desk",
         "Standard",
@@ -83,7 +84,7 @@ def test_load_demo_creates_the_paper_account_profile_strategy_and_trader_once() 
 def test_the_demo_trader_runs_the_demo_strategy_on_both_markets() -> None:
     load_demo()
 
-    trader = Trader.objects.get()
+    trader = Trader.objects.get(name="Paper desk")
     assert (trader.status, trader.strategy.name, trader.decision_mode) == (
         Trader.Status.RUNNING,
         "RSI mean reversion (demo)",
@@ -97,11 +98,11 @@ def test_the_demo_trader_runs_the_demo_strategy_on_both_markets() -> None:
 
 def test_a_stopped_demo_trader_stays_stopped(operator) -> None:
     load_demo()
-    trader_stop(trader=Trader.objects.get(), user=operator)
+    trader_stop(trader=Trader.objects.get(name="Paper desk"), user=operator)
 
     load_demo()
 
-    assert Trader.objects.get().status == Trader.Status.STOPPED
+    assert Trader.objects.get(name="Paper desk").status == Trader.Status.STOPPED
 
 
 def test_an_older_demo_trader_without_a_strategy_gets_it_and_starts() -> None:
@@ -117,7 +118,7 @@ def test_an_older_demo_trader_without_a_strategy_gets_it_and_starts() -> None:
 
     out = load_demo()
 
-    trader = Trader.objects.get()
+    trader = Trader.objects.get(name="Paper desk")
     assert trader.pk == older.pk and trader.status == Trader.Status.RUNNING
     assert (trader.strategy.name, trader.markets.count(), trader.sizing) == ("RSI mean reversion (demo)", 2, "fixed")
     assert "Trader 'Paper desk' now trades 'RSI mean reversion (demo)', started on BTC/USDT:USDT, ETH/USDT:USDT." in out
@@ -189,3 +190,16 @@ def test_a_broken_fixture_file_stops_the_command_before_anything_is_written(tmp_
     with pytest.raises(CommandError, match=r"Nothing was loaded: .*demo.json: not valid JSON \(line 1"):
         load_demo("--fixtures", str(broken))
     assert not ExchangeAccount.objects.exists()
+
+
+def test_the_demo_ai_trader_is_created_stopped_on_the_local_model() -> None:
+    output = load_demo()
+
+    trader = Trader.objects.get(name="AI paper desk")
+    config = trader.ai_model_config
+    assert (trader.decision_mode, trader.ai_ask, trader.status) == ("ai", "signal", Trader.Status.STOPPED)
+    assert [market.symbol for market in trader.markets.all()] == ["BTC/USDT:USDT"]
+    assert (config.provider, config.model, config.api_key) == ("llama_cpp", PACKAGED_LOCAL_MODEL, None)
+    assert trader.strategy == Trader.objects.get(name="Paper desk").strategy
+    assert "Created model config 'SmolLM2 135M (local demo)' (local llama.cpp: smollm2-135m)." in output
+    assert "Created trader 'AI paper desk' (paper) on 'Paper demo (Binance USDT-M)'." in output

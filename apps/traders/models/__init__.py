@@ -9,6 +9,7 @@ from apps.traders.models.plans import (
     Side,
     TradePlan,
 )
+from apps.traders.models.prompts import DEFAULT_TEMPLATE_NAME, PromptTemplate
 from apps.traders.models.traders import (
     ACTIVE_TRADER_STATUSES,
     HALT_CHOICES,
@@ -21,6 +22,7 @@ from apps.traders.models.traders import (
 
 __all__ = [
     "ACTIVE_TRADER_STATUSES",
+    "DEFAULT_TEMPLATE_NAME",
     "HALT_CHOICES",
     "OPEN_PLAN_STATUSES",
     "PLAN_TRANSITIONS",
@@ -31,6 +33,7 @@ __all__ = [
     "KillSwitch",
     "PlanEvent",
     "PlanStatus",
+    "PromptTemplate",
     "RiskProfile",
     "Side",
     "TradePlan",

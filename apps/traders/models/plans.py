@@ -281,6 +281,7 @@ class Alert(models.Model):
         RECONCILE_FAILED = "reconcile_failed", "Reconciliation failed"
         TRADER_ERROR = "trader_error", "Trader stopped after failed cycles"
         FEED_LAGGING = "feed_lagging", "Market data feed lagging"
+        AI_BUDGET = "ai_budget", "AI trader over its daily budget"
 
     level = models.CharField(max_length=8, choices=Level.choices)
     kind = models.CharField(max_length=24, choices=Kind.choices)

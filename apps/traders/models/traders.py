@@ -120,6 +120,11 @@ class Trader(models.Model):
 
     class DecisionMode(models.TextChoices):
         RULES = "rules", "Rules (the strategy's signals)"
+        AI = "ai", "AI (a language model's trade plan)"
+
+    class AiAsk(models.TextChoices):
+        SIGNAL = "signal", "When the strategy fires a signal"
+        EVERY_CYCLE = "cycle", "Every cycle"
 
     class Sizing(models.TextChoices):
         RISK = "risk", "Risk % of equity to the stop"
@@ -145,6 +150,39 @@ class Trader(models.Model):
     )
     markets = models.ManyToManyField("market.Market", blank=True, related_name="traders")
     decision_mode = models.CharField(max_length=8, choices=DecisionMode.choices, default=DecisionMode.RULES)
+    ai_model_config = models.ForeignKey(
+        "ai.ModelConfig",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="traders",
+        help_text="The model an AI trader asks (required in AI mode).",
+    )
+    prompt_template = models.ForeignKey(
+        "traders.PromptTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="traders",
+        help_text="Empty: the default template.",
+    )
+    ai_ask = models.CharField(
+        "ask the model",
+        max_length=6,
+        choices=AiAsk.choices,
+        default=AiAsk.SIGNAL,
+        help_text="AI mode: ask on the strategy's signals only (cheaper), or on every closed candle.",
+    )
+    ai_daily_token_budget = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="AI mode: tokens per UTC day for this trader; empty: no trader budget."
+    )
+    ai_daily_cost_budget = models.DecimalField(
+        null=True,
+        blank=True,
+        max_digits=12,
+        decimal_places=4,
+        help_text="AI mode: cost per UTC day for this trader (the model config's currency); empty: no limit.",
+    )
     sizing = models.CharField(max_length=5, choices=Sizing.choices, default=Sizing.RISK)
     sizing_pct = models.DecimalField(
         max_digits=7,
@@ -191,6 +229,13 @@ class Trader(models.Model):
             models.CheckConstraint(
                 condition=Q(strategy_version__isnull=True) | Q(strategy_version__gte=1),
                 name="trader_strategy_version_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(decision_mode="ai") | Q(ai_model_config__isnull=False), name="trader_ai_needs_model"
+            ),
+            models.CheckConstraint(
+                condition=Q(ai_daily_cost_budget__isnull=True) | Q(ai_daily_cost_budget__gte=0),
+                name="trader_ai_cost_budget_non_negative",
             ),
         ]
 

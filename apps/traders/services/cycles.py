@@ -31,9 +31,11 @@ from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.adapters.paper import PaperAdapter
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import account_exposure
+from apps.market.arrays import CandleArrays
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
 from apps.market.models import Market
 from apps.market.selectors import candle_arrays, feed_horizon
+from apps.market.timeframes import timeframe_ms
 from apps.signals.evaluation import EvaluationCache, LiveEvaluation
 from apps.signals.models import Signal
 from apps.signals.services import live_evaluation_feed
@@ -47,6 +49,7 @@ from apps.traders.selectors import (
     trader_strategy_spec,
     trader_timeframe,
 )
+from apps.traders.services import ai
 from apps.traders.services.errors import TradeRefused
 from apps.traders.services.plans import PlanInput, trade_plan_close, trade_plan_execute, trade_plan_preview
 from apps.traders.services.reconcile import trade_plans_advance
@@ -182,6 +185,7 @@ class _Record:
     signal: Signal | None = None
     error: str = ""
     halt: str | None = None  # the halt the decision read (after this market's settlement)
+    answer: cycle.ModelAnswer | None = None  # an AI decision's model answer
 
 
 def _inputs_snapshot(view: CandleView, inputs: cycle.CycleInputs, halt: str | None) -> dict:
@@ -211,6 +215,7 @@ def _enter(
             atr=view.values.get(atr_id(trader)),
             rules=trader_entry_rules(trader=trader),
             market=market_terms(market=market),
+            terms=decision.terms,
         )
     except cycle.LevelUnavailable as exc:
         record.action, record.reason = cycle.Action.HOLD, f"{decision.reason}; no entry: {exc}"
@@ -226,7 +231,7 @@ def _enter(
             quantity=entry.quantity,
             stop_loss=entry.stop_loss,
             take_profit=entry.take_profit,
-            leverage=trader.leverage,
+            leverage=entry.leverage or trader.leverage,
             reason=decision.reason,
             source=TradePlan.Source.TRADER,
             source_ref=f"signal {record.signal.pk}" if record.signal else "",
@@ -247,7 +252,7 @@ def _enter(
 
 
 def _market_cycle(
-    trader: Trader, spec: StrategySpec, market: Market, *, now: datetime
+    trader: Trader, spec: StrategySpec, market: Market, *, now: datetime, asked: Asked
 ) -> tuple[MarketOutcome, _Record | None]:
     """The market's outcome, and its decision's record when one was saved."""
     timeframe = spec.timeframe
@@ -260,7 +265,7 @@ def _market_cycle(
     record = _Record(inputs={})
     try:
         with transaction.atomic():
-            _decide_and_act(trader, spec, market, candle, record)
+            _decide_and_act(trader, spec, market, candle, record, asked)
     except CycleSkip as exc:
         return MarketOutcome(market.symbol, "skipped", str(exc)), None
     except Exception as exc:  # any failure: recorded, and the next cycle goes on
@@ -284,21 +289,21 @@ def _market_cycle(
         outcome=record.outcome,
         error=record.error,
         latency_ms=round((time.perf_counter() - started) * 1000),
+        **ai.decision_ai_fields(record.answer),
     )
     return MarketOutcome(market.symbol, record.outcome, record.error or record.reason), record
 
 
-def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: datetime, record: _Record) -> None:
+def cycle_inputs(
+    trader: Trader, spec: StrategySpec, market: Market, candle: datetime
+) -> tuple[CandleView, cycle.CycleInputs]:
+    """What a decision on `candle` reads: the strategy's view of it, the position, the equity.
+    Writes nothing (the AI prompt preview reads the same)."""
     account = trader.account
-    _settle_paper(account)
     key = (trader.strategy_id, spec.model_dump_json(), trader.atr_period, market.pk, spec.timeframe)
     view = candle_view(
         spec=indicator_spec(spec, trader.atr_period), key=key, market=market, timeframe=spec.timeframe, candle=candle
     )
-    if view.signal is not None:
-        record.signal = Signal.objects.filter(
-            strategy_id=trader.strategy_id, market=market, timeframe=spec.timeframe, candle_open_time=candle
-        ).first()
     position, busy = _position_and_busy(_open_plan(trader, market))
     equity = account_exposure(adapter=adapter_for_account(account), exchange=market.exchange, quote=market.quote).equity
     inputs = cycle.CycleInputs(
@@ -313,29 +318,109 @@ def _decide_and_act(trader: Trader, spec: StrategySpec, market: Market, candle: 
         can_short=market.type != Market.Type.SPOT,
         busy=busy,
     )
+    return view, inputs
+
+
+def recent_candles(market: Market, timeframe: str, candle: datetime) -> CandleArrays:
+    """The stored candles an AI prompt shows, ending with `candle`."""
+    span = timeframe_ms(timeframe) * ai.CONTEXT_CANDLES
+    start = ms_to_datetime(max(datetime_to_ms(candle) - span + ONE_MS, 0))
+    return candle_arrays(
+        market=market, timeframe=timeframe, start=start, end=ms_to_datetime(datetime_to_ms(candle) + ONE_MS)
+    )
+
+
+# Answers asked before the cycle's transaction, by (market id, prompt hash).
+Asked = dict[tuple[int, str], cycle.ModelAnswer]
+
+
+def _decision_maker(
+    trader: Trader, market: Market, timeframe: str, candle: datetime, asked: Asked | None = None
+) -> cycle.DecisionMaker:
+    """The trader's decision maker. In ai mode an answer asked ahead for exactly this prompt is used;
+    only a prompt that changed since (a stop filled by the settlement, say) is asked here."""
+    if trader.decision_mode != cycle.AI_MODE:
+        return cycle.decision_maker(trader.decision_mode)
+
+    def ask(inputs: cycle.CycleInputs) -> cycle.ModelAnswer:
+        built = ai.prompt_build(
+            trader=trader,
+            market=market,
+            timeframe=timeframe,
+            inputs=inputs,
+            candles=recent_candles(market, timeframe, candle),
+        )
+        ahead = (asked or {}).get((market.pk, built.prompt.hash()))
+        return ahead if ahead is not None else ai.trader_ai_ask(trader=trader, built=built)
+
+    return ai.ai_decision_maker(trader=trader, ask=ask)
+
+
+def _ask_ahead(trader_id: int) -> Asked:
+    """An AI trader's model answers for its markets' undecided candles, asked outside any transaction:
+    a model takes seconds (a local one, both cores), and the cycle's transaction holds the trader's
+    row lock, on SQLite the database's write lock. The cycle then decides under its lock on its own
+    reading, and uses an answer only when its prompt is the very one asked (same hash)."""
+    trader = (
+        Trader.objects.select_related("account", "risk_profile", "strategy", "ai_model_config", "prompt_template")
+        .filter(pk=trader_id, decision_mode=cycle.AI_MODE, status__in=ACTIVE_TRADER_STATUSES)
+        .first()
+    )
+    spec = trader_strategy_spec(trader=trader) if trader is not None else None
+    if trader is None or spec is None:
+        return {}
+    asked: Asked = {}
+    for market in trader.markets.order_by("pk"):
+        candle = feed_horizon(market=market, timeframe=spec.timeframe, source=trader.account.feed_source)
+        if candle is None or DecisionLog.objects.filter(trader=trader, market=market, candle_open_time=candle).exists():
+            continue
+        try:
+            _view, inputs = cycle_inputs(trader, spec, market, candle)
+            answer = _decision_maker(trader, market, spec.timeframe, candle).decide(inputs).answer
+        except CycleSkip:
+            continue
+        except Exception:  # the cycle reads again under its lock, and records any failure there
+            logger.exception("Trader %s: asking the model ahead on %s failed", trader.name, market.symbol)
+            continue
+        if answer is not None:
+            asked[(market.pk, answer.prompt_hash)] = answer
+    return asked
+
+
+def _decide_and_act(
+    trader: Trader, spec: StrategySpec, market: Market, candle: datetime, record: _Record, asked: Asked
+) -> None:
+    _settle_paper(trader.account)
+    view, inputs = cycle_inputs(trader, spec, market, candle)
+    if view.signal is not None:
+        record.signal = Signal.objects.filter(
+            strategy_id=trader.strategy_id, market=market, timeframe=spec.timeframe, candle_open_time=candle
+        ).first()
     halt = trader_halt_kind(trader=trader)
     record.halt = halt.value if halt else None
     record.inputs = _inputs_snapshot(view, inputs, record.halt)
-    decision = cycle.decision_maker(trader.decision_mode).decide(inputs)
-    record.action, record.reason = decision.action, decision.reason
+    decision = _decision_maker(trader, market, spec.timeframe, candle, asked).decide(inputs)
+    record.action, record.reason, record.answer = decision.action, decision.reason, decision.answer
     if decision.action == cycle.Action.EXIT:
         plan = _open_plan(trader, market)
         assert plan is not None
         record.plan = trade_plan_close(plan=plan, user=None, reason=f"trader {trader.name}: {decision.reason}")
         record.outcome = Outcome.TRADED
     elif decision.action.side is not None:
-        _enter(trader, market, decision, view, record, equity)
+        _enter(trader, market, decision, view, record, inputs.equity)
 
 
 # --- the cycle -----------------------------------------------------------------------------------------
 
 
 def trader_cycle_run(*, trader_id: int, now: Callable[[], datetime] = timezone.now) -> CycleReport:
-    """One cycle of one trader over its markets. Safe to call from any number of workers at once."""
+    """One cycle of one trader over its markets. Safe to call from any number of workers at once
+    (two at once may both ask an AI trader's model ahead; only one decides)."""
+    asked = _ask_ahead(trader_id)
     with transaction.atomic():
         trader = (
             Trader.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("account", "risk_profile", "strategy")
+            .select_related("account", "risk_profile", "strategy", "ai_model_config", "prompt_template")
             .filter(pk=trader_id)
             .first()
         )
@@ -350,7 +435,9 @@ def trader_cycle_run(*, trader_id: int, now: Callable[[], datetime] = timezone.n
         if spec is None:
             return _fail(trader, now(), "its strategy (or pinned version) is missing or no longer validates")
         moment = now()
-        results = [_market_cycle(trader, spec, market, now=moment) for market in trader.markets.order_by("pk")]
+        results = [
+            _market_cycle(trader, spec, market, now=moment, asked=asked) for market in trader.markets.order_by("pk")
+        ]
         outcomes = tuple(outcome for outcome, _record in results)
         return _finish(trader, moment, outcomes, halted=_halted_as_read(results))
 

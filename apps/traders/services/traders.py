@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from apps.ai.models import ModelConfig
 from apps.core.deletion import delete_unless_used
 from apps.core.errors import ServiceValidationError
 from apps.core.numbers import plain_number
@@ -23,7 +24,16 @@ from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MAX_LEVERAGE, Market
 from apps.strategies.models import Strategy
 from apps.traders import risk
-from apps.traders.models import OPEN_PLAN_STATUSES, Alert, HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
+from apps.traders.models import (
+    OPEN_PLAN_STATUSES,
+    Alert,
+    HaltEvent,
+    KillSwitch,
+    PromptTemplate,
+    RiskProfile,
+    Trader,
+    TraderRiskState,
+)
 from apps.traders.risk import EquityState, HaltKind
 from apps.traders.services.errors import TradeConflict, TradeRefused
 
@@ -52,6 +62,11 @@ TRADER_FIELDS = (
     "strategy_version",
     "markets",
     "decision_mode",
+    "ai_model_config",
+    "prompt_template",
+    "ai_ask",
+    "ai_daily_token_budget",
+    "ai_daily_cost_budget",
     "sizing",
     "sizing_pct",
     "leverage",
@@ -62,6 +77,12 @@ TRADER_FIELDS = (
     "atr_period",
 )
 MAX_ATR_PERIOD = 1000
+# Optional rows a trader refers to, given as rows or ids.
+RELATED_RULES: dict[str, type[models.Model]] = {
+    "strategy": Strategy,
+    "ai_model_config": ModelConfig,
+    "prompt_template": PromptTemplate,
+}
 REASON_MAX_LENGTH = HaltEvent._meta.get_field("reason").max_length
 DAILY_RESET_REASON = "new UTC day: the daily loss limit starts again"
 _BOOLEAN_FIELDS = ("require_stop_loss", "reset_daily_halt_next_day")
@@ -244,8 +265,20 @@ def _positive_decimal(
     return number
 
 
+def _validate_ai(trader: Trader) -> None:
+    mode = _choice(trader, "decision_mode")
+    _choice(trader, "ai_ask")
+    if mode == Trader.DecisionMode.AI and trader.ai_model_config_id is None:
+        raise ServiceValidationError("ai_model_config", "an AI trader needs a model config to ask")
+    tokens = trader.ai_daily_token_budget
+    if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0):
+        raise ServiceValidationError("ai_daily_token_budget", "must be a whole number of tokens (0 or more), or empty")
+    if trader.ai_daily_cost_budget is not None:
+        _positive_decimal(trader, "ai_daily_cost_budget", allow_zero=True)
+
+
 def _validate_trading_rules(trader: Trader) -> None:
-    _choice(trader, "decision_mode")
+    _validate_ai(trader)
     sizing = _choice(trader, "sizing")
     _positive_decimal(trader, "sizing_pct", maximum=Decimal(100))
     leverage = trader.leverage
@@ -389,8 +422,9 @@ def trader_create(
     other TRADER_FIELDS (the model's defaults otherwise). A trader starts stopped.
     `secrets` is ignored (see risk_profile_create)."""
     _check_fields(rules, TRADER_FIELDS)
-    if "strategy" in rules and rules["strategy"] is not None:
-        rules["strategy"] = _resolve(Strategy, rules["strategy"], "strategy")
+    for field, model in RELATED_RULES.items():
+        if rules.get(field) is not None:
+            rules[field] = _resolve(model, rules[field], field)
     trader = Trader(
         name=name,
         account=_resolve(ExchangeAccount, account, "account"),
@@ -418,8 +452,8 @@ def trader_update(*, trader: Trader, changes: Mapping[str, Any], secrets: Mappin
             trader.account = account
         elif field == "risk_profile":
             trader.risk_profile = _resolve(RiskProfile, value, "risk_profile")
-        elif field == "strategy":
-            trader.strategy = None if value is None else _resolve(Strategy, value, "strategy")
+        elif field in RELATED_RULES:
+            setattr(trader, field, None if value is None else _resolve(RELATED_RULES[field], value, field))
         elif field != "markets":
             setattr(trader, field, value)
     trader_validate(trader)

@@ -11,12 +11,13 @@ from tests.exchanges.paper.helpers import release
 from tests.traders.cycles.test_cycle_flow import running_trader
 
 pytestmark = pytest.mark.django_db
-# The trader's row (locked) and its markets; the market's horizon and whether it was decided; the
+# Whether the trader is an AI trader to ask ahead (outside the lock; a rules trader stops there);
+# the trader's row (locked) and its markets; the market's horizon and whether it was decided; the
 # paper settlement (open orders, plans to advance); the new candles; the open plan; the paper
 # equity (state, positions, open orders, positions); the halt (kill switch, risk state), read once;
 # the news sentiment at the new candles' closes; the decision; the trader's heartbeat; and the two
 # savepoints (begin, release) of cycle and market.
-HELD_CYCLE_QUERIES = 21
+HELD_CYCLE_QUERIES = 22
 
 
 def test_a_held_cycle_stays_within_its_queries(operator, django_assert_max_num_queries) -> None:

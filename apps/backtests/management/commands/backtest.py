@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -262,6 +263,8 @@ class Command(BaseCommand):
             duration_seconds=time.perf_counter() - started,
         )
         self._summary(services.BacktestOutcome(run=run, result=result, metrics=metrics, paths=paths))
+        if trader.decision_mode == Trader.DecisionMode.AI:
+            self.stdout.write(_ai_sources_line(backtest.ai_sources))
 
     # ------------------------------------------------------------------ inputs
 
@@ -401,8 +404,26 @@ class Command(BaseCommand):
         return path.resolve()
 
 
+def _ai_sources_line(sources: Counter[str]) -> str:
+    """Where the AI answers came from: a second run over the same candles asks no model."""
+    asked = sum(sources.values())
+    return (
+        f"AI answers: {asked} ({sources['replay']} replayed from the decision log, {sources['cache']} from the "
+        f"response cache, {sources['model']} asked the model, {sources['none']} not asked: over budget)"
+    )
+
+
 def _trader_parameters(trader: Trader) -> dict[str, Any]:
     """The trader's own rules, for metrics.json and the report (the engine's parameters describe the fill)."""
+    if trader.decision_mode == Trader.DecisionMode.AI:
+        return {
+            "trader": trader.name,
+            "decision_mode": trader.decision_mode,
+            "model": str(trader.ai_model_config),
+            "prompt_template": str(trader.prompt_template or "default"),
+            "ai_ask": trader.ai_ask,
+            "risk_profile": trader.risk_profile.name,
+        }
     return {
         "trader": trader.name,
         "decision_mode": trader.decision_mode,

@@ -137,6 +137,16 @@ class TextSafeParser(Parser):
 DATE_BOUNDS = {"earliest": f"{EARLIEST:%Y-%m-%d}", "latest": f"{LATEST:%Y-%m-%d}"}
 
 
+def utc_time_in(moment: datetime | None) -> datetime | None:
+    """An API time in UTC, within the years a stored row can have; a 422 naming the field otherwise
+    (PostgreSQL refuses some offsets, such as +23:50, and a converted year 1 has no UTC date)."""
+    if moment is None:
+        return None
+    if (utc := as_utc_within(moment)) is None:
+        raise PydanticCustomError("range", "must be from {earliest} to {latest} (UTC)", DATE_BOUNDS)
+    return utc
+
+
 class TimeRangeIn(Schema):
     """Filters with `since` and `until` (declared by each subclass): read as UTC, within the years a
     stored row can have (an offset at year 1 or 9999 would fall outside any date, and PostgreSQL
@@ -145,11 +155,7 @@ class TimeRangeIn(Schema):
     @field_validator("since", "until", check_fields=False)
     @classmethod
     def _in_utc(cls, moment: datetime | None) -> datetime | None:
-        if moment is None:
-            return None
-        if (utc := as_utc_within(moment)) is None:
-            raise PydanticCustomError("range", "must be from {earliest} to {latest} (UTC)", DATE_BOUNDS)
-        return utc
+        return utc_time_in(moment)
 
     @field_validator("until", check_fields=False)
     @classmethod

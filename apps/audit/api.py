@@ -12,13 +12,11 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
 
 from apps.audit import selectors
 from apps.audit.models import DecisionLog
 from apps.core.paging import Pagination
-from apps.core.schemas import ErrorOut, RowId
+from apps.core.schemas import ErrorOut, RowId, TimeRangeIn
 
 router = Router(tags=["decisions"])
 
@@ -95,30 +93,12 @@ class DecisionStatsOut(Schema):
     realised_pnl: Decimal = Field(description="Sum of the completed trades' realised PnL, after fees.")
 
 
-class DecisionFiltersIn(Schema):
+class DecisionFiltersIn(TimeRangeIn):
     trader: RowId | None = Field(None, description="Trader id.")
     market: RowId | None = Field(None, description="Market id.")
     outcome: DecisionLog.Outcome | None = None
     since: datetime | None = Field(None, description="Candles opened at or after this time (UTC when no offset).")
     until: datetime | None = Field(None, description="Candles opened before this time (UTC when no offset).")
-
-    @field_validator("since", "until")
-    @classmethod
-    def _utc(cls, moment: datetime | None) -> datetime | None:
-        if moment is None:
-            return None
-        try:
-            return selectors.as_utc(moment)
-        except ValueError as exc:
-            raise PydanticCustomError("datetime_range", str(exc)) from None
-
-    @field_validator("until")
-    @classmethod
-    def _after_since(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:
-        since = info.data.get("since")
-        if until is not None and since is not None and until <= since:
-            raise PydanticCustomError("range", "must be after since")
-        return until
 
     def selected(self) -> selectors.DecisionFilters:
         return selectors.DecisionFilters(**self.dict())

@@ -8,7 +8,8 @@ from typing import Any
 from django import forms
 
 from apps.audit.models import DecisionLog
-from apps.audit.selectors import DecisionFilters, as_utc
+from apps.audit.selectors import DecisionFilters
+from apps.core.times import as_utc
 from apps.market.models import Market
 
 # Read through the foreign key: apps.audit sits below apps.traders and imports nothing from it.

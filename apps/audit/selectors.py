@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -27,18 +27,6 @@ class DecisionFilters:
 
 
 NO_FILTERS = DecisionFilters()
-OUT_OF_RANGE = "is outside the years 1 to 9999 once moved to UTC"
-
-
-def as_utc(moment: datetime) -> datetime:
-    """A filter time in UTC (a time without an offset is UTC already). Raises ValueError for a time
-    that has no UTC equivalent (year 1 at +14:00), which the database could not compare."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(OUT_OF_RANGE) from None
 
 
 def decision_list(*, filters: DecisionFilters = NO_FILTERS) -> QuerySet[DecisionLog]:

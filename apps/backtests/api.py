@@ -5,7 +5,7 @@ worker runs it; poll the run's `status` and `progress`). The files are downloade
 # No `from __future__ import annotations` here (as in apps/strategies/api.py): ninja's pagination
 # wrapper hides this module's globals, so a string annotation such as Query[RunFilters] could not
 # be resolved when the endpoint is built.
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -15,13 +15,14 @@ from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
+from pydantic import field_validator
 
 from apps.backtests import selectors, services
 from apps.backtests.engine import BacktestParams
 from apps.backtests.models import BacktestRun
 from apps.core.auth import OPERATOR
 from apps.core.paging import Pagination
-from apps.core.schemas import ErrorOut, RowId
+from apps.core.schemas import ErrorOut, RowId, utc_time_in
 from apps.market.models import Market
 from apps.market.timeframes import TIMEFRAME_MS
 from apps.strategies.models import Strategy
@@ -96,6 +97,11 @@ class RunIn(Schema):
     sl_pct: float | None = None
     tp_pct: float | None = None
 
+    @field_validator("start", "end")
+    @classmethod
+    def _in_utc(cls, moment: datetime | None) -> datetime | None:
+        return utc_time_in(moment)
+
 
 class RunFilters(Schema):
     search: str | None = None
@@ -122,8 +128,8 @@ def backtest_start(request: HttpRequest, payload: RunIn):
         market=market,
         timeframe=payload.timeframe,
         params=params,
-        start=_utc(payload.start),
-        end=_utc(payload.end),
+        start=payload.start,
+        end=payload.end,
         created_by=request.user,
     )
     return Status(202, selectors.backtest_run_get(pk=run.pk))
@@ -135,7 +141,3 @@ def backtest_detail(request: HttpRequest, run_id: RowId):
     if run is None:
         raise HttpError(404, "No such backtest run.")
     return run
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment

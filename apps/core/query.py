@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.utils.dateparse import parse_date, parse_datetime
+
+from apps.core.times import as_utc_within
 
 
 def query_int(value: str | None) -> int | None:
@@ -13,7 +15,7 @@ def query_int(value: str | None) -> int | None:
 
 
 def query_moment(value: str | None) -> datetime | None:
-    """A datetime-local or date field's text, read as UTC; None when blank or unreadable."""
+    """A datetime-local or date field's text, read as UTC; None when blank, unreadable or out of range."""
     if not value:
         return None
     try:
@@ -22,6 +24,4 @@ def query_moment(value: str | None) -> datetime | None:
             moment = datetime(day.year, day.month, day.day)
     except ValueError:
         return None
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
+    return as_utc_within(moment) if moment is not None else None

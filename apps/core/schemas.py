@@ -6,6 +6,7 @@ document promises what clients get.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest
@@ -14,9 +15,11 @@ from ninja import Field, Schema
 from ninja.errors import ValidationError
 from ninja.parser import Parser
 from ninja.schema import DjangoGetter
-from pydantic import model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
+
+from apps.core.times import EARLIEST, LATEST, as_utc_within
 
 # The widest integer column (PostgreSQL bigint, SQLite INTEGER). A larger number in a query, path or
 # body would overflow in the database driver; bounding it here answers 422 instead.
@@ -129,3 +132,35 @@ class TextSafeParser(Parser):
         if refused:
             raise ValidationError([{"loc": ["query", name], "msg": NUL_MESSAGE} for name in refused])
         return parsed
+
+
+DATE_BOUNDS = {"earliest": f"{EARLIEST:%Y-%m-%d}", "latest": f"{LATEST:%Y-%m-%d}"}
+
+
+def utc_time_in(moment: datetime | None) -> datetime | None:
+    """An API time in UTC, within the years a stored row can have; a 422 naming the field otherwise
+    (PostgreSQL refuses some offsets, such as +23:50, and a converted year 1 has no UTC date)."""
+    if moment is None:
+        return None
+    if (utc := as_utc_within(moment)) is None:
+        raise PydanticCustomError("range", "must be from {earliest} to {latest} (UTC)", DATE_BOUNDS)
+    return utc
+
+
+class TimeRangeIn(Schema):
+    """Filters with `since` and `until` (declared by each subclass): read as UTC, within the years a
+    stored row can have (an offset at year 1 or 9999 would fall outside any date, and PostgreSQL
+    refuses some offsets), `until` after `since`."""
+
+    @field_validator("since", "until", check_fields=False)
+    @classmethod
+    def _in_utc(cls, moment: datetime | None) -> datetime | None:
+        return utc_time_in(moment)
+
+    @field_validator("until", check_fields=False)
+    @classmethod
+    def _after_since(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:
+        since = info.data.get("since")
+        if until is not None and since is not None and until <= since:
+            raise PydanticCustomError("range", "must be after since")
+        return until

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from apps.core.crud import CrudSpec, crud_router
 from apps.core.paging import Pagination
-from apps.core.schemas import ErrorOut, InputSchema, RowId
+from apps.core.schemas import ErrorOut, InputSchema, RowId, TimeRangeIn
 from apps.market.models import Timeframe
 from apps.market.timeframes import timeframe_ms
 from apps.news import selectors, services
@@ -33,7 +33,6 @@ QUERY_FIELD = {
 KIND_DESCRIPTION = "rss, or x_recent_search (only with NEWS_X_ENABLED on the server)."
 TOKEN_DESCRIPTION = "X: the app's bearer token. Write-only: answers show its fingerprint, never the value."
 NAME_FIELD = {"min_length": 1, "max_length": 100}
-DATE_BOUNDS = {"earliest": f"{selectors.EARLIEST:%Y-%m-%d}", "latest": f"{selectors.LATEST:%Y-%m-%d}"}
 INTERVAL_FIELD = {"ge": 1, "le": 1440, "description": "Minutes between two polls of this source."}
 
 router = Router(tags=["news"])
@@ -65,28 +64,6 @@ class NewsItemOut(Schema):
     @staticmethod
     def resolve_source_name(obj: NewsItem) -> str:
         return obj.source.name
-
-
-class TimeRangeIn(Schema):
-    """`since` and `until` (declared by each subclass) read as UTC, within the years a headline or a
-    candle can have (an offset at year 1 or 9999 would fall outside any date), `until` after `since`."""
-
-    @field_validator("since", "until", check_fields=False)
-    @classmethod
-    def _in_utc(cls, moment: datetime | None) -> datetime | None:
-        if moment is None:
-            return None
-        if (utc := selectors.as_utc_within(moment)) is None:
-            raise PydanticCustomError("range", "must be from {earliest} to {latest} (UTC)", DATE_BOUNDS)
-        return utc
-
-    @field_validator("until", check_fields=False)
-    @classmethod
-    def _after_since(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:
-        since = info.data.get("since")
-        if until is not None and since is not None and until <= since:
-            raise PydanticCustomError("range", "must be after since")
-        return until
 
 
 class NewsFiltersIn(TimeRangeIn):

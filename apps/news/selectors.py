@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 from django.conf import settings
 from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 
+from apps.core.times import as_utc
 from apps.market.arrays import CandleArrays
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
 from apps.market.models import Candle, Market
@@ -19,7 +20,6 @@ from apps.news.models import NewsItem, NewsMention, NewsSentiment, NewsSource
 from apps.news.rolling import rolling_sentiment
 
 HOUR_MS = 3_600_000
-EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -62,21 +62,6 @@ def _current_scores(**lookups: object) -> QuerySet[NewsSentiment]:
     is the item's current score, whichever version wrote it."""
     rows = NewsSentiment.objects.filter(analyzer=settings.SENTIMENT_ANALYZER, **lookups)
     return rows.order_by("-scored_at", "-id")
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Item times are UTC; a time given without an offset means UTC too."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def as_utc_within(moment: datetime) -> datetime | None:
-    """The moment in UTC, or None outside [EARLIEST, LATEST): the years a headline or a candle can
-    have (converting an offset at year 1 or 9999 would fall outside any date)."""
-    try:
-        moment = as_utc(moment)
-    except OverflowError:
-        return None
-    return moment if EARLIEST <= moment < LATEST else None
 
 
 def news_source_list(

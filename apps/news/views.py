@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import TypeVar
 
 from django.conf import settings
@@ -36,17 +35,12 @@ def news_filters(query: QueryDict) -> tuple[selectors.NewsFilters, list[str]]:
     filters = selectors.NewsFilters(
         asset=(query.get("asset") or "").strip().upper()[:20] or None,
         source=read("source", query_int, "a source id"),
-        since=read("since", _moment, "a date from 1970 to 9000"),
-        until=read("until", _moment, "a date from 1970 to 9000"),
+        since=read("since", query_moment, "a date from 1970 to 9000"),
+        until=read("until", query_moment, "a date from 1970 to 9000"),
         search=(query.get("q") or "").strip()[:SEARCH_MAX_CHARS] or None,
         label=read("label", _label, f"one of {', '.join(NewsSentiment.Label.values)}"),
     )
     return filters, problems
-
-
-def _moment(text: str) -> datetime | None:
-    moment = query_moment(text)
-    return selectors.as_utc_within(moment) if moment is not None else None
 
 
 def _chart_asset(counts: list[tuple[str, int]], asset_filter: str | None) -> str | None:

@@ -15,7 +15,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from apps.core.paging import Pagination
-from apps.core.schemas import ErrorOut, RowId
+from apps.core.schemas import ErrorOut, RowId, TimeRangeIn
 from apps.market.timeframes import TIMEFRAME_MS
 from apps.signals import selectors
 from apps.signals.models import Signal
@@ -53,7 +53,7 @@ class SignalOut(Schema):
         return obj.market.exchange
 
 
-class SignalFilters(Schema):
+class SignalFilters(TimeRangeIn):
     strategy: RowId | None = Field(None, description="Strategy id.")
     market: RowId | None = Field(None, description="Market id.")
     timeframe: Timeframe | None = None

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 from pydantic import ValidationError
 
+from apps.core.times import as_utc
 from apps.market.models import Market
 from apps.signals.models import Signal
 from apps.strategies.models import Strategy
@@ -38,17 +39,12 @@ def signal_list(
     if status:
         signals = signals.filter(status=status)
     if since is not None:
-        signals = signals.filter(candle_open_time__gte=_utc(since))
+        signals = signals.filter(candle_open_time__gte=as_utc(since))
     if until is not None:
-        signals = signals.filter(candle_open_time__lt=_utc(until))
+        signals = signals.filter(candle_open_time__lt=as_utc(until))
     primary = ordering if ordering in ORDERINGS else "-candle_open_time"
     # The id breaks ties (two markets, one candle time) so that pages do not overlap.
     return signals.order_by(primary, "-id" if primary.startswith("-") else "id")
-
-
-def _utc(moment: datetime) -> datetime:
-    """Candle times are UTC; a time given without an offset means UTC too."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ synchronously under the test settings): the form's checks, progress, the report,
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -214,7 +215,21 @@ def test_api_refuses_viewers_and_bad_input(viewer, operator, strategy, market) -
     response = api_post(client_for(operator), {**body, "market_id": other.pk})
     assert response.status_code == 422
     assert "ETH/USDT:USDT is not one of RSI swing's markets (BTC/USDT:USDT)" in response.json()["detail"][0]["msg"]
+    response = api_post(client_for(operator), {**body, "start": "0001-01-01T00:00:00+01:00"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "start"
     assert not BacktestRun.objects.exists()
+
+
+def test_api_reads_a_period_with_any_offset_as_utc(operator, strategy, market) -> None:
+    # PostgreSQL refuses an offset such as +23:50: the period is stored in UTC (23:55+23:50 is 00:05 UTC).
+    body = {"strategy_id": strategy.pk, "market_id": market.pk, "start": "2024-01-01T23:55:00+23:50"}
+
+    response = api_post(client_for(operator), body)
+
+    assert response.status_code == 202, response.content
+    run = BacktestRun.objects.get()
+    assert run.requested_start == datetime(2024, 1, 1, 0, 5, tzinfo=UTC)
 
 
 def test_command_runs_take_the_same_path(market, tmp_path) -> None:

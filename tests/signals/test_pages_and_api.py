@@ -144,6 +144,20 @@ def test_the_api_lists_filters_and_pages(viewer, signals) -> None:
     assert client.get(API, {"direction": "sideways"}).status_code == 422
 
 
+def test_the_api_reads_any_offset_as_utc_and_names_an_impossible_time(viewer, signals) -> None:
+    # PostgreSQL refuses an offset such as +23:50 in a query (schemathesis found the 500): the
+    # filter is converted to UTC first. 2024-03-01T23:55+23:50 is 00:05 UTC.
+    client = logged_in(viewer)
+
+    shifted = client.get(API, {"since": "2024-03-01T23:55:00+23:50", "until": "2024-03-01T00:08:00Z"})
+    impossible = client.get(API, {"since": "0001-01-01T00:00:00+01:00"})
+
+    assert shifted.status_code == 200
+    assert [item["candle_open_time"][14:16] for item in shifted.json()["items"]] == ["07", "06", "05"]
+    assert impossible.status_code == 422
+    assert "since" in impossible.text
+
+
 def test_the_api_detail_and_counts(viewer, signals) -> None:
     client = logged_in(viewer)
     signal = Signal.objects.get(candle_open_time=START + timedelta(minutes=2))

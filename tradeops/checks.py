@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import math
 from collections import Counter
+from urllib.parse import urlsplit
 
 KEYGEN_HINT = "Run `make env` (or `python -m tradeops.keygen --env-file .env`) to generate fresh keys."
 
@@ -102,10 +104,48 @@ def debug_host_problems(*, debug: bool, allowed_hosts: list[str]) -> list[str]:
     ]
 
 
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exchange_emulator_problems(*, url: str, live_trading_enabled: bool) -> list[str]:
+    """EXCHANGE_EMULATOR_URL aims testnet accounts at a local emulator: only on this machine, and never
+    in an installation that may trade live."""
+    if not url:
+        return []
+    name = "EXCHANGE_EMULATOR_URL"
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return [f"{name}={url!r} is not a URL; use http://127.0.0.1:8900 (the emulator's address)."]
+    problems: list[str] = []
+    if parts.scheme != "http" or port is None or not is_loopback_host(host):
+        problems.append(
+            f"{name}={url!r} is not a loopback address with a port; the emulator runs on this machine only, "
+            "e.g. http://127.0.0.1:8900."
+        )
+    if live_trading_enabled:
+        problems.append(f"{name} is set while LIVE_TRADING_ENABLED is on: the emulator is for testnet demos only.")
+    return problems
+
+
 def startup_problems(
-    *, secret_key: str | None, field_keys: list[str], debug: bool, allowed_hosts: list[str]
+    *,
+    secret_key: str | None,
+    field_keys: list[str],
+    debug: bool,
+    allowed_hosts: list[str],
+    exchange_emulator_url: str = "",
+    live_trading_enabled: bool = False,
 ) -> list[str]:
     problems = secret_key_problems(secret_key) + field_encryption_key_problems(field_keys)
     if secret_key and secret_key in field_keys:
         problems.append("DJANGO_SECRET_KEY and FIELD_ENCRYPTION_KEY must be different keys.")
+    problems += exchange_emulator_problems(url=exchange_emulator_url, live_trading_enabled=live_trading_enabled)
     return problems + debug_host_problems(debug=debug, allowed_hosts=allowed_hosts)

@@ -5,6 +5,7 @@ The process refuses to start on missing, published or weak keys; see tradeops/ch
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -61,11 +62,26 @@ NEWS_SENTIMENT_WINDOW = env_int("NEWS_SENTIMENT_WINDOW", 10, minimum=1)
 NEWS_SENTIMENT_MAX_AGE_HOURS = env_int("NEWS_SENTIMENT_MAX_AGE_HOURS", 24, minimum=1)
 HTTPS = env_bool("HTTPS", False)
 
+# Local demos only (README "From the terminal"): testnet accounts' ccxt clients talk to the exchange emulator
+# at this loopback URL instead of the exchange's testnet; live accounts and public market data never do.
+EXCHANGE_EMULATOR_URL = env_str("EXCHANGE_EMULATOR_URL", "") or ""
+
 _problems = checks.startup_problems(
-    secret_key=SECRET_KEY, field_keys=FIELD_ENCRYPTION_KEY, debug=DEBUG, allowed_hosts=ALLOWED_HOSTS
+    secret_key=SECRET_KEY,
+    field_keys=FIELD_ENCRYPTION_KEY,
+    debug=DEBUG,
+    allowed_hosts=ALLOWED_HOSTS,
+    exchange_emulator_url=EXCHANGE_EMULATOR_URL,
+    live_trading_enabled=LIVE_TRADING_ENABLED,
 )
 if _problems:
     raise ImproperlyConfigured("TradeOps refuses to start:\n  - " + "\n  - ".join(_problems))
+if EXCHANGE_EMULATOR_URL:
+    print(
+        f"WARNING: EXCHANGE_EMULATOR_URL={EXCHANGE_EMULATOR_URL}: testnet accounts trade on the exchange emulator "
+        "there, not on the exchanges' testnets.",
+        file=sys.stderr,
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -213,3 +213,42 @@ def test_keygen_runs_without_keys_and_its_keys_pass_a_production_deploy_check(tm
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# EXCHANGE_EMULATOR_URL ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "live", "refused"),
+    [
+        ("", True, False),
+        ("http://127.0.0.1:8900", False, False),
+        ("http://localhost:8900", False, False),
+        ("http://[::1]:8900", False, False),
+        ("http://10.0.0.5:8900", False, True),
+        ("http://emulator.example.com:8900", False, True),
+        ("http://127.0.0.1.example.com:8900", False, True),
+        ("http://127.0.0.1", False, True),  # no port
+        ("https://127.0.0.1:8900", False, True),
+        ("http://127.0.0.1:8900", True, True),  # never beside live trading
+    ],
+)
+def test_the_exchange_emulator_url_is_loopback_only_and_never_with_live_trading(
+    url: str, live: bool, refused: bool
+) -> None:
+    problems = checks.exchange_emulator_problems(url=url, live_trading_enabled=live)
+    assert bool(problems) is refused
+    if refused:
+        assert "EXCHANGE_EMULATOR_URL" in problems[0]
+
+
+def test_manage_py_refuses_a_non_loopback_exchange_emulator_url() -> None:
+    result = run(
+        ["manage.py", "check"],
+        DJANGO_SECRET_KEY=STRONG_SECRET,
+        FIELD_ENCRYPTION_KEY=STRONG_FERNET,
+        EXCHANGE_EMULATOR_URL="http://10.0.0.5:8900",
+    )
+    assert result.returncode != 0
+    assert "EXCHANGE_EMULATOR_URL='http://10.0.0.5:8900' is not a loopback address" in result.stderr
+    assert "Traceback" not in result.stderr

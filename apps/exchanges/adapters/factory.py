@@ -8,7 +8,9 @@ Keys are revealed here, once, at construction, and handed straight to the ccxt c
 loaded per adapter: ccxt adapters share the process's market_cache.markets (public data, no keys).
 
 Tests point ccxt at the local emulator with :func:`override_client` (a context manager setting a module-level
-hook that receives the ccxt client after construction); production code never sets it.
+hook that receives the ccxt client after construction); production code never sets it. A person does the same
+for testnet accounts only with the EXCHANGE_EMULATOR_URL setting (a loopback URL, refused at startup
+otherwise and together with LIVE_TRADING_ENABLED): live accounts and the public clients never go there.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
 
 from apps.exchanges.adapters import market_cache
 from apps.exchanges.adapters.base import ExchangeAdapter
@@ -74,6 +78,18 @@ def _reveal(secret: Secret | None, *, account: ExchangeAccount, field: str) -> s
     return secret_reveal(secret=secret, purpose=f"exchange account {account.name!r} ({account.pk}) {field}")
 
 
+def _emulator_hook(account: ExchangeAccount) -> ClientHook | None:
+    """With EXCHANGE_EMULATOR_URL set, a testnet account's client is aimed at the emulator there (the same
+    configuration tests use); any other mode never is."""
+    if account.mode != ExchangeAccount.Mode.TESTNET or not settings.EXCHANGE_EMULATOR_URL:
+        return None
+    from apps.exchanges.emulator.emulator import EmulatorAddress  # lazy: only for local demos
+    from apps.exchanges.emulator.testing import configure_ccxt_client
+
+    address = EmulatorAddress(account.exchange, settings.EXCHANGE_EMULATOR_URL)
+    return lambda client: configure_ccxt_client(client, address)
+
+
 def adapter_for_account(account: ExchangeAccount) -> ExchangeAdapter:
     if account.mode == ExchangeAccount.Mode.PAPER:
         from apps.exchanges.adapters.paper import PaperAdapter  # lazy: its models load only when needed
@@ -93,7 +109,7 @@ def adapter_for_account(account: ExchangeAccount) -> ExchangeAdapter:
         secret=_reveal(account.api_secret, account=account, field="api_secret"),
         passphrase=_reveal(account.passphrase, account=account, field="passphrase"),
         sandbox=account.mode == ExchangeAccount.Mode.TESTNET,
-        configure=_client_hook,
+        configure=_client_hook or _emulator_hook(account),
         market_cache=market_cache.markets,
         **options,
     )

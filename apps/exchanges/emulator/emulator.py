@@ -54,6 +54,36 @@ class RequestRecord:
     note: str = ""
 
 
+def dialect_for(exchange: str) -> type[Dialect]:
+    from apps.exchanges.emulator.binance import BinanceDialect
+    from apps.exchanges.emulator.binance.spot import BinanceSpotDialect
+    from apps.exchanges.emulator.gate import GateDialect
+
+    dialects: dict[str, Any] = {
+        "binanceusdm": BinanceDialect,
+        "binance": BinanceSpotDialect,
+        "gate": GateDialect,
+        "gateio": GateDialect,
+    }
+    if exchange not in dialects:
+        raise ValueError(f"unknown exchange {exchange!r}; choose binanceusdm, gate or binance (spot)")
+    return dialects[exchange]
+
+
+@dataclass(frozen=True)
+class EmulatorAddress:
+    """An emulator running in another process (``python -m apps.exchanges.emulator``), known by its URL:
+    what :func:`testing.configure_ccxt_client` needs to aim a ccxt client at it. No websocket front (the
+    command line starts none)."""
+
+    exchange: str
+    url: str
+    streams: None = None
+
+    def ccxt_urls(self) -> dict[str, Any]:
+        return dialect_for(self.exchange).ccxt_urls(self.url.rstrip("/"))
+
+
 CandleInput = Sequence[Candle] | Sequence[Sequence[float | int | str]]
 
 
@@ -88,19 +118,8 @@ class ExchangeEmulator:
         extra_markets: Sequence[MarketSpec] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
-        from apps.exchanges.emulator.binance import BinanceDialect
-        from apps.exchanges.emulator.binance.spot import BinanceSpotDialect
-        from apps.exchanges.emulator.gate import GateDialect
-
-        dialects: dict[str, Any] = {
-            "binanceusdm": BinanceDialect,
-            "binance": BinanceSpotDialect,
-            "gate": GateDialect,
-            "gateio": GateDialect,
-        }
-        if exchange not in dialects:
-            raise ValueError(f"unknown exchange {exchange!r}; choose binanceusdm, gate or binance (spot)")
-        self.exchange = "gate" if dialects[exchange] is GateDialect else dialects[exchange].name
+        dialect_class = dialect_for(exchange)
+        self.exchange = dialect_class.name  # "gateio" -> "gate"
         self.api_key = api_key
         self.api_secret = api_secret
         self.host = host
@@ -115,7 +134,7 @@ class ExchangeEmulator:
         self.request_hooks: list[Callable[[Request], None]] = []
         self.tiers: dict[str, tuple[LeverageTier, ...]] = load_leverage_tiers(leverage_tiers_path)
         self.extra_markets: dict[str, MarketSpec] = {spec.symbol: spec for spec in extra_markets}
-        self.dialect: Dialect = dialects[exchange](self)
+        self.dialect: Dialect = dialect_class(self)
         self.markets: dict[str, MarketSpec] = self.dialect.markets(self.tiers)
         spot = self.exchange == "binance"
         self.config = EngineConfig(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import ccxt
 
-from apps.exchanges.emulator.emulator import ExchangeEmulator
+from apps.exchanges.emulator.emulator import EmulatorAddress, ExchangeEmulator
 
 if TYPE_CHECKING:
     import pytest
@@ -32,8 +32,9 @@ EXCHANGES = ("binanceusdm", "gate")  # the futures dialects (the ``emulator`` fi
 SPOT_EXCHANGES = ("binance",)
 
 
-def configure_ccxt_client(client: ccxt.Exchange, emulator: ExchangeEmulator) -> ccxt.Exchange:
-    """Point a ccxt client at the emulator and switch off what would leave 127.0.0.1 or slow tests down."""
+def configure_ccxt_client(client: ccxt.Exchange, emulator: ExchangeEmulator | EmulatorAddress) -> ccxt.Exchange:
+    """Point a ccxt client at the emulator (this process's, or another's by its address: the
+    EXCHANGE_EMULATOR_URL setting) and switch off what would leave 127.0.0.1 or slow tests down."""
     urls = emulator.ccxt_urls()
     if emulator.exchange == "binance":
         # Binance spot: as for USDⓈ-M, every api url goes to the emulator (unmapped ones 404 there).

@@ -102,7 +102,8 @@ class BinanceBase:
     def resolve_symbol(self, value: str) -> str:
         return self._ids.get(value, value)
 
-    def ccxt_urls(self, base_url: str) -> dict[str, Any]:
+    @staticmethod
+    def ccxt_urls(base_url: str) -> dict[str, Any]:
         return {
             "fapiPublic": f"{base_url}/fapi/v1",
             "fapiPublicV2": f"{base_url}/fapi/v2",

@@ -100,7 +100,8 @@ class BinanceSpotDialect(MarketData):
         self._ids = {self.market_id(spec): symbol for symbol, spec in specs.items()}
         return specs
 
-    def ccxt_urls(self, base_url: str) -> dict[str, Any]:
+    @staticmethod
+    def ccxt_urls(base_url: str) -> dict[str, Any]:
         return {
             "public": f"{base_url}/api/v3",
             "private": f"{base_url}/api/v3",

@@ -88,7 +88,8 @@ class GateBase:
     def resolve_symbol(self, value: str) -> str:
         return self._ids.get(value, value)
 
-    def ccxt_urls(self, base_url: str) -> dict[str, Any]:
+    @staticmethod
+    def ccxt_urls(base_url: str) -> dict[str, Any]:
         api = f"{base_url}{PREFIX}"
         public = ("wallet", "futures", "margin", "delivery", "spot", "options", "sub_accounts", "earn")
         private = public + ("withdrawals", "subAccounts", "unified", "rebate", "account", "loan", "otc")

@@ -96,7 +96,7 @@ def test_every_readme_command_runs_against_the_emulated_testnet(
             name="Testnet desk",
             account=account,
             risk_profile=RiskProfile.objects.create(name="Testnet", symbol_cooldown_seconds=0),
-            strategy=enabled_strategy("rsi_mean_reversion", name="RSI mean reversion"),
+            strategy=enabled_strategy("rsi_mean_reversion", name="RSI mean reversion (demo)"),
             markets=[market.pk],
         )
 

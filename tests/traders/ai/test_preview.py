@@ -110,3 +110,12 @@ def test_the_admin_edits_a_template_through_the_service_refusing_unknown_placeho
     assert template.version == 2 and template.user.endswith("Be brief.")
     assert client.get("/admin/traders/prompttemplate/").status_code == 200
     assert client.get(f"/admin/traders/prompttemplate/{template.pk}/history/").status_code == 200
+
+
+def test_starting_an_ai_trader_names_its_model_and_when_it_is_asked(operator, account, model_config) -> None:
+    trader, _feed = ai_trader(operator, account, model_config, start=False)
+
+    page = client_for(operator).get(f"/traders/{trader.pk}/start/").content.decode()
+
+    assert "The model scripted is asked on every cycle" in page
+    assert "its plans pass the same risk gate" in page

@@ -27,7 +27,13 @@ from apps.news.selectors import candle_sentiment
 from apps.strategies.spec import StrategySpec
 from apps.traders import cycle
 from apps.traders.models import Trader
-from apps.traders.selectors import market_terms, trader_by_name, trader_entry_rules, trader_strategy_spec
+from apps.traders.selectors import (
+    market_terms,
+    trader_by_name,
+    trader_entry_rules,
+    trader_market,
+    trader_strategy_spec,
+)
 from apps.traders.services import ai
 from apps.traders.services.cycles import atr_id, indicator_spec
 from apps.traders.services.plans import market_limits
@@ -65,19 +71,6 @@ def _spec(trader: Trader) -> StrategySpec:
         )
         raise ServiceValidationError("trader", f"trader {trader.name!r} {what}: set one on its page first")
     return spec
-
-
-def _market(trader: Trader, symbol: str | None) -> Market:
-    markets = list(trader.markets.order_by("pk"))
-    if not markets:
-        raise ServiceValidationError("symbol", f"trader {trader.name!r} trades no market")
-    if symbol is None:
-        return markets[0]
-    for market in markets:
-        if market.symbol == symbol:
-            return market
-    listed = ", ".join(market.symbol for market in markets)
-    raise ServiceValidationError("symbol", f"trader {trader.name!r} does not trade {symbol} (it trades {listed})")
 
 
 def trader_setup(*, trader: Trader, market: Market, spec: StrategySpec, cash: Decimal) -> TraderSetup:
@@ -153,7 +146,7 @@ def trader_backtest(
     """Run trader `name` over the stored candles of one of its markets (the first by default)."""
     trader = trader_by_name(name=name)
     spec = _spec(trader)
-    market = _market(trader, symbol)
+    market = trader_market(trader=trader, field="symbol", asked=symbol, matches=lambda market: market.symbol == symbol)
     if not (cash.is_finite() and cash > 0):
         raise ServiceValidationError("cash", f"cash must be a positive amount, not {cash}")
     candles, start = _candles(market, spec.timeframe, period)

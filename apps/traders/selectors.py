@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -115,6 +116,21 @@ def trader_by_name(*, name: str) -> Trader:
         known = list(Trader.objects.order_by("name").values_list("name", flat=True)[:NAMES_SHOWN])
         raise ServiceValidationError("trader", f"no trader named {name!r} (known: {', '.join(known) or 'none'})")
     return trader
+
+
+def trader_market(*, trader: Trader, field: str, asked: str | None, matches: Callable[[Market], bool]) -> Market:
+    """The market of the trader's that `matches` (`asked` names it in the error), or its first when
+    nothing is asked; ServiceValidationError on `field` listing what it trades otherwise."""
+    markets = list(trader.markets.order_by("pk"))
+    if not markets:
+        raise ServiceValidationError(field, f"trader {trader.name!r} trades no market")
+    if asked is None:
+        return markets[0]
+    for market in markets:
+        if matches(market):
+            return market
+    listed = ", ".join(market.symbol for market in markets)
+    raise ServiceValidationError(field, f"trader {trader.name!r} does not trade {asked} (it trades {listed})")
 
 
 def trader_timeframe(*, trader: Trader) -> str | None:

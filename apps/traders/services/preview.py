@@ -14,7 +14,7 @@ from apps.market.models import Market
 from apps.market.selectors import feed_horizon
 from apps.traders import cycle
 from apps.traders.models import Trader
-from apps.traders.selectors import trader_strategy_spec
+from apps.traders.selectors import trader_market, trader_strategy_spec
 from apps.traders.services import ai
 from apps.traders.services.cycles import CycleSkip, cycle_inputs, recent_candles
 
@@ -33,18 +33,6 @@ class PromptPreview:
         return self.built.schema
 
 
-def _market(trader: Trader, market_id: int | None) -> Market:
-    markets = list(trader.markets.order_by("pk"))
-    if not markets:
-        raise ServiceValidationError("market", f"trader {trader.name} trades no market yet")
-    if market_id is None:
-        return markets[0]
-    for market in markets:
-        if market.pk == market_id:
-            return market
-    raise ServiceValidationError("market", f"trader {trader.name} does not trade market {market_id}")
-
-
 def _would_ask(trader: Trader, inputs: cycle.CycleInputs) -> tuple[bool, str]:
     if trader.decision_mode != cycle.AI_MODE:
         return False, "the trader is in rules mode: this is what the AI mode would send"
@@ -60,7 +48,12 @@ def trader_prompt_preview(*, trader: Trader, market_id: int | None = None) -> Pr
     spec = trader_strategy_spec(trader=trader)
     if spec is None:
         raise ServiceValidationError("strategy", f"trader {trader.name} has no (valid) strategy: set one first")
-    market = _market(trader, market_id)
+    market = trader_market(
+        trader=trader,
+        field="market",
+        asked=None if market_id is None else f"market {market_id}",
+        matches=lambda market: market.pk == market_id,
+    )
     candle = feed_horizon(market=market, timeframe=spec.timeframe, source=trader.account.feed_source)
     if candle is None:
         raise ServiceValidationError("market", f"no {spec.timeframe} candle of {market.symbol} is released yet")

@@ -37,6 +37,8 @@ TRADE_LEASE_SECONDS = env_int("TRADE_LEASE_SECONDS", 60, minimum=5)
 # Well above the exchange request timeout (10 s), so a resend never races the first request in flight.
 TRADE_RESEND_AFTER_SECONDS = env_int("TRADE_RESEND_AFTER_SECONDS", 120, minimum=30)
 REDIS_URL = env_str("REDIS_URL") or None
+# Live events (apps.core.events): how long they are kept for browsers that reconnect to replay.
+EVENT_RETENTION_HOURS = env_int("EVENT_RETENTION_HOURS", 24, minimum=1)
 # News feeds: how long one fetch may take, and the largest body read (a feed is tens of kilobytes).
 NEWS_FETCH_TIMEOUT_SECONDS = env_int("NEWS_FETCH_TIMEOUT_SECONDS", 15, minimum=1)
 NEWS_FEED_MAX_BYTES = env_int("NEWS_FEED_MAX_BYTES", 5_000_000, minimum=10_000)

@@ -1,10 +1,11 @@
-"""Core's tables: the idempotency records of API requests. (Core also syncs role permissions on
-post_migrate, which Django sends only to apps with a models module.)"""
+"""Core's tables: the idempotency records of API requests and the event log the dashboard follows.
+(Core also syncs role permissions on post_migrate, which Django sends only to apps with a models module.)"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class IdempotentRequest(models.Model):
@@ -25,3 +26,20 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+class Event(models.Model):
+    """One change the dashboard shows live, written in the same transaction as the change it reports
+    (apps.core.events.publish). The id orders events; a browser reconnecting asks for those after its
+    last id. Rows older than EVENT_RETENTION_HOURS are pruned."""
+
+    type = models.CharField(max_length=20, db_index=True)
+    ts = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["ts"], name="core_event_ts")]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"

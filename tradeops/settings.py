@@ -36,6 +36,8 @@ TRADE_LEASE_SECONDS = env_int("TRADE_LEASE_SECONDS", 60, minimum=5)
 # An order not found by its client order id this long after it was sent is sent again, with the same id.
 # Well above the exchange request timeout (10 s), so a resend never races the first request in flight.
 TRADE_RESEND_AFTER_SECONDS = env_int("TRADE_RESEND_AFTER_SECONDS", 120, minimum=30)
+# One attempt to deliver an alert to a channel (apps.traders.services.notify) gives up after this long.
+ALERT_DELIVERY_TIMEOUT_SECONDS = env_int("ALERT_DELIVERY_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
 REDIS_URL = env_str("REDIS_URL") or None
 # Live events (apps.core.events): how long they are kept for browsers that reconnect to replay.
 EVENT_RETENTION_HOURS = env_int("EVENT_RETENTION_HOURS", 24, minimum=1)
@@ -283,6 +285,9 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # apprise names the receiver's host and token in its messages: apps.traders.services.notify
+        # captures them, scrubs them and stores them on the delivery; they never reach the console.
+        "apprise": {"handlers": [], "level": "WARNING", "propagate": False},
     },
 }
 

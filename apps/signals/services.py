@@ -51,6 +51,7 @@ SCHEDULES: dict[str, dict[str, object]] = {
     "Process paper orders": {"func": "apps.exchanges.tasks.process_paper_orders", "minutes": 1},
     "Reconcile trades": {"func": "apps.traders.tasks.reconcile_trades", "minutes": 1},
     "Run trader cycles": {"func": "apps.traders.tasks.dispatch_trader_cycles", "minutes": 1},
+    "Check alert conditions": {"func": "apps.traders.tasks.check_alerts", "minutes": 1},
     "Refresh market rules": {"func": "apps.exchanges.tasks.refresh_markets", "minutes": 60},
     # Every minute; each source is fetched only once its own poll interval has passed.
     "Poll news sources": {"func": "apps.news.tasks.poll_news_sources", "minutes": 1},

@@ -15,10 +15,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.admin import ReadOnlyAdmin, number_column
 from apps.core.errors import ServiceValidationError
+from apps.secrets.admin_forms import WriteOnlySecretsAdminMixin
 from apps.traders import services
 from apps.traders.forms import PromptTemplateAdminForm, RiskProfileAdminForm, TraderAdminForm, listed_markets
 from apps.traders.models import (
     Alert,
+    AlertChannel,
+    AlertDelivery,
+    AlertRule,
     Execution,
     HaltEvent,
     KillSwitch,
@@ -30,6 +34,7 @@ from apps.traders.models import (
     TraderRiskState,
 )
 from apps.traders.services import prompts
+from apps.traders.services.notify import alert_channel_clean
 
 
 class _ServiceSavedAdmin(SimpleHistoryAdmin):
@@ -273,3 +278,26 @@ class AlertAdmin(ReadOnlyAdmin):
     list_filter = ("level", "kind", ("acknowledged_at", admin.EmptyFieldListFilter), "account")
     list_select_related = ("account", "plan__market", "acknowledged_by")
     search_fields = ("message", "plan__market__symbol", "plan__reason")
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "alert", "channel_name", "status", "attempts", "last_error", "sent_at")
+    list_filter = ("status", "channel_name")
+    list_select_related = ("alert",)
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    """Changed on the /alerts/rules/ page (admins), which checks each kind's threshold."""
+
+    list_display = ("kind", "enabled", "level", "cooldown_minutes", "threshold", "updated_at")
+
+
+@admin.register(AlertChannel)
+class AlertChannelAdmin(WriteOnlySecretsAdminMixin, SimpleHistoryAdmin):
+    secret_fields = AlertChannel.SECRET_FIELDS
+    validate = staticmethod(alert_channel_clean)
+    list_display = ("name", "enabled", "min_level", "kinds", "credentials", "updated_at")
+    list_filter = ("enabled", "min_level")
+    search_fields = ("name",)

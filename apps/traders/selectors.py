@@ -22,7 +22,10 @@ from apps.strategies.spec import StrategySpec
 from apps.traders.cycle import EntryRules, LevelRule, MarketTerms
 from apps.traders.models import (
     ACTIVE_TRADER_STATUSES,
+    RULE_DEFAULTS,
     Alert,
+    AlertChannel,
+    AlertRule,
     Execution,
     HaltEvent,
     KillSwitch,
@@ -354,6 +357,60 @@ def alert_list(*, acknowledged: bool | None = None, plan_id: int | None = None) 
 
 def alert_get(*, alert_id: int) -> Alert | None:
     return Alert.objects.select_related("account", "plan", "acknowledged_by").filter(pk=alert_id).first()
+
+
+def alert_rule_get(*, kind: str) -> AlertRule:
+    """The stored rule of `kind`, or an unsaved one with the defaults (RULE_DEFAULTS) when none was changed."""
+    stored = AlertRule.objects.filter(kind=kind).first()
+    return stored or _default_rule(kind)
+
+
+def alert_rule_list() -> list[AlertRule]:
+    """One rule per alert kind, stored or default, in the kinds' order."""
+    stored = {rule.kind: rule for rule in AlertRule.objects.all()}
+    return [stored.get(kind) or _default_rule(kind) for kind in Alert.Kind.values]
+
+
+def _default_rule(kind: str) -> AlertRule:
+    default = RULE_DEFAULTS[kind]
+    return AlertRule(
+        kind=kind,
+        enabled=True,
+        level=default.level,
+        cooldown_minutes=default.cooldown_minutes,
+        threshold=default.threshold,
+    )
+
+
+@dataclass(frozen=True)
+class AlertHistoryFilters:
+    kind: str = ""
+    level: str = ""
+    state: str = ""  # "open" or "acknowledged"
+    delivery: str = ""  # an AlertDelivery.Status: alerts with a delivery in that state
+
+
+def alert_history(*, filters: AlertHistoryFilters) -> QuerySet[Alert]:
+    """Every alert, newest first, with its deliveries."""
+    alerts = Alert.objects.select_related("account", "plan", "acknowledged_by").prefetch_related("deliveries")
+    if filters.kind:
+        alerts = alerts.filter(kind=filters.kind)
+    if filters.level:
+        alerts = alerts.filter(level=filters.level)
+    if filters.state:
+        alerts = alerts.filter(acknowledged_at__isnull=filters.state == "open")
+    if filters.delivery:
+        alerts = alerts.filter(deliveries__status=filters.delivery).distinct()
+    return alerts.order_by("-created_at", "-id")
+
+
+def alert_channel_list(*, enabled: bool | None = None) -> QuerySet[AlertChannel]:
+    channels = AlertChannel.objects.select_related("url").order_by("name")
+    return channels if enabled is None else channels.filter(enabled=enabled)
+
+
+def alert_channel_get(*, channel_id: int) -> AlertChannel | None:
+    return AlertChannel.objects.select_related("url").filter(pk=channel_id).first()
 
 
 def trade_markets(*, account: ExchangeAccount) -> QuerySet[Market]:

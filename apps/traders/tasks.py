@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from apps.traders.services.alerts import alert_conditions_check
 from apps.traders.services.cycles import trader_cycle_run, trader_cycles_dispatch
 from apps.traders.services.execution import trade_plan_process
+from apps.traders.services.notify import alert_delivery_attempt
 from apps.traders.services.reconcile import trades_reconcile
 
 
@@ -27,3 +29,14 @@ def dispatch_trader_cycles() -> str:
     """Scheduled every minute: one run_trader_cycle task per running or halted trader."""
     count = trader_cycles_dispatch()
     return f"{count} trader cycle{'' if count == 1 else 's'} enqueued"
+
+
+def deliver_alert(delivery_id: int) -> str:
+    """Enqueued after an alert's transaction commits, and by the minute's check for a retry."""
+    delivery = alert_delivery_attempt(delivery_id=delivery_id)
+    return str(delivery) if delivery else f"alert delivery {delivery_id} no longer exists"
+
+
+def check_alerts() -> str:
+    """Scheduled every minute: stale trader heartbeats, overdue schedules, deliveries to retry."""
+    return alert_conditions_check()

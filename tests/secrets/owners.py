@@ -25,6 +25,9 @@ from apps.news.api import NewsSourceIn
 from apps.news.models import NewsSource
 from apps.news.services import news_source_create
 from apps.secrets.models import Secret
+from apps.traders.alert_api import AlertChannelIn
+from apps.traders.models import AlertChannel
+from apps.traders.services.notify import alert_channel_create
 
 
 def secret_owner_fields() -> dict[type[Model], tuple[str, ...]]:
@@ -64,6 +67,8 @@ class OwnerCase:
     """One plain field with a value the API schema and the admin form reject."""
     create_in: type[Schema]
     """The API's create schema, to show what pydantic itself would echo back."""
+    value: Callable[[], str] = lambda: clear_value()
+    """A fresh valid value of the model's secrets (most take any text; a channel's URL must be one)."""
 
 
 OWNER_CASES: dict[type[Model], OwnerCase] = {
@@ -86,6 +91,14 @@ OWNER_CASES: dict[type[Model], OwnerCase] = {
         invalid={"kind": "no-such-kind"},
         create_in=NewsSourceIn,
     ),
+    # Nothing listens on the discard port: a URL apprise accepts, for a receiver that never answers.
+    AlertChannel: OwnerCase(
+        create=alert_channel_create,
+        api_payload=lambda name: {"name": name, "min_level": "critical"},
+        invalid={"min_level": "no-such-level"},
+        create_in=AlertChannelIn,
+        value=lambda: f"json://127.0.0.1:9/{clear_value()}",
+    ),
 }
 
 
@@ -107,6 +120,6 @@ class Owned:
 
 def owner_create(model: type[Model], field: str) -> Owned:
     """A row whose every secret field is set through the model's service, `field` to a fresh value."""
-    values = {name: clear_value() for name in secret_owner_fields()[model]}
+    values = {name: OWNER_CASES[model].value() for name in secret_owner_fields()[model]}
     row = OWNER_CASES[model].create(name=f"owner-{secrets.token_hex(4)}", secrets=values)
     return Owned(row=row, field=field, value=values[field])

@@ -13,6 +13,7 @@ ALLOWED_DECRYPTION_CALLERS = (
     "apps/exchanges/adapters/factory.py",
     "apps/ai/router.py",  # ModelRouter._build: a model config's key, straight into its client
     "apps/news/credentials.py",
+    "apps/traders/services/notify.py",  # _notify: a channel's URL, straight into its apprise client
 )
 DECRYPTING_NAMES = frozenset({"secret_reveal"})
 CRYPTO_MODULE = "apps.secrets.crypto"

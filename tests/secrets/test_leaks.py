@@ -94,7 +94,7 @@ def admin_form_data(response) -> dict[str, object]:
 def test_admin_form_never_echoes_a_value(owned: Owned, superuser_client: Client, superuser) -> None:
     change_url = admin_url(owned.row, "change", owned.row.pk)
     data = admin_form_data(superuser_client.get(change_url))
-    new_value = clear_value()
+    new_value = OWNER_CASES[type(owned.row)].value()
     fingerprint = owned.secret.fingerprint
 
     rejected = {**data, **OWNER_CASES[type(owned.row)].invalid, owned.field: new_value}
@@ -128,14 +128,14 @@ def test_api_reads(owned: Owned, superuser_client: Client) -> None:
 @pytest.mark.django_db
 def test_api_writes(owned: Owned, superuser_client: Client) -> None:
     model = type(owned.row)
-    sent = {field: clear_value() for field in secret_owner_fields()[model]}
+    sent = {field: OWNER_CASES[model].value() for field in secret_owner_fields()[model]}
     payload = {**OWNER_CASES[model].api_payload("created-by-api"), **sent}
     response = superuser_client.post(api_url(owned, "create"), payload, content_type="application/json")
     assert response.status_code == 201, response.content
     assert response.json()[owned.field]["fingerprint"] == crypto.fingerprint(sent[owned.field])
     assert_hidden(owned, response.content, *sent.values())
 
-    replaced = clear_value()
+    replaced = OWNER_CASES[model].value()
     response = superuser_client.patch(
         api_url(owned, "update", row_id=owned.row.pk), {owned.field: replaced}, content_type="application/json"
     )
@@ -147,7 +147,7 @@ def test_api_writes(owned: Owned, superuser_client: Client) -> None:
 @pytest.mark.django_db
 def test_api_rejections_do_not_echo_the_value(owned: Owned, superuser_client: Client) -> None:
     case = OWNER_CASES[type(owned.row)]
-    value = clear_value()
+    value = case.value()
     valid = {**case.api_payload("rejected"), owned.field: value}
     missing_name = {key: item for key, item in valid.items() if key != "name"}
 

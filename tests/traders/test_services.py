@@ -148,7 +148,7 @@ def test_daily_loss_halts_once_with_an_event_and_an_alert(trader) -> None:
     services.trader_risk_update(trader=trader, equity=Decimal(970), now=T0 + timedelta(hours=3))
     services.trader_risk_update(trader=trader, equity=Decimal(960), now=T0 + timedelta(hours=4))
     assert halts(trader) == [("halt", "daily_loss")]
-    alert = Alert.objects.get()
+    alert = Alert.objects.get(kind=Alert.Kind.TRADER_HALTED)  # beside the daily-loss warning (tests/traders/alerts)
     assert (alert.level, alert.kind, alert.account) == ("critical", "trader_halted", trader.account)
     assert "Desk A" in alert.message and "daily loss" in alert.message
     assert selectors.trader_halt_kind(trader=trader) == HaltKind.DAILY_LOSS

@@ -1,8 +1,16 @@
+from apps.traders.models.alerts import (
+    LEVEL_RANK,
+    RULE_DEFAULTS,
+    THRESHOLD_MEANING,
+    Alert,
+    AlertChannel,
+    AlertDelivery,
+    AlertRule,
+)
 from apps.traders.models.plans import (
     OPEN_PLAN_STATUSES,
     PLAN_TRANSITIONS,
     TERMINAL_PLAN_STATUSES,
-    Alert,
     Execution,
     PlanEvent,
     PlanStatus,
@@ -22,6 +30,12 @@ from apps.traders.models.traders import (
 
 __all__ = [
     "ACTIVE_TRADER_STATUSES",
+    "LEVEL_RANK",
+    "RULE_DEFAULTS",
+    "THRESHOLD_MEANING",
+    "AlertChannel",
+    "AlertDelivery",
+    "AlertRule",
     "DEFAULT_TEMPLATE_NAME",
     "HALT_CHOICES",
     "OPEN_PLAN_STATUSES",

@@ -31,6 +31,7 @@ from apps.news.selectors import NewsFilters, news_item_list
 from apps.traders import cycle, prompting
 from apps.traders.models import DEFAULT_TEMPLATE_NAME, Alert, PromptTemplate, Trader
 from apps.traders.selectors import AI_CALLER_PREFIX, market_terms
+from apps.traders.services.alerts import alert_raise
 
 CONTEXT_CANDLES = 48  # before the token budget trims them
 CONTEXT_HEADLINES = 8
@@ -202,9 +203,9 @@ def budget_alert_raise(*, trader: Trader, reason: str, now: datetime | None = No
         created_at__lt=day_start + timedelta(days=1),
     ).exists():
         return None
-    return Alert.objects.create(
-        level=Alert.Level.WARNING,
+    return alert_raise(
         kind=Alert.Kind.AI_BUDGET,
+        subject=f"trader:{trader.pk}",
         account=trader.account,
         message=f"{label}holds until the next UTC day: {reason}"[:1000],
     )

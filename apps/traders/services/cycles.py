@@ -50,6 +50,7 @@ from apps.traders.selectors import (
     trader_timeframe,
 )
 from apps.traders.services import ai
+from apps.traders.services.alerts import alert_raise
 from apps.traders.services.errors import TradeRefused
 from apps.traders.services.plans import PlanInput, trade_plan_close, trade_plan_execute, trade_plan_preview
 from apps.traders.services.reconcile import trade_plans_advance
@@ -481,9 +482,9 @@ def _fail(trader: Trader, moment: datetime, error: str, outcomes: tuple[MarketOu
         trader.status_reason = f"{failures} cycles in a row failed; last: {error}"[:500]
         trader._change_reason = "stopped after failed cycles"  # type: ignore[attr-defined]
         trader.save(update_fields=["status", "status_reason", "updated_at"])
-        Alert.objects.create(
-            level=Alert.Level.CRITICAL,
+        alert_raise(
             kind=Alert.Kind.TRADER_ERROR,
+            subject=f"trader:{trader.pk}",
             account=trader.account,
             message=f"Trader {trader.name} stopped after {failures} failed cycles: {error}"[:1000],
         )

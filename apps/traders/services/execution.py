@@ -49,6 +49,7 @@ from apps.market.models import Market, MarketFeed
 from apps.market.selectors import replay_clock
 from apps.traders.models import PLAN_TRANSITIONS, Alert, Execution, PlanEvent, TradePlan
 from apps.traders.selectors import trader_halt_kind
+from apps.traders.services.alerts import alert_raise
 from apps.traders.services.decisions import decision_pnl_record
 from apps.traders.trade_rules import client_order_id
 
@@ -145,6 +146,9 @@ def plan_transition(
         market_time=plan_market_time(current),
     )
     log.info("plan %s: %s -> %s: %s", plan.pk, from_status, to_status, reason)
+    if to_status == PlanStatus.FAILED:
+        what = f"Plan {current.pk} ({current.market.symbol} {current.side}, trader {current.trader.name})"
+        alert_raise(kind=Alert.Kind.EXECUTION_FAILED, plan=current, message=f"{what} failed: {reason}")
     if to_status == PlanStatus.COMPLETED:
         decision_pnl_record(plan=current)
     return current
@@ -167,18 +171,6 @@ def plan_note(
         actor=actor,
         market_time=plan_market_time(plan),
     )
-
-
-def alert_raise(*, level: str, kind: str, message: str, plan: TradePlan | None = None, account=None) -> Alert:
-    """An alert for the dashboard; the same open alert is not raised twice."""
-    account = account or (plan.account if plan else None)
-    existing = Alert.objects.filter(
-        kind=kind, message=message[:1000], plan=plan, account=account, acknowledged_at__isnull=True
-    ).first()
-    if existing is not None:
-        return existing
-    log.warning("alert %s: %s", kind, message)
-    return Alert.objects.create(level=level, kind=kind, message=message[:1000], plan=plan, account=account)
 
 
 # --- the lease --------------------------------------------------------------------------------
@@ -285,7 +277,6 @@ def _send(execution: Execution, adapter: ExchangeAdapter, symbol: str) -> Execut
         raise RetryLater(str(exc)) from None
     except errors.OrderStateUnknown as exc:
         alert_raise(
-            level=Alert.Level.WARNING,
             kind=Alert.Kind.ORDER_UNKNOWN,
             plan=execution.plan,
             message=f"{execution.client_order_id}: {exc}",
@@ -315,7 +306,6 @@ def _sync(execution: Execution, adapter: ExchangeAdapter, symbol: str) -> Execut
     if execution.status == ExecStatus.OPEN:
         # Seen open before, unknown now: the exchange forgot it (or lost it). Never assume it is gone.
         alert_raise(
-            level=Alert.Level.WARNING,
             kind=Alert.Kind.ORDER_UNKNOWN,
             plan=execution.plan,
             message=f"{execution.client_order_id} was open and is no longer found on the exchange",
@@ -542,7 +532,7 @@ def _protection_refused(plan: TradePlan, adapter: ExchangeAdapter, execution: Ex
         f"{at_tick(plan, execution.trigger_price)} ({execution.last_error or execution.status}); "
         "the position is closed at market"
     )
-    alert_raise(level=Alert.Level.CRITICAL, kind=Alert.Kind.PROTECTION_FAILED, plan=plan, message=message)
+    alert_raise(kind=Alert.Kind.PROTECTION_FAILED, plan=plan, message=message)
     return _exit(plan, adapter, reason=message, fail=True)
 
 
@@ -563,7 +553,7 @@ def _exit(plan: TradePlan, adapter: ExchangeAdapter, *, reason: str, fail: bool 
     if exit_order.status != ExecStatus.FILLED:
         if exit_order.status == ExecStatus.REJECTED:
             message = f"plan {plan.pk}: the exit order was refused ({exit_order.last_error}); the position is open"
-            alert_raise(level=Alert.Level.CRITICAL, kind=Alert.Kind.PROTECTION_FAILED, plan=plan, message=message)
+            alert_raise(kind=Alert.Kind.PROTECTION_FAILED, plan=plan, message=message)
         return False
     _cancel_all(plan, adapter, keep=None)
     status = PlanStatus.FAILED if fail else PlanStatus.COMPLETED
@@ -648,7 +638,7 @@ def _check_position_closed(plan: TradePlan, adapter: ExchangeAdapter, protection
 def _finish_external(plan: TradePlan, adapter: ExchangeAdapter) -> bool:
     _cancel_all(plan, adapter, keep=None)
     message = f"plan {plan.pk}: the {plan.market.symbol} position was closed outside TradeOps"
-    alert_raise(level=Alert.Level.WARNING, kind=Alert.Kind.POSITION_DRIFT, plan=plan, message=message)
+    alert_raise(kind=Alert.Kind.POSITION_DRIFT, plan=plan, message=message)
     plan_transition(
         plan=plan,
         to_status=PlanStatus.COMPLETED,
@@ -666,7 +656,7 @@ def _replace_protection(plan: TradePlan, adapter: ExchangeAdapter, gone: Executi
         f"plan {plan.pk}: the {what} {gone.client_order_id} was {gone.status} on the exchange while the position "
         f"is open; re-placed as {replacement.client_order_id} ({replacement.status})"
     )
-    alert_raise(level=Alert.Level.CRITICAL, kind=Alert.Kind.PROTECTION_REPLACED, plan=plan, message=message)
+    alert_raise(kind=Alert.Kind.PROTECTION_REPLACED, plan=plan, message=message)
     plan_note(plan=plan, execution=replacement, reason=message)
     if replacement.status == ExecStatus.REJECTED:
         _protection_refused(plan, adapter, replacement)

@@ -28,7 +28,8 @@ from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.selectors import account_exposure
 from apps.market.models import SPOT_EXCHANGES
 from apps.traders.models import OPEN_PLAN_STATUSES, Alert, Execution, TradePlan, Trader
-from apps.traders.services.execution import _apply, alert_raise, plan_note, trade_plan_process
+from apps.traders.services.alerts import alert_raise
+from apps.traders.services.execution import _apply, plan_note, trade_plan_process
 from apps.traders.services.traders import trader_risk_update
 from apps.traders.trade_rules import is_own_client_id
 
@@ -76,7 +77,6 @@ def account_reconcile(*, account: ExchangeAccount) -> ReconcileResult:
     except errors.AdapterError as exc:
         result.error = str(exc)
         alert_raise(
-            level=Alert.Level.WARNING,
             kind=Alert.Kind.RECONCILE_FAILED,
             account=account,
             message=f"reconciling {account.name} failed: {exc}",
@@ -115,7 +115,6 @@ def _cancel_orphan(
     if execution is not None:
         _apply(execution, cancelled)
     alert_raise(
-        level=Alert.Level.WARNING,
         kind=Alert.Kind.ORPHAN_CANCELLED,
         account=account,
         plan=execution.plan if execution else None,
@@ -150,7 +149,7 @@ def _check_drift(account: ExchangeAccount, adapter: ExchangeAdapter) -> list[str
             f"{account.name} {symbol}: the exchange holds {_signed(actual[symbol])}, "
             f"the open plans account for {_signed(expected[symbol])}"
         )
-        alert_raise(level=Alert.Level.WARNING, kind=Alert.Kind.POSITION_DRIFT, account=account, message=message)
+        alert_raise(kind=Alert.Kind.POSITION_DRIFT, account=account, message=message)
         for plan in plans_by_symbol[symbol]:
             plan_note(plan=plan, reason=f"drift: {message}")
         drifting.append(symbol)

@@ -35,6 +35,7 @@ from apps.traders.models import (
     TraderRiskState,
 )
 from apps.traders.risk import EquityState, HaltKind
+from apps.traders.services.alerts import alert_raise, daily_loss_alert_update
 from apps.traders.services.errors import TradeConflict, TradeRefused
 
 RISK_PROFILE_FIELDS = (
@@ -593,9 +594,9 @@ def _store(row: TraderRiskState, state: EquityState) -> None:
 
 
 def _alert_halt(trader: Trader, reason: str) -> None:
-    Alert.objects.create(
-        level=Alert.Level.CRITICAL,
+    alert_raise(
         kind=Alert.Kind.TRADER_HALTED,
+        subject=f"trader:{trader.pk}",
         account=trader.account,
         message=f"Trader {trader.name} halted: {reason}"[:1000],
     )
@@ -623,6 +624,7 @@ def trader_risk_update(*, trader: Trader, equity: Decimal, now: datetime | None 
     newly_halted = state.halt is not None and (previous.halt is None or lifted)
     _store(row, state)
     row.last_equity = equity
+    daily_loss_alert_update(trader=trader, day=row.day, day_start_equity=row.day_start_equity, equity=equity)
     if lifted:
         row.halted_at = None
         HaltEvent.objects.create(
@@ -709,9 +711,9 @@ def _switch_set(*, engaged: bool, user: Any, reason: str) -> KillSwitch:
     HaltEvent.objects.create(trader=None, action=action, kind=HaltKind.GLOBAL, reason=reason, actor=user)
     if engaged:
         who = user.get_username() if user is not None else "the system"
-        Alert.objects.create(
-            level=Alert.Level.CRITICAL,
+        alert_raise(
             kind=Alert.Kind.KILL_SWITCH,
+            subject="kill_switch",
             message=f"Kill switch engaged by {who}: every trader is halted. Reason: {reason}"[:1000],
         )
     return switch

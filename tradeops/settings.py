@@ -288,6 +288,9 @@ LOGGING = {
         # apprise names the receiver's host and token in its messages: apps.traders.services.notify
         # captures them, scrubs them and stores them on the delivery; they never reach the console.
         "apprise": {"handlers": [], "level": "WARNING", "propagate": False},
+        # urllib3 (under requests: apprise, ccxt) logs each request line, path included, at DEBUG; a
+        # webhook's path is its secret.
+        "urllib3": {"level": "INFO"},
     },
 }
 

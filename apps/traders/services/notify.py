@@ -13,7 +13,6 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -137,7 +136,7 @@ def alert_deliveries_schedule(*, alert: Alert) -> list[AlertDelivery]:
     for delivery in deliveries:
         # robust: a broker that is down must not turn the caller's committed work into an error;
         # the pending row stays and the minute's sweep sends it.
-        transaction.on_commit(partial(async_task, DELIVER_TASK, delivery.pk), robust=True)
+        transaction.on_commit(lambda pk=delivery.pk: async_task(DELIVER_TASK, pk), robust=True)
     return deliveries
 
 

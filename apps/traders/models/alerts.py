@@ -156,6 +156,9 @@ class AlertChannel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def kind_labels(self) -> list[str]:
+        return [Alert.Kind(kind).label for kind in self.kinds]
+
     def receives(self, alert: Alert) -> bool:
         wanted = not self.kinds or alert.kind in self.kinds
         return self.enabled and wanted and LEVEL_RANK[alert.level] >= LEVEL_RANK[self.min_level]

@@ -223,6 +223,8 @@ class AlertOut(Schema):
     level: Alert.Level
     kind: Alert.Kind
     message: str
+    subject: str = Field(description="What the alert is about ('plan:12', 'trader:3'): its cooldown's key.")
+    notified: bool = Field(description="Sent to the channels (false: its rule is off or its cooldown held it back).")
     account_id: int | None
     plan_id: int | None
     created_at: datetime

@@ -30,7 +30,7 @@ class SettingsRateThrottle(SimpleRateThrottle):
 
 
 class ApiKeyRateThrottle(SettingsRateThrottle):
-    """Each key its own budget, so one runaway script does not starve its owner's other keys' limit alone."""
+    """Each key its own budget (within its owner's): a runaway script hits its key's limit first."""
 
     scope = "api_key"
 

@@ -21,8 +21,9 @@ from apps.core.roles import Role, has_role
 
 
 def _list_context(request: HttpRequest, form: ApiKeyForm) -> dict[str, Any]:
-    is_admin = has_role(request.user, Role.ADMIN)
-    return {"keys": api_key_list(user=request.user), "form": form, "now": timezone.now(), "show_owner": is_admin}
+    now = timezone.now()
+    rows = [(api_key, api_key.status(now)) for api_key in api_key_list(user=request.user)]
+    return {"rows": rows, "form": form, "show_owner": has_role(request.user, Role.ADMIN)}
 
 
 @require_GET

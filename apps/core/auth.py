@@ -2,9 +2,10 @@
 each with a role (the viewer role for every endpoint; `auth=OPERATOR` or `auth=ADMIN` on those that
 change things).
 
-No credentials, or a key that is unknown, revoked or expired: 401. Logged in without any role: 403.
-A role, or a key's scope, too low: 403. ninja runs the auth before it reads the request body, so a
-caller without the role gets 403 whatever it sends, never field errors about a body it may not send.
+No credentials, or a key that is unknown, revoked or expired (even beside a session): 401. Logged in
+without any role: 403. A role, or a key's scope, too low: 403. ninja runs the auth before it reads the
+request body, so a caller without the role gets 403 whatever it sends, never field errors about a body
+it may not send.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from ninja.security import HttpBearer, SessionAuth
 from apps.core.api_keys import ROLE_SCOPE, api_key_find, api_key_record_use, effective_role
 from apps.core.models import ApiKey
 from apps.core.roles import NO_ROLE_MESSAGE, RANK, Role, has_role
+
+INVALID_KEY_MESSAGE = "The API key is unknown, revoked or expired."
 
 
 class RoleSessionAuth(SessionAuth):
@@ -48,11 +51,12 @@ class RoleApiKeyAuth(HttpBearer):
         super().__init__()
         self.role = role
 
-    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey:
         now = timezone.now()
         api_key = api_key_find(key=token, now=now)
         if api_key is None:
-            return None
+            # Refused outright, not handed on to the session: a script must learn that its key failed.
+            raise HttpError(401, INVALID_KEY_MESSAGE)
         role = effective_role(api_key)
         if role is None:
             raise HttpError(403, NO_ROLE_MESSAGE)
@@ -67,7 +71,7 @@ class RoleApiKeyAuth(HttpBearer):
 
 
 def role_auth(role: Role) -> list[Any]:
-    # A key first: a script's explicit credentials win over a browser session it may share a cookie jar with.
+    # A key first: a request that sends one is judged by it alone, whatever session cookie comes along.
     return [RoleApiKeyAuth(role), RoleSessionAuth(role)]
 
 

@@ -182,7 +182,10 @@ def test_an_expired_or_revoked_key_gets_401(viewer, spoil) -> None:
 )
 def test_unknown_or_malformed_keys_get_401(viewer, presented) -> None:
     key = new_key(viewer)
-    assert api_client().get(TRADERS, headers={"Authorization": f"Bearer {presented}"}).status_code == 401
+    refused = api_client().get(TRADERS, headers={"Authorization": f"Bearer {presented}"})
+    assert refused.status_code == 401
+    if presented.startswith("tops_"):
+        assert refused.json() == {"detail": "The API key is unknown, revoked or expired."}
     assert api_client().get(TRADERS, headers=bearer(key[:-1] + ("A" if key[-1] != "A" else "B"))).status_code == 401
 
 
@@ -204,8 +207,13 @@ def test_each_use_records_when_and_from_where(viewer) -> None:
 
 
 def test_session_login_keeps_working_for_the_api(viewer) -> None:
-    assert logged_in(viewer).get(TRADERS).status_code == 200
+    session = logged_in(viewer)
+    assert session.get(TRADERS).status_code == 200
     assert Client().get(TRADERS).status_code == 401
+    # A revoked key is refused even when a valid session comes with it.
+    key = new_key(viewer)
+    ApiKey.objects.update(revoked_at=timezone.now())
+    assert session.get(TRADERS, headers=bearer(key)).status_code == 401
 
 
 # Revocation: the page and the admin ----------------------------------------------------------

@@ -4,7 +4,8 @@ unlocks by deleting the attempt in the admin."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from axes.models import AccessAttempt
@@ -35,14 +36,17 @@ def test_wrong_passwords_lock_the_username_out_with_a_clear_message(viewer) -> N
     for _ in range(2):
         answer = log_in(client, viewer.username, "wrong")
         assert answer.status_code == 200 and "did not match" in answer.content.decode()
-    before = timezone.now()
+    before = timezone.now().replace(microsecond=0)
     locked = log_in(client, viewer.username, "wrong")
+    after = timezone.now()
     assert locked.status_code == 429
     assert locked["Retry-After"] == str(15 * 60)
-    retry_at = (before + timedelta(minutes=15)).strftime("%Y-%m-%d %H:%M")
     text = locked.content.decode()
-    assert "Too many failed logins" in text and f"Try again after <strong>{retry_at} UTC</strong>" in text
-    assert "in 15 minutes" in text
+    assert "Too many failed logins" in text and "in 15 minutes" in text
+    shown = re.search(r"Try again after <strong>(\S+ \S+) UTC</strong>", text)
+    assert shown, text
+    retry_at = datetime.strptime(shown.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    assert before + timedelta(minutes=15) <= retry_at <= after + timedelta(minutes=15)
 
     # Even the right password is refused while locked out, and no session starts.
     again = log_in(client, viewer.username, PASSWORD)

@@ -52,3 +52,23 @@ def test_an_operator_creates_uses_and_revokes_a_key(page: Any, log_in: Any, live
     page.screenshot(path="/tmp/e2e_api_key_revoked.png", full_page=True)
 
     assert api.get("/api/v1/traders").status_code == 401
+
+
+def test_repeated_wrong_passwords_lead_to_a_lockout_page_that_says_when(
+    page: Any, settings, operator_user, request: pytest.FixtureRequest
+) -> None:
+    settings.AXES_FAILURE_LIMIT = 2
+    page.goto("/login/")
+    for _ in range(2):
+        page.get_by_label("Username").fill(operator_user.username)
+        page.get_by_label("Password").fill("wrong password")
+        page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Too many failed logins")
+    expect(page.locator("main")).to_contain_text("Try again after")
+    expect(page.locator("main")).to_contain_text("UTC (in 15 minutes)")
+    page.screenshot(path="/tmp/e2e_lockout.png", full_page=True)
+    # Chromium reports the lockout's status (429) as a console error: expected here, and only here.
+    log = request.node.e2e_log
+    locked = [line for line in log.problems if "status of 429 (Too Many Requests)" in line]
+    assert len(locked) == 1
+    log.problems.remove(locked[0])

@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 
+from apps.secrets import redaction
 from tests.factories import UserFactory
 
 
@@ -33,6 +34,15 @@ def _empty_market_cache() -> Iterator[None]:
     """Live prices a test cached (the `market` cache, per process in tests) do not leak into the next."""
     yield
     caches["market"].clear()
+
+
+@pytest.fixture(autouse=True)
+def _forget_revealed_secrets() -> Iterator[None]:
+    """A value one test revealed is redacted from every later log line of the process; tests start
+    afresh, or a generated secret such as "Market" (the schemathesis test makes such) would blank that
+    word from later tests' log assertions."""
+    yield
+    redaction._values.clear()
 
 
 @pytest.fixture

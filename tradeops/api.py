@@ -17,6 +17,7 @@ from apps.core.auth import VIEWER
 from apps.core.errors import RowInUse, ServiceValidationError
 from apps.core.roles import Role, role_required
 from apps.core.schemas import TextSafeParser, document_error_answers
+from apps.core.throttles import API_THROTTLES
 from apps.exchanges.api import router as exchanges_router
 from apps.market.api import router as market_router
 from apps.signals.api import router as signals_router
@@ -41,6 +42,7 @@ api = TradeOpsAPI(
     version="1",
     urls_namespace="api",
     auth=VIEWER,
+    throttle=API_THROTTLES,
     docs_decorator=viewers_only,
     parser=TextSafeParser(),
 )

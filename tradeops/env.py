@@ -53,3 +53,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_RATE_PERIODS = ("s", "sec", "m", "min", "h", "hour", "d", "day")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit such as `120/min`: a whole number of requests per s, sec, m, min, h, hour, d or day."""
+    raw = os.environ.get(name)
+    value = default if raw is None or not raw.strip() else raw.strip()
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in _RATE_PERIODS:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate; write requests per period, e.g. 120/min (periods: "
+            f"{', '.join(_RATE_PERIODS)})."
+        )
+    return value

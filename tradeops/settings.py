@@ -6,6 +6,7 @@ The process refuses to start on missing, published or weak keys; see tradeops/ch
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -13,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
 from tradeops import checks
-from tradeops.env import env_bool, env_int, env_list, env_str
+from tradeops.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SHARED_DATA_DIR = Path(env_str("TRADEOPS_SHARED_DATA", str(BASE_DIR.parent / "shared" / "data")))
@@ -65,6 +66,13 @@ SENTIMENT_LLAMA_THREADS = env_int("SENTIMENT_LLAMA_THREADS", 2, minimum=1)
 NEWS_SENTIMENT_WINDOW = env_int("NEWS_SENTIMENT_WINDOW", 10, minimum=1)
 NEWS_SENTIMENT_MAX_AGE_HOURS = env_int("NEWS_SENTIMENT_MAX_AGE_HOURS", 24, minimum=1)
 HTTPS = env_bool("HTTPS", False)
+# API rate limits (apps.core.throttles, README "API keys and rate limits"): per API key, per user, and
+# per user on the endpoints that trade. Counted in the default cache (Redis when REDIS_URL is set).
+API_RATE_LIMITS = {
+    "api_key": env_rate("API_RATE_LIMIT_KEY", "120/min"),
+    "user": env_rate("API_RATE_LIMIT_USER", "300/min"),
+    "trade": env_rate("API_RATE_LIMIT_TRADE", "20/min"),
+}
 
 # Local demos only (README "From the terminal"): testnet accounts' ccxt clients talk to the exchange emulator
 # at this loopback URL instead of the exchange's testnet; live accounts and public market data never do.
@@ -99,6 +107,7 @@ INSTALLED_APPS = [
     "django_q",
     "ninja",
     "simple_history",
+    "axes",
     "apps.core",
     "apps.secrets",
     "apps.market",
@@ -126,6 +135,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "apps.core.middleware.LoginRequiredMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tradeops.urls"
@@ -238,6 +249,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins (django-axes): LOGIN_FAILURE_LIMIT wrong passwords for one username from one address lock
+# that pair out for LOGIN_LOCKOUT_MINUTES (each further try during the lockout starts the wait again); an
+# admin unlocks at once by deleting the attempt in the admin (Axes > Access attempts). Per pair, so that
+# nobody can lock a colleague out from another machine by guessing at their username.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.core.views.login_locked_out"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -20,3 +20,6 @@ CACHES = {**CACHES, "market": {"BACKEND": "django.core.cache.backends.locmem.Loc
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests run without collectstatic; autorefresh serves files straight from the finders.
 WHITENOISE_AUTOREFRESH = True
+# The suite sends many API requests as one user (the schemathesis test, hundreds); tests of the limits
+# set low rates themselves (tests/core/test_throttles.py).
+API_RATE_LIMITS = {scope: "100000/min" for scope in ("api_key", "user", "trade")}

@@ -5,9 +5,13 @@ from operator import attrgetter
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.core import numbers
+from apps.core.api_keys import api_key_revoke
+from apps.core.models import ApiKey
+from apps.core.roles import Role, has_role
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -40,3 +44,35 @@ def number_column(field: str, kind: str, *, market: str = "market", description:
 
     column.__name__ = f"{field}_shown"
     return column
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    """Keys are created on the API keys page (the only place the clear key is shown); here admins find
+    them and revoke them. The stored hash is not shown."""
+
+    list_display = (
+        "prefix",
+        "name",
+        "user",
+        "scope",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "last_used_ip",
+    )
+    list_filter = ("scope", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "prefix", "user__username", "last_used_ip")
+    exclude = ("key_hash",)
+    actions = ("revoke",)
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, Role.ADMIN)
+
+    @admin.action(description="Revoke the selected API keys", permissions=("revoke",))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        keys = list(queryset.filter(revoked_at__isnull=True))
+        for api_key in keys:
+            api_key_revoke(api_key=api_key, by=request.user)
+        self.message_user(request, f"Revoked {len(keys)} API key(s).")

@@ -16,17 +16,23 @@ from apps.core.roles import Role
 PROJECT_APP_PREFIX = "apps."
 # "app_label.model" names operators may change (traders, orders, plans arrive later).
 OPERATOR_EDITABLE_MODELS: frozenset[str] = frozenset({"strategies.strategy"})
+# Apps not ours whose admin belongs to admins: django-axes' login attempts and lockouts (deleting one unlocks).
+ADMIN_ONLY_APP_LABELS: tuple[str, ...] = ("axes",)
 
 
 def _project_app_configs() -> list[AppConfig]:
     return [config for config in apps.get_app_configs() if config.name.startswith(PROJECT_APP_PREFIX)]
 
 
+def _admin_only_app_configs() -> list[AppConfig]:
+    return [config for config in apps.get_app_configs() if config.label in ADMIN_ONLY_APP_LABELS]
+
+
 def role_permissions(role: Role) -> list[Permission]:
     labels = [config.label for config in _project_app_configs()]
-    project = Permission.objects.filter(content_type__app_label__in=labels).select_related("content_type")
     if role is Role.ADMIN:
-        return list(project)
+        return list(Permission.objects.filter(content_type__app_label__in=[*labels, *ADMIN_ONLY_APP_LABELS]))
+    project = Permission.objects.filter(content_type__app_label__in=labels).select_related("content_type")
     granted = []
     for permission in project:
         model = f"{permission.content_type.app_label}.{permission.content_type.model}"
@@ -36,7 +42,7 @@ def role_permissions(role: Role) -> list[Permission]:
 
 
 def sync_role_permissions(**_: Any) -> None:
-    for config in _project_app_configs():
+    for config in [*_project_app_configs(), *_admin_only_app_configs()]:
         create_permissions(config, verbosity=0)
     for role in Role:
         group, _created = Group.objects.get_or_create(name=role.value)

@@ -97,8 +97,9 @@ class InUseOut(Schema):
 
 def document_error_answers(openapi: dict[str, Any]) -> None:
     """Add to every operation of an OpenAPI document the errors ninja answers without the endpoint
-    declaring them: 401 and 403 from the auth, and 422 (ValidationErrorOut) wherever the request
-    carries parameters or a body. What an endpoint declares itself is kept."""
+    declaring them: 401 and 403 from the auth, 429 from the rate limits (with Retry-After), and 422
+    (ValidationErrorOut) wherever the request carries parameters or a body. What an endpoint declares
+    itself is kept."""
     mapping, definitions = models_json_schema(
         [(ErrorOut, "serialization"), (ValidationErrorOut, "serialization")], ref_template=COMPONENT_REF
     )
@@ -113,6 +114,7 @@ def document_error_answers(openapi: dict[str, Any]) -> None:
             if operation.get("security"):
                 added[401] = ("Not logged in", error)
                 added[403] = ("The role is too low, or the user has none", error)
+                added[429] = ("Too many requests: wait the Retry-After header's seconds", error)
             if operation.get("parameters") or operation.get("requestBody"):
                 added[422] = ("Invalid input: one entry per problem", invalid)
             for status, (description, reference) in added.items():

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from apps.core.auth import OPERATOR
 from apps.core.crud import CrudSpec, crud_router
 from apps.core.schemas import MAX_DB_INT, ErrorOut, InputSchema, RowId
+from apps.core.throttles import TRADE_THROTTLES
 from apps.exchanges import selectors, services
 from apps.exchanges.adapters.base import OrderStatus, Position
 from apps.exchanges.adapters.errors import (
@@ -275,6 +276,7 @@ def order_list(request: HttpRequest, filters: Query[OrderFilters]):
     "/orders/{account_id}/{order_id}/cancel",
     response={200: OrderOut, **EXCHANGE_ERRORS},
     auth=OPERATOR,
+    throttle=TRADE_THROTTLES,
     url_name="order_cancel",
 )
 def order_cancel(request: HttpRequest, account_id: RowId, order_id: str):

@@ -18,6 +18,7 @@ from ninja import Field, Query, Router, Schema
 from apps.core.auth import OPERATOR
 from apps.core.crud import CrudSpec, crud_router
 from apps.core.schemas import MAX_DB_INT, ErrorOut, InputSchema, RowId, ValidationErrorOut
+from apps.core.throttles import API_THROTTLES, TRADE_THROTTLES
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MAX_LEVERAGE
 from apps.traders import selectors, services
@@ -361,15 +362,21 @@ class TraderStatusOut(Schema):
     open_positions: int = Field(description="Its plans that hold a position.")
 
 
-def _switch_action(action: str) -> Any:
+def _switch_action(action: str, throttle: list[Any]) -> Any:
     """POST /traders/{id}/start|stop: operators only; 409 when the trader is already there."""
     name, answers = f"trader_{action}", {200: TraderOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
     return trader_router.post(
-        f"/{{trader_id}}/{action}", response=answers, auth=OPERATOR, url_name=name, operation_id=name
+        f"/{{trader_id}}/{action}",
+        response=answers,
+        auth=OPERATOR,
+        throttle=throttle,
+        url_name=name,
+        operation_id=name,
     )
 
 
-@_switch_action("start")
+# Starting trades (the stricter trade limit); stopping never waits on more than the general one.
+@_switch_action("start", TRADE_THROTTLES)
 def trader_start(request: HttpRequest, trader_id: RowId, payload: StartIn):
     """Start the trader's cycles (body `{}`, or `{"confirmation": ...}` for a live account). It needs a
     strategy and a market (422 naming the field). A live account's trader also needs
@@ -378,7 +385,7 @@ def trader_start(request: HttpRequest, trader_id: RowId, payload: StartIn):
     return _trader(trader_id)
 
 
-@_switch_action("stop")
+@_switch_action("stop", API_THROTTLES)
 def trader_stop(request: HttpRequest, trader_id: RowId):
     """Stop the trader's cycles; open positions keep their stop-loss and take-profit."""
     services.trader_stop(trader=_trader(trader_id), user=request.user, strict=True)

@@ -29,6 +29,7 @@ from apps.core.idempotency import HEADER, idempotent
 from apps.core.numbers import plain_number
 from apps.core.paging import Pagination
 from apps.core.schemas import ErrorOut, InputSchema, RowId, ValidationErrorOut
+from apps.core.throttles import TRADE_THROTTLES
 from apps.market.models import MAX_LEVERAGE
 from apps.traders import selectors
 from apps.traders.models import Alert, TradePlan
@@ -326,6 +327,7 @@ def _execute_answer(request: HttpRequest, payload: ExecuteIn) -> tuple[int, Any]
     "/preview",
     response={201: PreviewOut, 422: ValidationErrorOut, 503: ErrorOut},
     auth=OPERATOR,
+    throttle=TRADE_THROTTLES,
     url_name="trade_preview",
 )
 def plan_preview(request: HttpRequest, payload: PreviewIn):
@@ -346,6 +348,7 @@ def plan_preview(request: HttpRequest, payload: PreviewIn):
         503: ErrorOut,
     },
     auth=OPERATOR,
+    throttle=TRADE_THROTTLES,
     url_name="trade_execute",
 )
 def plan_execute(
@@ -390,6 +393,7 @@ def plan_detail(request: HttpRequest, plan_id: RowId):
     "/plans/{plan_id}/cancel",
     response={200: PlanDetailOut, 409: ErrorOut},
     auth=OPERATOR,
+    throttle=TRADE_THROTTLES,
     url_name="trade_plan_cancel",
 )
 def plan_cancel(request: HttpRequest, plan_id: RowId):
@@ -402,6 +406,7 @@ def plan_cancel(request: HttpRequest, plan_id: RowId):
     "/plans/{plan_id}/close",
     response={200: PlanDetailOut, 409: ErrorOut},
     auth=OPERATOR,
+    throttle=TRADE_THROTTLES,
     url_name="trade_plan_close",
 )
 def plan_close(request: HttpRequest, plan_id: RowId):

@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.core.errors import ServiceValidationError
+from apps.core.models import ApiKey
 from apps.exchanges.models import ExchangeAccount
 from apps.secrets import crypto
 from apps.secrets.admin_forms import WriteOnlySecretsAdminMixin
@@ -313,3 +314,27 @@ def test_exception_and_object_text(owned: Owned, settings) -> None:
     assert "control characters" in str(service.value)
     for text in texts:
         assert_hidden(owned, text)
+
+
+# API keys (apps.core.api_keys) -------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_api_key_is_shown_on_no_page_after_its_creation(superuser_client: Client, log_output) -> None:
+    created = superuser_client.post(reverse("api_key_new"), {"name": "leak", "scope": "admin", "expires_in_days": 7})
+    key = created.context["created"].key
+    row = ApiKey.objects.get()
+    used = Client().get(reverse("api:trader_list"), headers={"Authorization": f"Bearer {key}"})
+    assert used.status_code == 200
+    Client().get(reverse("api:trader_list"), headers={"Authorization": f"Bearer {key}x"})  # a refused one too
+
+    paths = [*page_paths(), admin_url(ApiKey, "changelist"), admin_url(ApiKey, "change", row.pk)]
+    for path in paths:
+        for headers in ({}, {"HX-Request": "true"}):
+            response = superuser_client.get(path, headers=headers)
+            if response.status_code == 405:
+                continue
+            assert response.status_code == 200, path
+            assert key not in response.content.decode(), path
+    for name, text in log_output().items():
+        assert key not in text and row.key_hash not in text, name

@@ -42,6 +42,8 @@ class EventType(StrEnum):
     TRADER = "trader"  # a trader's status or heartbeat: trader_id, status, heartbeat_at
     EQUITY = "equity"  # an equity snapshot: trader_id or account_id, equity, realised, unrealised, fees
     BACKTEST = "backtest"  # a backtest run's progress: run_id, status, progress
+    CANDLE = "candle"  # a candle was stored or updated: market_id, symbol, timeframe, time, o, h, l, c, v
+    NEWS = "news"  # a news item was stored: item_id, title, source, sentiment
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -66,6 +66,19 @@ class DrillDesk:
             model.objects.all().delete()
         Trader.objects.filter(pk=self.trader.pk).update(status=Trader.Status.RUNNING, consecutive_failures=0)
 
+    def release_candle(self, index: int, close: float = 29000.0) -> None:
+        """Store candle `index` (after the BARS first ones) and release it on the exchange feed, as collection does."""
+        open_ms = START_MS + (BARS - 1 + index) * HOUR
+        candle_series_import(
+            market=self.market,
+            timeframe="1h",
+            series=series_of([[open_ms, close, close + 10, close - 10, close, 1.0]]),
+            source="exchange",
+        )
+        MarketFeed.objects.filter(market=self.market, source=MarketFeed.Source.EXCHANGE).update(
+            horizon=ms_to_datetime(open_ms)
+        )
+
     def unwire(self, client_id: str) -> str:
         return client_id.removeprefix("t-") if self.emu.exchange == "gate" else client_id
 

@@ -25,16 +25,13 @@ from __future__ import annotations
 import os
 import random
 import socket
-from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
-from apps.audit.models import DecisionLog
-from apps.traders import tasks
-from apps.traders.models import OPEN_PLAN_STATUSES, Execution, TradePlan
+from apps.traders.models import OPEN_PLAN_STATUSES, TradePlan
 from apps.traders.services.cycles import trader_cycle_run
+from tests.drills.checks import check_converged, check_no_duplicate_and_all_recorded, restart, time_passes
 from tests.drills.conftest import DrillDesk, needs_postgresql
 from tests.drills.crash import ChildResult, run_in_child
 
@@ -43,32 +40,10 @@ SEED = int(os.environ.get("DRILL_SEED") or random.SystemRandom().randrange(2**31
 PlanStatus = TradePlan.Status
 
 
-def _restart(desk: DrillDesk) -> None:
-    """What a restarted worker runs: the reconciliation enqueued at start, and the minute's cycle."""
-    tasks.reconcile_trades()
-    tasks.run_trader_cycle(desk.trader.pk)
-
-
-def _time_passes() -> None:
-    """The dead worker's lease expires and the resend delay passes (the rows' clocks move back instead)."""
-    TradePlan.objects.exclude(lease_owner="").update(lease_until=timezone.now() - timedelta(seconds=1))
-    long_ago = timezone.now() - timedelta(seconds=settings.TRADE_RESEND_AFTER_SECONDS + 1)
-    Execution.objects.filter(send_count__gt=0).update(last_sent_at=long_ago)
-
-
-def _check_no_duplicate_and_all_recorded(desk: DrillDesk, where: str) -> None:
-    counts = desk.order_counts()
-    twice = {cid: n for cid, n in counts.items() if n > 1}
-    assert not twice, f"{where}: the same client order id reached the exchange more than once: {twice}"
-    recorded = dict(Execution.objects.values_list("client_order_id", "send_count"))
-    unrecorded = sorted(cid for cid in counts if recorded.get(cid, 0) < 1)
-    assert not unrecorded, f"{where}: orders on the exchange without their Execution committed as sent: {unrecorded}"
-
-
 def _check_resumable(desk: DrillDesk, child: ChildResult, where: str) -> None:
     """Right after the restart: every plan is protected, finished, or still held by the dead worker's lease
     (it resumes when the lease expires); a position is open only for a plan that is one of these."""
-    _check_no_duplicate_and_all_recorded(desk, where)
+    check_no_duplicate_and_all_recorded(desk, where)
     dead_owner = f"{socket.gethostname()}:{child.pid}:"
     for plan in TradePlan.objects.all():
         held_by_dead = plan.lease_owner.startswith(dead_owner) and plan.lease_until > timezone.now()
@@ -78,31 +53,6 @@ def _check_resumable(desk: DrillDesk, child: ChildResult, where: str) -> None:
         )
     if desk.position() and not TradePlan.objects.filter(status__in=OPEN_PLAN_STATUSES).exists():
         pytest.fail(f"{where}: the exchange holds {desk.position()} that no open plan accounts for")
-
-
-def _check_converged(desk: DrillDesk, where: str) -> None:
-    _check_no_duplicate_and_all_recorded(desk, where)
-    decisions = list(DecisionLog.objects.values_list("outcome", "plan_id"))
-    plans = list(TradePlan.objects.all())
-    assert len(plans) == 1, f"{where}: {len(plans)} plans for one entry candle: {[p.status for p in plans]}"
-    [plan] = plans
-    assert decisions == [("traded", plan.pk)], f"{where}: decisions {decisions}"
-    assert (plan.status, plan.lease_owner) == (PlanStatus.PROTECTION_PLACED, ""), (
-        f"{where}: plan {plan.pk} is {plan.status} ({plan.status_reason}), lease {plan.lease_owner!r}"
-    )
-    cid = f"to-{plan.pk}-"
-    assert dict(desk.order_counts()) == {f"{cid}en1": 1, f"{cid}sl1": 1, f"{cid}tp1": 1}, f"{where}: exchange orders"
-    assert desk.position() == plan.quantity == plan.filled_quantity, (
-        f"{where}: the exchange holds {desk.position()}, the plan bought {plan.filled_quantity} of {plan.quantity}"
-    )
-    protective = sorted(
-        (desk.unwire(o.client_id), o.is_open, o.trigger_price) for o in desk.emu.orders() if o.conditional
-    )
-    assert protective == [(f"{cid}sl1", True, plan.stop_loss), (f"{cid}tp1", True, plan.take_profit)], (
-        f"{where}: protective orders on the exchange {protective}"
-    )
-    states = dict(Execution.objects.filter(plan=plan).values_list("client_order_id", "status"))
-    assert states == {f"{cid}en1": "filled", f"{cid}sl1": "open", f"{cid}tp1": "open"}, f"{where}: {states}"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -116,7 +66,7 @@ def test_a_worker_killed_anywhere_in_a_cycle_loses_nothing_and_duplicates_nothin
     clean = run_in_child(cycle)
     assert not clean.killed and not clean.error, clean.error
     assert desk.emu.wait_idle()
-    _check_converged(desk, "the clean run")
+    check_converged(desk, "the clean run")
     boundaries, duration = len(clean.passed), clean.seconds
 
     rng = random.Random(f"{SEED}-{desk.emu.exchange}")
@@ -137,10 +87,10 @@ def test_a_worker_killed_anywhere_in_a_cycle_loses_nothing_and_duplicates_nothin
         kinds[last if child.killed else "finished"] = kinds.get(last if child.killed else "finished", 0) + 1
         assert desk.emu.wait_idle(), f"{where}: the emulator is still busy"
 
-        _restart(desk)
+        restart(desk)
         _check_resumable(desk, child, f"{where}; restarted at once")
-        _time_passes()
-        _restart(desk)
-        _check_converged(desk, f"{where}; restarted after the lease and resend delay")
+        time_passes()
+        restart(desk)
+        check_converged(desk, f"{where}; restarted after the lease and resend delay")
     print(f"\nDRILL_SEED={SEED} {desk.emu.exchange}: {RUNS} kills; where they struck: {sorted(kinds.items())}")
     assert sum(n for last, n in kinds.items() if last != "finished") >= RUNS // 2, kinds

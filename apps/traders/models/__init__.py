@@ -17,6 +17,7 @@ from apps.traders.models.plans import (
     Side,
     TradePlan,
 )
+from apps.traders.models.pnl import EquitySnapshot
 from apps.traders.models.prompts import DEFAULT_TEMPLATE_NAME, PromptTemplate
 from apps.traders.models.traders import (
     ACTIVE_TRADER_STATUSES,
@@ -42,6 +43,7 @@ __all__ = [
     "PLAN_TRANSITIONS",
     "TERMINAL_PLAN_STATUSES",
     "Alert",
+    "EquitySnapshot",
     "Execution",
     "HaltEvent",
     "KillSwitch",

@@ -19,7 +19,7 @@ from apps.core.errors import ServiceValidationError
 from apps.core.paging import paged
 from apps.core.roles import Role, has_role, role_required
 from apps.exchanges.models import ExchangeAccount
-from apps.traders import selectors, services
+from apps.traders import pnl_selectors, selectors, services
 from apps.traders.forms import TraderForm, listed_markets
 from apps.traders.models import OPEN_PLAN_STATUSES, Trader
 from apps.traders.services.errors import TradeConflict, TradeRefused
@@ -49,13 +49,13 @@ def _digits(value: str) -> int | None:
 
 def _rows(traders: Any, now: datetime) -> list[dict[str, Any]]:
     """Each trader with what the list shows beside its own columns."""
-    pnl = selectors.traders_pnl_today(trader_ids=[trader.pk for trader in traders], now=now)
+    pnl = pnl_selectors.traders_pnl_today(trader_ids=[trader.pk for trader in traders])
     return [
         {
             "trader": trader,
             "stale": selectors.trader_heartbeat_stale(trader=trader, now=now),
             "timeframe": selectors.trader_timeframe(trader=trader),
-            "pnl_today": pnl.get(trader.pk),
+            "pnl_today": pnl[trader.pk],
         }
         for trader in traders
     ]
@@ -90,7 +90,7 @@ def trader_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "trader": trader,
         "stale": selectors.trader_heartbeat_stale(trader=trader, now=now),
         "timeframe": selectors.trader_timeframe(trader=trader),
-        "pnl_today": selectors.traders_pnl_today(trader_ids=[trader.pk], now=now).get(trader.pk),
+        "pnl_today": pnl_selectors.pnl_today(trader_id=trader.pk),
         "risk_state": selectors.trader_risk_state_get(trader=trader),
         "positions": [plan for plan in open_plans if plan.status in selectors.POSITION_PLAN_STATUSES],
         "open_plans": open_plans,

@@ -39,6 +39,8 @@ def add_plan(trader: Trader, market, side: str, status: str, legs: list[tuple[st
         market=market,
         side=side,
         quantity=D(legs[0][1]),
+        filled_quantity=D(legs[0][1]),
+        average_entry_price=D(legs[0][2]),
         reference_price=D(legs[0][2]),
         live=False,
         risk_report={},

@@ -118,3 +118,17 @@ def test_desk_series_sums_each_accounts_latest_equity() -> None:
     points = equity_series(start=T0, interval=None)
     assert [p.equity for p in points] == [D(100), D(150), D(130)]
     assert points[-1].drawdown == pytest.approx(130 / 150 - 1)
+
+
+def test_a_failing_snapshot_never_stops_a_fill(operator, monkeypatch, django_capture_on_commit_callbacks) -> None:
+    def broken(**_kwargs):
+        raise RuntimeError("snapshot broke")
+
+    monkeypatch.setattr("apps.traders.services.pnl.books", broken)
+    trader, _feed = setup_paper_trader()
+    client = client_for(operator)
+    plan_id = _preview(client, trader)["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, EXECUTE, {"plan_id": plan_id}).status_code == 200
+    assert TradePlan.objects.get(pk=plan_id).status == TradePlan.Status.PROTECTION_PLACED
+    assert not EquitySnapshot.objects.exists()

@@ -70,6 +70,8 @@ def test_trader_going_live_waits_and_applies_once_another_admin_approves(alice, 
     assert f"#{request.pk}" in alert.message and "alice" in alert.message
 
     decided = change_request_approve(change_request=request, user=bob, reason="checked the keys")
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is not None and alert.message.endswith("(approved by bob)")
     trader.refresh_from_db()
     assert decided.status == Status.APPROVED and trader.live is True
     assert (decided.decided_by, decided.reason) == (bob, "checked the keys")

@@ -21,7 +21,7 @@ from django.utils import timezone
 from apps.core.errors import ServiceValidationError
 from apps.core.numbers import plain_number
 from apps.traders.models import Alert, ChangeRequest, RiskProfile
-from apps.traders.services.alerts import alert_raise
+from apps.traders.services.alerts import alert_condition_update, alert_raise
 
 Kind, Target = ChangeRequest.Kind, ChangeRequest.Target
 
@@ -203,8 +203,8 @@ def change_request_create(
     alert_raise(
         kind=Alert.Kind.APPROVAL_REQUESTED,
         subject=f"change_request:{request.pk}",
-        message=f"{who} asks for a second admin: {request.get_kind_display()} ({target}), change request "
-        f"#{request.pk} on /approvals/",
+        message=f"{who} asks: {request.get_kind_display()} ({request.target_name}), change request #{request.pk} "
+        "on /approvals/",
     )
     return request
 
@@ -221,6 +221,15 @@ def change_request_close(
     request._history_user = user  # type: ignore[attr-defined]
     request._change_reason = f"{status}: {reason}"[:100] if reason else status  # type: ignore[attr-defined]
     request.save()
+    # The admins' alert stays open while the request waits; its end closes it.
+    who = user.get_username() if user is not None else "the system"
+    alert_condition_update(
+        kind=Alert.Kind.APPROVAL_REQUESTED,
+        subject=f"change_request:{request.pk}",
+        holds=False,
+        message="",
+        cleared=f" ({status} by {who})",
+    )
     return request
 
 

@@ -356,9 +356,10 @@ def risk_profile_create(
     max_drawdown: Decimal = Decimal("0.10"),
     reset_daily_halt_next_day: bool = True,
     secrets: Mapping[str, Any] | None = None,
+    user: Any = None,
 ) -> RiskProfile:
-    """The defaults are the model's. `secrets` is ignored: the generic CRUD router passes it, and a
-    risk profile has none."""
+    """The defaults are the model's. `secrets` and `user` are ignored: the generic CRUD router passes them,
+    a risk profile has no secrets, and a new profile loosens nothing (moving a trader onto it may wait)."""
     profile = RiskProfile(
         name=name,
         max_leverage=max_leverage,

@@ -150,7 +150,7 @@ class PromptTemplateAdmin(_ServiceSavedAdmin):
         return prompts.prompt_template_create(**values)
 
     def _update(self, obj: PromptTemplate, values: dict[str, Any], user: Any) -> PromptTemplate:
-        return prompts.prompt_template_update(template=obj, changes=values)
+        return prompts.prompt_template_update(template=obj, changes=values, user=user)
 
     def _delete(self, obj: PromptTemplate) -> None:
         prompts.prompt_template_delete(template=obj)

@@ -2,7 +2,7 @@
 decided, with the diff); admins approve or reject (never their own); the requester cancels theirs.
 A refusal answers 403 (not an admin, your own request), a request no longer pending 409."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: ninja reads the endpoints' Query[...] annotations at runtime.
 
 from datetime import datetime
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from apps.core.pending import pending_of
 from apps.traders.models import ChangeRequest
 from apps.traders.services.approvals import change_request_approve
 from tests.factories import UserFactory
@@ -18,3 +21,14 @@ def approve_pending() -> list[ChangeRequest]:
     failed = [request.result for request in decided if request.status != ChangeRequest.Status.APPROVED]
     assert not failed, failed
     return decided
+
+
+def approved(row: Any) -> Any:
+    """The row a service returned, with the requests it filed instead of applying approved by a second
+    admin, reloaded. For tests that need a live account, a live trader or a raised limit."""
+    approver = UserFactory(role="admin")
+    for request in pending_of(row):
+        decided = change_request_approve(change_request=request, user=approver)
+        assert decided.status == ChangeRequest.Status.APPROVED, decided.result
+    row.refresh_from_db()
+    return row

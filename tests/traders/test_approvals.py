@@ -321,3 +321,24 @@ def test_the_test_helper_approves_as_another_admin(alice):
     services.kill_switch_release(user=alice, reason="go")
     approve_pending()
     assert KillSwitch.objects.get().engaged is False
+
+
+def test_a_new_text_for_a_live_ai_traders_template_waits_a_rename_does_not(alice, bob, live_trader):
+    from apps.ai.services import model_config_create
+    from apps.traders.services.prompts import prompt_template_create, prompt_template_update
+
+    template = prompt_template_create(name="terse", system="Trade $symbol.", user="Price $price.")
+    model = model_config_create(name="small", provider="llama_cpp", model="smollm2-135m")
+    Trader.objects.filter(pk=live_trader.pk).update(decision_mode="ai", ai_model_config=model, prompt_template=template)
+    saved = prompt_template_update(
+        template=template, changes={"system": "Buy $symbol now.", "description": "short"}, user=alice
+    )
+    request = only_pending(saved)
+    template.refresh_from_db()
+    assert (template.system, template.description, template.version) == ("Trade $symbol.", "short", 1)
+    assert request.diff() == [{"field": "system", "before": "Trade $symbol.", "after": "Buy $symbol now."}]
+    change_request_approve(change_request=request, user=bob)
+    template.refresh_from_db()
+    assert (template.system, template.version) == ("Buy $symbol now.", 2)
+    unused = prompt_template_create(name="other", system="s $symbol", user="u $price")
+    assert not pending_of(prompt_template_update(template=unused, changes={"system": "t $symbol"}, user=alice))

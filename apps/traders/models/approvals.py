@@ -37,9 +37,10 @@ class ChangeRequest(models.Model):
         TRADER = "trader", "Trader"
         RISK_PROFILE = "risk_profile", "Risk profile"
         KILL_SWITCH = "kill_switch", "Kill switch"
+        PROMPT_TEMPLATE = "prompt_template", "Prompt template"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    target_type = models.CharField(max_length=12, choices=Target.choices)
+    target_type = models.CharField(max_length=16, choices=Target.choices)
     target_id = models.PositiveBigIntegerField()
     target_name = models.CharField(max_length=200, help_text="The target's name when the request was made.")
     changes = models.JSONField(

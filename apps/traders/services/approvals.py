@@ -19,10 +19,11 @@ from apps.core.errors import ServiceValidationError
 from apps.core.roles import Role, has_role
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import exchange_account_update
-from apps.traders.models import ChangeRequest, KillSwitch, RiskProfile, Trader, TraderRiskState
+from apps.traders.models import ChangeRequest, KillSwitch, PromptTemplate, RiskProfile, Trader, TraderRiskState
 from apps.traders.services import traders as trader_services
 from apps.traders.services.errors import TradeConflict, TradeRefused
 from apps.traders.services.four_eyes import StaleChange, change_request_close, change_request_create, plain, same
+from apps.traders.services.prompts import prompt_template_update
 
 __all__ = [
     "change_request_approve",
@@ -70,6 +71,7 @@ def _target(request: ChangeRequest) -> Any:
         Target.TRADER: Trader,
         Target.RISK_PROFILE: RiskProfile,
         Target.KILL_SWITCH: KillSwitch,
+        Target.PROMPT_TEMPLATE: PromptTemplate,
     }
     found = models[request.target_type].objects.select_for_update().filter(pk=request.target_id).first()
     if found is None:
@@ -114,6 +116,8 @@ def _apply(request: ChangeRequest, target: Any, user: Any) -> str:
         exchange_account_update(account=target, changes=_after(request), user=user, approval=request)
     elif request.kind == Kind.RISK_RAISE and request.target_type == Target.RISK_PROFILE:
         trader_services.risk_profile_update(profile=target, changes=_after(request), user=user, approval=request)
+    elif request.target_type == Target.PROMPT_TEMPLATE:
+        prompt_template_update(template=target, changes=_after(request), user=user, approval=request)
     elif request.kind in (Kind.TRADER_LIVE, Kind.TRADER_AI, Kind.RISK_RAISE):
         trader_services.trader_update(trader=target, changes=_after(request), user=user, approval=request)
     elif request.kind == Kind.KILL_SWITCH_RELEASE:

@@ -6,7 +6,8 @@ services again with `approval=` the approved request, which lets the held part t
 
 Held: an exchange account or a trader going live; a loosened risk limit (a profile's field, or a trader
 moved to a looser profile); a live trader's model config, prompt template or decision mode; releasing
-the kill switch; resetting a live trader's halt. Tightening and engaging never wait.
+the kill switch; resetting a live trader's halt; a new text for a prompt template a live AI trader sends
+(apps.traders.services.prompts). Tightening and engaging never wait.
 """
 
 from __future__ import annotations

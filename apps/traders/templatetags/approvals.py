@@ -22,7 +22,9 @@ def approvals_nav(context: Any) -> str:
     if not has_role(user, Role.VIEWER):
         return ""
     count = change_request_pending_count() if has_role(user, Role.ADMIN) else 0
-    badge = format_html(' <mark class="badge" id="approvals-badge" title="waiting for a second admin">{}</mark>', count)
+    badge = format_html(
+        ' <mark class="badge warning" id="approvals-badge" title="waiting for a second admin">{}</mark>', count
+    )
     return format_html('<li><a href="{}">Approvals{}</a></li>', reverse("approvals:list"), badge if count else "")
 
 

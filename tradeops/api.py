@@ -105,6 +105,7 @@ api.add_router("/backtests", backtests_router)
 api.add_router("/risk-profiles", "apps.traders.api.risk_profile_router")
 api.add_router("/traders", "apps.traders.api.trader_router")
 api.add_router("/kill-switch", "apps.traders.api.kill_switch_router")
+api.add_router("/approvals", "apps.traders.approval_api.router")
 api.add_router("/alert-channels", "apps.traders.alert_api.router")
 api.add_router("", "apps.exchanges.api.trading_router")  # /exchanges/{id}/balance, /positions, /orders
 api.add_router("/trade", "apps.traders.trade_api.router")

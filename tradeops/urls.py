@@ -24,6 +24,7 @@ urlpatterns = [
     path("models/", include("apps.ai.urls")),
     path("traders/", include("apps.traders.trader_urls")),
     path("risk/", include("apps.traders.urls")),
+    path("approvals/", include("apps.traders.approval_urls")),
     path("logs/", include("apps.audit.urls")),
     path("", include("apps.core.urls")),
     path("", include("apps.dashboard.urls")),

@@ -25,6 +25,7 @@ from apps.traders.models import (
     Alert,
     AlertChannel,
     AlertRule,
+    ChangeRequest,
     Execution,
     HaltEvent,
     KillSwitch,
@@ -447,3 +448,18 @@ def market_terms(*, market: Market) -> MarketTerms:
         fee_rate=TAKER_FEE_RATE[market.exchange],
         slippage=DEFAULT_SLIPPAGE_BPS / BPS,
     )
+
+
+# --- four-eyes change requests -------------------------------------------------------------------
+
+
+def change_request_list(*, status: str | None = None) -> QuerySet[ChangeRequest]:
+    """Change requests, newest first; `status` narrows them (pending: what waits for a second admin)."""
+    requests = ChangeRequest.objects.select_related("requested_by", "decided_by")
+    if status:
+        requests = requests.filter(status=status)
+    return requests.order_by("-created_at", "-id")
+
+
+def change_request_pending_count() -> int:
+    return ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING).count()

@@ -122,6 +122,8 @@ def _form(request: HttpRequest, *args: Any, **kwargs: Any) -> TraderForm:
     if not has_role(request.user, Role.ADMIN):
         form.fields["live"].disabled = True
         form.fields["live"].help_text = "Only an admin changes the live flag."
+    else:
+        form.fields["live"].help_text += " Turning it on waits for a second admin's approval (/approvals/)."
     return form
 
 
@@ -129,13 +131,14 @@ def _form_page(request: HttpRequest, form: TraderForm, *, trader: Trader | None)
     return render(request, "traders/trader_form.html", {"form": form, "trader": trader})
 
 
-def _save(form: TraderForm, trader: Trader | None) -> Trader | None:
-    """The form's values through the service; None (with the service's error on the form) when refused."""
+def _save(request: HttpRequest, form: TraderForm, trader: Trader | None) -> Trader | None:
+    """The form's values through the service; None (with the service's error on the form) when refused.
+    What waits for a second admin (going live, a live trader's model ...) the detail page says."""
     values = listed_markets({field: form.cleaned_data[field] for field in services.TRADER_FIELDS})
     try:
         if trader is None:
-            return services.trader_create(**values)
-        return services.trader_update(trader=trader, changes=values)
+            return services.trader_create(**values, user=request.user)
+        return services.trader_update(trader=trader, changes=values, user=request.user)
     except ServiceValidationError as exc:
         form.add_error(exc.field if exc.field in FORM_FIELD_NAMES else None, exc.message)
         return None
@@ -146,7 +149,7 @@ def _save(form: TraderForm, trader: Trader | None) -> Trader | None:
 def trader_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = _form(request, request.POST)
-        saved = _save(form, None) if form.is_valid() else None
+        saved = _save(request, form, None) if form.is_valid() else None
         if saved is not None:
             return redirect("trader:detail", pk=saved.pk)
         return _form_page(request, form, trader=None)
@@ -161,7 +164,7 @@ def trader_edit(request: HttpRequest, pk: int) -> HttpResponse:
     trader = _trader(pk)
     form = _form(request, request.POST or None, instance=trader)
     if request.method == "POST":
-        saved = _save(form, trader) if form.is_valid() else None
+        saved = _save(request, form, trader) if form.is_valid() else None
         if saved is not None:
             return redirect("trader:detail", pk=saved.pk)
     return _form_page(request, form, trader=trader)

@@ -7,6 +7,7 @@ from apps.traders.models.alerts import (
     AlertDelivery,
     AlertRule,
 )
+from apps.traders.models.approvals import ChangeRequest
 from apps.traders.models.plans import (
     OPEN_PLAN_STATUSES,
     PLAN_TRANSITIONS,
@@ -43,6 +44,7 @@ __all__ = [
     "PLAN_TRANSITIONS",
     "TERMINAL_PLAN_STATUSES",
     "Alert",
+    "ChangeRequest",
     "EquitySnapshot",
     "Execution",
     "HaltEvent",

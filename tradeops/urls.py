@@ -25,6 +25,7 @@ urlpatterns = [
     path("traders/", include("apps.traders.trader_urls")),
     path("risk/", include("apps.traders.urls")),
     path("logs/", include("apps.audit.urls")),
+    path("chains/", include("apps.traders.chain_urls")),
     path("", include("apps.core.urls")),
     path("", include("apps.dashboard.urls")),
     # Browsers ask for /favicon.ico whatever the page links; answer it rather than log a 404.

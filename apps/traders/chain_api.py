@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, StreamingHttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
@@ -71,4 +71,4 @@ def chain_detail(request: HttpRequest, kind: Literal["plan", "decision"], chain_
     try:
         return chains.chain_get(kind=kind, chain_id=chain_id).as_dict()
     except chains.ChainNotFound as exc:
-        return 404, {"detail": str(exc)}
+        return Status(404, {"detail": str(exc)})

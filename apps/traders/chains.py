@@ -32,6 +32,7 @@ from apps.traders.selectors import trade_plan_result
 PLAN, DECISION = "plan", "decision"
 KINDS = (PLAN, DECISION)
 BATCH = 200  # chains built per round of queries in a stream
+FILL_STATUSES = (TradePlan.Status.ENTRY_FILLED, TradePlan.Status.COMPLETED)
 
 
 class ChainNotFound(LookupError):
@@ -249,8 +250,12 @@ def _order_step(execution: Execution) -> Step:
 def _fill_step(execution: Execution, events: list[PlanEvent]) -> Step | None:
     if not execution.filled:
         return None
-    # The fill's time is the plan's first status change it caused; the row's last update otherwise.
-    at = next((event.at for event in events if event.execution_id == execution.pk), execution.updated_at)
+    # The fill's time is the status change it caused (entry filled, or completed by an exit, stop or
+    # target); the row's last update otherwise (a fill whose event was not linked to it).
+    at = next(
+        (event.at for event in events if event.execution_id == execution.pk and event.to_status in FILL_STATUSES),
+        execution.updated_at,
+    )
     data = {
         "execution_id": execution.pk,
         "leg": execution.leg,

@@ -15,6 +15,8 @@ from apps.exchanges.adapters.paper_engine import BPS, DEFAULT_SLIPPAGE_BPS, TAKE
 from apps.traders import chains
 from apps.traders.models import Execution, TradePlan
 from tests.audit.helpers import DecisionFactory
+from tests.factories import TraderFactory
+from tests.traders.conftest import trade_plan_for
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +82,14 @@ def test_a_hold_is_a_chain_of_its_own_without_risk_or_orders(round_trip) -> None
     assert kinds(chain) == ["candle", "indicators", "signal", "decision"]
     assert chain.steps[2].title == "No signal on this candle"
     assert chain.plan is None
+
+
+def test_an_operators_plan_has_no_decision_steps(db) -> None:
+    plan = trade_plan_for(TraderFactory())
+    chain = chains.chain_get(kind="plan", chain_id=plan.pk)
+    assert kinds(chain) == ["plan", "pnl"]
+    assert chain.entry_decision is None
+    assert chain.steps[-1].title == "PnL: none realised yet (plan previewed)"
 
 
 def test_an_unknown_plan_decision_or_kind_is_named(db) -> None:

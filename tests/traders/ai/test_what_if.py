@@ -16,6 +16,7 @@ from apps.traders.services.cycles import trader_cycle_run
 from apps.traders.whatif import decision_what_if
 from tests.exchanges.paper.helpers import release
 from tests.traders.ai.conftest import EXCHANGE_KEY, EXCHANGE_SECRET, MODEL_KEY, ai_trader, answered
+from tests.traders.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 OTHER_KEY = "sk-other-model-secret-1234"
@@ -89,3 +90,21 @@ def test_without_a_model_the_recorded_answer_is_re_run(entered, scripted) -> Non
     assert result.what_if.model is None
     assert result.what_if.risk["decision"] == result.original.risk["decision"]
     assert D(result.what_if.risk["quantity"]) == entered.plan.quantity
+
+
+def test_the_page_offers_the_model_and_shows_its_answer_beside_the_original(
+    entered, other_config, scripted, operator
+) -> None:
+    client = client_for(operator)
+    page = client.get(f"/chains/decision/{entered.pk}/").content.decode()
+    assert 'name="model_config"' in page and f'<option value="{other_config.pk}">other (' in page
+    scripted.script(answered(action="hold", reason="no edge"))
+    partial = client.post(
+        f"/chains/decision/{entered.pk}/what-if/",
+        {"risk_profile": entered.trader.risk_profile_id, "model_config": other_config.pk},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "model config <strong>other</strong>" in partial
+    assert "<code>other-model</code> · tokens 100 in / 50 out · model" in partial
+    assert "<code>scripted-model</code>" in partial and "no edge" in partial
+    assert all(secret not in partial for secret in (MODEL_KEY, OTHER_KEY, EXCHANGE_KEY, EXCHANGE_SECRET))

@@ -121,8 +121,17 @@ def test_a_range_selects_plans_by_creation_and_planless_decisions_by_decision_ti
     assert list(chains.chain_stream(start=end + timedelta(days=1), end=end + timedelta(days=2))) == []
 
 
-def test_the_stream_builds_in_batches_in_time_order(db) -> None:
+def test_the_stream_builds_in_batches_in_time_order(db, monkeypatch) -> None:
     now = timezone.now()
     made = [DecisionFactory(decided_at=now - timedelta(minutes=minutes)) for minutes in (5, 3, 1)]
+    built, build = [], chains.chains_for
+
+    def counted(refs):
+        refs = list(refs)
+        built.append(len(refs))
+        return build(refs)
+
+    monkeypatch.setattr(chains, "chains_for", counted)
     streamed = list(chains.chain_stream(start=now - timedelta(hours=1), end=now, batch=2))
     assert [chain.id for chain in streamed] == [decision.pk for decision in made]
+    assert built == [2, 1]  # never more than a batch of chains in memory

@@ -111,5 +111,6 @@ api.add_router("", "apps.exchanges.api.trading_router")  # /exchanges/{id}/balan
 api.add_router("/trade", "apps.traders.trade_api.router")
 api.add_router("/pnl", "apps.traders.pnl_api.router")
 api.add_router("/decisions", "apps.audit.api.router")
+api.add_router("/chains", "apps.traders.chain_api.router")
 api.add_router("/news", "apps.news.api.router")
 api.add_router("/sentiment", "apps.news.api.sentiment_router")

@@ -26,6 +26,7 @@ urlpatterns = [
     path("risk/", include("apps.traders.urls")),
     path("approvals/", include("apps.traders.approval_urls")),
     path("logs/", include("apps.audit.urls")),
+    path("chains/", include("apps.traders.chain_urls")),
     path("", include("apps.core.urls")),
     path("", include("apps.dashboard.urls")),
     # Browsers ask for /favicon.ico whatever the page links; answer it rather than log a 404.

@@ -43,7 +43,7 @@ from apps.core.api_keys import api_key_create
 from apps.core.middleware import ROLELESS_ALLOWED
 from apps.core.roles import RANK, Role
 from apps.signals.models import Signal
-from apps.traders.models import Alert, AlertChannel, TradePlan
+from apps.traders.models import Alert, AlertChannel, ChangeRequest, TradePlan
 from tests.audit.helpers import DecisionFactory
 from tests.backtests.factories import BacktestRunFactory
 from tests.factories import (
@@ -77,6 +77,12 @@ POST_WITHOUT_ROLE = {
     "openapi-json": "ninja's schema answers any method; writes nothing",
     "favicon": "a redirect to the static icon, for any method",
 }
+# Routes where a role high enough is still refused (403) by a rule about the row: the world's change request
+# was made by the operator fixture, so admins approve it, and only that operator may cancel it.
+OWNER_ONLY = {
+    "change_request_cancel": "only the requester cancels a change request; an admin rejects it",
+    "approvals:cancel": "the same on the approvals page",
+}
 # API operations without auth: none.
 PUBLIC_OPERATIONS: dict[str, str] = {}
 # Values for path converters that are not row ids, by (url name, argument).
@@ -85,6 +91,9 @@ PATH_VALUES = {
     ("file", "kind"): "metrics",
     ("order_cancel", "order_id"): "drill-order",
     ("order_cancel_confirm", "order_id"): "drill-order",
+    ("detail", "kind"): "plan",  # chains
+    ("what_if", "kind"): "decision",
+    ("decide", "action"): "approve",  # approvals (a GET asks for confirmation)
 }
 
 
@@ -116,10 +125,13 @@ def _fill(route: str, name: str) -> str:
         converter, argument = match.group(1) or "str", match.group(2)
         if (name, argument) in PATH_VALUES:
             return PATH_VALUES[(name, argument)]
-        if converter in ("int", "path", "str") or argument.endswith("id"):
-            return str(ID)
+        if converter == "int" or argument == "id" or argument.endswith("_id"):
+            return str(ID)  # a row id (the admin site's are strings)
         raise AssertionError(f"{name}: no value for <{converter}:{argument}>; add one to PATH_VALUES")
 
+    # The admin site's regexes: its catch-all, (?P<url>.*), and its app index, (?P<app_label>auth|...): the first.
+    route = route.replace("(?P<url>.*)", "no-such-page/")
+    route = re.sub(r"\(\?P<\w+>([\w]+)[^)]*\)", r"\1", route).replace("^", "").replace("$", "")
     return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", value, route)
 
 
@@ -188,7 +200,7 @@ def _renumbered(row: Any) -> Any:
 
 
 @pytest.fixture
-def world(admin_user: Any) -> None:
+def world(admin_user: Any, operator: Any) -> None:
     """One row of every model a route names, each with id ID; nothing that reaches beyond 127.0.0.1."""
     market = MarketFactory(pk=ID)
     account = ExchangeAccountFactory(pk=ID)  # paper: its adapter never leaves the database
@@ -230,6 +242,15 @@ def world(admin_user: Any) -> None:
     Alert.objects.create(pk=ID, kind=Alert.Kind.EXECUTION_FAILED, message="drill", level=Alert.Level.CRITICAL)
     AlertChannel.objects.create(pk=ID, name="drill channel")
     NewsSourceFactory(pk=ID, name="Drill feed", feed_url="http://127.0.0.1:8172/feed")
+    ChangeRequest.objects.create(
+        pk=ID,
+        kind=ChangeRequest.Kind.RISK_RAISE,
+        target_type=ChangeRequest.Target.RISK_PROFILE,
+        target_id=ID,
+        target_name="drill profile",
+        changes={},
+        requested_by=operator,
+    )
     _renumbered(api_key_create(user=admin_user, name="drill key", scope="read", expires_in_days=30).row)
 
 
@@ -305,7 +326,7 @@ def _check(route: Route, who: str, role: Role | None, method: str, response: Any
     if RANK[role] < RANK[route.required]:
         if status not in DENIED:
             failures.append(f"{where}: expected 403")
-    elif status in (401, 403):
+    elif status in (401, 403) and not (status == 403 and route.name in OWNER_ONLY):
         failures.append(f"{where}: the role is enough, yet refused")
 
 

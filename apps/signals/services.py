@@ -55,6 +55,7 @@ SCHEDULES: dict[str, dict[str, object]] = {
     "Refresh market rules": {"func": "apps.exchanges.tasks.refresh_markets", "minutes": 60},
     # Every minute; each source is fetched only once its own poll interval has passed.
     "Poll news sources": {"func": "apps.news.tasks.poll_news_sources", "minutes": 1},
+    "Prune live events": {"func": "apps.core.tasks.prune_events", "minutes": 60},
 }
 # Candles evaluated per commit: bounds one transaction (and the memory of one read) when a new
 # strategy catches up over a long history.

@@ -4,15 +4,12 @@ channels-redis (REDIS_URL)."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
-from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.utils import timezone
 
-from apps.core.events import EventType, event_message, events_prune, publish
+from apps.core.events import EventType, event_message, publish
 from apps.core.models import Event
 from apps.dashboard import relay
 from apps.dashboard.relay import GAP_SECONDS, Relay
@@ -88,14 +85,3 @@ def test_with_redis_the_publisher_sends_and_the_relay_stays_off(redis_url: str) 
         await communicator.disconnect()
 
     run(body)
-
-
-def test_prune_deletes_events_past_retention_but_keeps_the_newest(settings: Any) -> None:
-    settings.EVENT_RETENTION_HOURS = 24
-    now = timezone.now()
-    old, kept = fill(1), fill(2)
-    Event.objects.filter(pk=old.pk).update(ts=now - timedelta(hours=25))
-    Event.objects.filter(pk=kept.pk).update(ts=now - timedelta(hours=23))
-    assert events_prune(now=now) == 1
-    assert list(Event.objects.values_list("pk", flat=True)) == [kept.pk]
-    assert events_prune(now=now + timedelta(hours=48)) == 0  # the newest stays: reconnects know nothing was lost

@@ -140,6 +140,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "apps.core.middleware.LoginRequiredMiddleware",
+    "apps.dashboard.middleware.live_events_middleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -159,6 +160,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.roles",
                 "apps.dashboard.context_processors.open_alerts",
+                "apps.dashboard.context_processors.live_events",
             ],
         },
     },

@@ -16,7 +16,8 @@ def live_events_middleware(get_response: Callable[[HttpRequest], HttpResponse]) 
     partials and pytest's WSGI live server do not."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
-        if isinstance(request, ASGIRequest) and request.method == "GET" and "HX-Request" not in request.headers:
+        full_page = request.method == "GET" and "HX-Request" not in request.headers
+        if isinstance(request, ASGIRequest) and full_page and request.user.is_authenticated:
             request.live_after = latest_event_id()  # type: ignore[attr-defined]
         return get_response(request)
 

@@ -17,6 +17,18 @@ COLLECT_EVENTS = """() => {
   window.liveEvents = [];
   document.addEventListener("tradeops:event", (event) => window.liveEvents.push(event.detail));
 }"""
+# Keeps every socket the page opens, to cut one and read the address of the next.
+RECORD_SOCKETS = """(() => {
+  const Native = window.WebSocket;
+  window.sockets = [];
+  window.WebSocket = function (url, protocols) {
+    const socket = new Native(url, protocols);
+    window.sockets.push(socket);
+    return socket;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+})();"""
 ENGAGE_KILL_SWITCH = (
     "from apps.traders.services import kill_switch_engage; "
     "kill_switch_engage(user=None, reason='drill from another process')"
@@ -42,3 +54,26 @@ def test_an_event_from_another_process_reaches_the_open_page(
     assert switch["data"] == {"engaged": True, "reason": "drill from another process"}
     assert isinstance(switch["id"], int) and switch["ts"]
     daphne_page.screenshot(path="var/e2e-artifacts/live-events.png")
+
+
+def test_a_reconnect_asks_for_the_events_after_the_last_one_seen(
+    daphne_page: Any, daphne_log_in: Any, daphne_server: Any
+) -> None:
+    daphne_page.add_init_script(RECORD_SOCKETS)
+    daphne_log_in(UserFactory(role="operator"))
+    daphne_page.goto("/alerts/")
+    status = daphne_page.locator("#live-status")
+    expect(status).to_have_attribute("data-state", "connected")
+    daphne_page.evaluate(COLLECT_EVENTS)
+    daphne_server.manage("shell", "-c", ENGAGE_KILL_SWITCH)
+    daphne_page.wait_for_function("() => window.liveEvents.length > 0")
+    last_id = max(event["id"] for event in daphne_page.evaluate("window.liveEvents"))
+    seen = len(daphne_page.evaluate("window.liveEvents"))
+
+    daphne_page.evaluate("window.sockets.at(-1).close()")  # the network drops the connection
+    daphne_page.wait_for_function("() => window.sockets.length === 2 && window.sockets[1].readyState === 1")
+    expect(status).to_have_attribute("data-state", "connected")
+    after = daphne_page.evaluate("new URL(window.sockets[1].url).searchParams.get('after')")
+    assert after == str(last_id)
+    daphne_page.wait_for_timeout(500)
+    assert len(daphne_page.evaluate("window.liveEvents")) == seen  # nothing seen is sent again

@@ -225,7 +225,13 @@ else:
             "LOCATION": str(BASE_DIR / "var" / "cache" / "market"),
         },
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # The embedded relay sends up to 500 events per poll; a socket holds more than that before any is dropped.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=100)},
+        }
+    }
 
 Q_CLUSTER = {
     "name": "tradeops",

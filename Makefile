@@ -56,6 +56,7 @@ llm: $(VENV)/.llm
 
 # Benchmarks print tables. BENCH_DATABASE_URL=postgres://... adds PostgreSQL to the database ones.
 BENCH_DB_ARGS := $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL),)
+BENCH_REDIS_ARGS := $(if $(BENCH_REDIS_URL),--redis-url $(BENCH_REDIS_URL),)
 bench: $(VENV)/.dev
 	$(PY) bench/bench_indicators.py
 	$(PY) bench/bench_import_candles.py $(BENCH_DB_ARGS)
@@ -67,3 +68,4 @@ bench: $(VENV)/.dev
 	$(PY) bench/bench_market_data.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_news.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_ai.py
+	$(PY) bench/bench_events.py $(BENCH_DB_ARGS) $(BENCH_REDIS_ARGS)

@@ -33,6 +33,8 @@ TINY_RUNS = {
         "first answers valid" if llama_installed() else "not installed (make llm)",
     ),
     "bench_news.py": (["--repeats", "1", "--llama-headlines", "2", "--polls", "1"], " x 1 passes"),
+    # Embedded mode only (no BENCH_REDIS_URL / BENCH_DATABASE_URL reach it): 2 clients, 5 events.
+    "bench_events.py": (["--smoke", "--port", "0"], "SQLite    embedded        2"),
     "bench_trade.py": (
         ["--plans", "4", "--emulator-plans", "2", "--evaluations", "50", "--warmup", "1"],
         "emulator binanceusdm: execute -> protection_placed",
@@ -50,7 +52,8 @@ def test_benchmark_runs_on_tiny_sizes(script: str) -> None:
     # The scripts make their own throwaway SQLite databases; no DATABASE_URL, so PostgreSQL rows
     # are skipped by the scripts themselves and the run cannot touch the test database.
     arguments, expected_row = TINY_RUNS[script]
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    hidden = {"DATABASE_URL", "BENCH_DATABASE_URL", "BENCH_REDIS_URL"}
+    env = {key: value for key, value in os.environ.items() if key not in hidden}
     done = subprocess.run(
         [sys.executable, str(BENCH / script), *arguments],
         capture_output=True,

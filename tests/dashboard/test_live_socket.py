@@ -175,3 +175,29 @@ def test_a_failing_fragment_render_still_delivers_the_event(monkeypatch: pytest.
         await communicator.disconnect()
 
     run(body)
+
+
+def test_event_messages_skip_the_per_message_connection_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    # channels runs close_old_connections in a thread before every handler; at 200 sockets that hop per
+    # socket per event was most of daphne's CPU (bench/bench_events.py). Event frames must not pay it.
+    import channels.consumer
+
+    hops: list[None] = []
+
+    async def counted() -> None:
+        hops.append(None)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    viewer = logged_in(UserFactory(role="viewer"))
+
+    async def body() -> None:
+        communicator = socket(viewer)
+        await communicator.connect()
+        assert await communicator.receive_nothing(timeout=0.5)  # the relay has read where the table stands
+        before = len(hops)
+        events = [await sync_to_async(plan_event)(number) for number in range(3)]
+        assert await received_ids(communicator) == [event.pk for event in events]
+        assert len(hops) == before
+        await communicator.disconnect()
+
+    run(body)

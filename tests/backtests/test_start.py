@@ -105,8 +105,7 @@ def test_a_started_run_is_queued_then_run_by_the_worker_and_opens_on_its_report(
     assert response["HX-Redirect"] == f"/backtests/{run.pk}/"
     assert (run.status, run.progress, run.created_by, run.strategy, run.sl_pct) == ("queued", 0, operator, strategy, 2)
     waiting = client_for(viewer).get(f"/backtests/{run.pk}/").content.decode()
-    assert 'id="run-progress"' in waiting and "Queued" in waiting
-    assert f'data-live-on="backtest" data-live-where="run_id={run.pk}"' in waiting  # follows its run's events
+    assert 'id="run-progress"' in waiting and 'hx-trigger="every 1s"' in waiting and "Queued" in waiting
 
     for callback in callbacks:  # what the commit would have done: the worker's task, synchronously
         callback()

@@ -46,7 +46,7 @@ PANELS: dict[str, Panel] = {
         Panel("positions", lambda: {"rows": selectors.dashboard_positions()}),
         Panel("orders", lambda: {"orders": selectors.dashboard_orders()}),
         Panel("executions", lambda: {"executions": selectors.dashboard_executions()}),
-        Panel("equity", lambda: {"rows": selectors.dashboard_equity()}),
+        Panel("equity", lambda: {"desk": selectors.dashboard_equity()}),
         Panel("signals", lambda: {"signals": selectors.dashboard_signals()}),
         Panel("decisions", lambda: {"decisions": selectors.dashboard_decisions()}),
     )

@@ -21,7 +21,8 @@ from apps.market.selectors import market_last_price
 from apps.market.timeframes import TIMEFRAME_MS
 from apps.signals.models import Signal
 from apps.signals.selectors import signal_list
-from apps.traders.models import OPEN_PLAN_STATUSES, Alert, Execution, Side, TradePlan, Trader, TraderRiskState
+from apps.traders.models import OPEN_PLAN_STATUSES, Alert, Execution, Side, TradePlan, Trader
+from apps.traders.pnl_selectors import EquityPoint, PnlToday, equity_series, pnl_today, traders_pnl_today
 from apps.traders.selectors import (
     POSITION_PLAN_STATUSES,
     alert_list,
@@ -29,7 +30,6 @@ from apps.traders.selectors import (
     trader_list,
     trader_risk_state_get,
     trader_timeframe,
-    traders_pnl_today,
 )
 
 BANNER_ALERTS = 3
@@ -88,13 +88,14 @@ class TraderRow:
     timeframe: str | None
     halt: str  # the trader's own halt, as its label; "" when none (the kill switch is shown beside)
     halt_reason: str
-    pnl_today: Decimal | None
+    pnl_today: PnlToday
 
 
 def dashboard_traders(*, now: datetime) -> list[TraderRow]:
-    """Every trader (the first TRADERS_SHOWN by name) with its heartbeat, halt and PnL today."""
+    """Every trader (the first TRADERS_SHOWN by name) with its heartbeat, halt and PnL today (pnl_today:
+    realised + unrealised − fees since 00:00 UTC)."""
     traders = list(trader_list()[:TRADERS_SHOWN])
-    pnl = traders_pnl_today(trader_ids=[trader.pk for trader in traders], now=now)
+    pnl = traders_pnl_today(trader_ids=[trader.pk for trader in traders])
     rows = []
     for trader in traders:
         state = trader_risk_state_get(trader=trader)
@@ -105,7 +106,7 @@ def dashboard_traders(*, now: datetime) -> list[TraderRow]:
                 timeframe=trader_timeframe(trader=trader),
                 halt=state.get_halt_display() if state is not None and state.halt else "",
                 halt_reason=state.halt_reason if state is not None and state.halt else "",
-                pnl_today=pnl.get(trader.pk),
+                pnl_today=pnl[trader.pk],
             )
         )
     return rows
@@ -213,16 +214,11 @@ def dashboard_alerts() -> OpenAlerts:
     return OpenAlerts(count=alerts.count(), first=list(alerts[:LATEST_SHOWN]))
 
 
-@dataclass(frozen=True)
-class EquityRow:
-    state: TraderRiskState
-
-    @property
-    def change_today(self) -> Decimal:
-        return self.state.last_equity - self.state.day_start_equity
+def dashboard_equity() -> PnlToday:
+    """The whole desk's equity now and its PnL since 00:00 UTC (every account, every trader)."""
+    return pnl_today()
 
 
-def dashboard_equity() -> list[EquityRow]:
-    """Each trader's equity now and at the start of its UTC day, as its risk gate last measured them."""
-    states = TraderRiskState.objects.select_related("trader", "trader__account")
-    return [EquityRow(state) for state in states.order_by("trader__name")[:TRADERS_SHOWN]]
+def dashboard_equity_points() -> list[EquityPoint]:
+    """The whole desk's equity since 00:00 UTC, one point per 5 minutes (the chart above the panel)."""
+    return equity_series()

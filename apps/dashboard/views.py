@@ -29,7 +29,10 @@ def home(request: HttpRequest) -> HttpResponse:
     role, token = user_role(request.user), get_token(request)
     data = panel_data(tuple(PANELS))
     panels = {name: panel_html(name, context, role=role, csrf_token=token) for name, context in data.items()}
-    return render(request, "dashboard/home.html", {"panels": panels, "equity_chart": _template_exists(EQUITY_CHART)})
+    context = {"panels": panels, "equity_chart": _template_exists(EQUITY_CHART)}
+    if context["equity_chart"]:
+        context["equity_points"] = selectors.dashboard_equity_points()
+    return render(request, "dashboard/home.html", context)
 
 
 def _template_exists(name: str) -> bool:

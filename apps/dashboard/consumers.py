@@ -5,7 +5,7 @@ marker element carrying the event's JSON (static/js/live.js reads it and dispatc
 followed by apps.dashboard.live.event_html's out-of-band fragments for the user's role.
 
 `?after=<id>` replays the events the browser missed from the Event table, or asks it to reload the page
-when they are no longer all there (older than the oldest kept event, or more than EVENT_REPLAY_LIMIT).
+when they are no longer all there (its last event was pruned, or more than EVENT_REPLAY_LIMIT are missing).
 The socket joins the group before it reads the table, so an event committed meanwhile arrives both
 ways; ids already sent are skipped, so nothing is sent twice and nothing falls between the two.
 """
@@ -24,7 +24,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from apps.core.events import EVENTS_GROUP, event_message, events_after, oldest_event_id
+from apps.core.events import EVENTS_GROUP, event_kept, event_message, events_after
 from apps.core.roles import user_role
 from apps.dashboard import relay
 from apps.dashboard.live import event_html
@@ -88,8 +88,8 @@ def _after(scope: dict[str, Any]) -> int | None:
         return None
 
 
-def _missed(after: int, limit: int) -> tuple[int | None, list[dict[str, Any]]]:
-    return oldest_event_id(), [event_message(event) for event in events_after(after, limit=limit + 1)]
+def _missed(after: int, limit: int) -> tuple[bool, list[dict[str, Any]]]:
+    return event_kept(after), [event_message(event) for event in events_after(after, limit=limit + 1)]
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -128,9 +128,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def _replay(self, after: int) -> None:
         limit = settings.EVENT_REPLAY_LIMIT
-        oldest, missed = await relay.run_orm(_missed, after, limit)
-        # Ids below the oldest kept one were pruned; after + 1 == oldest means none were.
-        if (oldest is not None and after + 1 < oldest) or len(missed) > limit:
+        kept, missed = await relay.run_orm(_missed, after, limit)
+        if not kept or len(missed) > limit:
             await self.send(text_data=REFRESH_FRAME)
             return
         for event in missed:

@@ -80,6 +80,14 @@ class CycleReport:
     ran: bool
     note: str
     markets: tuple[MarketOutcome, ...] = ()
+    failed: bool = False
+
+    @property
+    def outcome(self) -> str:
+        """ran, failed or skipped: the cycle metrics' label (apps.core.prometheus)."""
+        if not self.ran:
+            return "skipped"
+        return "failed" if self.failed else "ran"
 
     def __str__(self) -> str:
         if not self.ran:
@@ -488,7 +496,7 @@ def _fail(trader: Trader, moment: datetime, error: str, outcomes: tuple[MarketOu
             account=trader.account,
             message=f"Trader {trader.name} stopped after {failures} failed cycles: {error}"[:1000],
         )
-    return CycleReport(trader.pk, True, f"failed ({failures} in a row): {error}", outcomes)
+    return CycleReport(trader.pk, True, f"failed ({failures} in a row): {error}", outcomes, failed=True)
 
 
 # --- dispatch ------------------------------------------------------------------------------------------

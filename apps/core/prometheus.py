@@ -60,6 +60,8 @@ def process_identifier() -> str:
 
 
 if multiproc_dir():
+    # Any process may be the first to start (a management command before `serve`, a worker before the web).
+    Path(multiproc_dir()).mkdir(parents=True, exist_ok=True)
     values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
     # A restarted container runs as the same host and pid: its predecessor's "live" gauges (websocket
     # clients) must not count. Counters stay, so totals never go backwards.

@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format env llm bench clean-venv
+.PHONY: run test lint format env llm bench audit clean-venv
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ format: $(VENV)/.dev
 	$(PY) -m ruff format .
 
 llm: $(VENV)/.llm
+
+# Known vulnerabilities in the installed packages (pip-audit); fails on one that has a fix. Needs the network.
+audit: $(VENV)/.dev
+	$(PY) .ci/dependency_audit.py
 
 # Benchmarks print tables. BENCH_DATABASE_URL=postgres://... adds PostgreSQL to the database ones.
 BENCH_DB_ARGS := $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL),)

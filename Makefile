@@ -71,3 +71,4 @@ bench: $(VENV)/.dev
 	$(PY) bench/bench_market_data.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_news.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_ai.py
+	$(PY) bench/bench_api.py $(BENCH_DB_ARGS)

@@ -76,6 +76,8 @@ if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not a log format; use plain or json.")
 # API rate limits (apps.core.throttles, README "API keys and rate limits"): per API key, per user, and
 # per user on the endpoints that trade. Counted in the default cache (Redis when REDIS_URL is set).
+# API_RATE_LIMITS_ENABLED=false turns them off: only behind a gateway that limits the callers itself.
+API_RATE_LIMITS_ENABLED = env_bool("API_RATE_LIMITS_ENABLED", True)
 API_RATE_LIMITS = {
     "api_key": env_rate("API_RATE_LIMIT_KEY", "120/min"),
     "user": env_rate("API_RATE_LIMIT_USER", "300/min"),

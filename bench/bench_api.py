@@ -51,6 +51,7 @@ TRADERS = 20
 PORT = 8161
 PATH = "/api/v1/traders"
 HIGH_LIMIT = "1000000/min"
+SERVER_LOG = Path(tempfile.gettempdir()) / "tradeops_bench_api_servers.log"
 
 SEED = f"""
 import django
@@ -78,6 +79,7 @@ def main() -> None:
     if args.smoke:
         args.requests, args.concurrency, args.warmup = 40, 4, 4
     label = "PostgreSQL" if args.database_url else "SQLite"
+    SERVER_LOG.unlink(missing_ok=True)
     rows = []
     with database(args.database_url) as database_url:
         env = server_environment(database_url=database_url, redis_url=args.redis_url)
@@ -116,9 +118,11 @@ def main() -> None:
         on, off = rows[servers_on][3], rows[servers_off][3]
         overhead = (on["p50"] - off["p50"]) / off["p50"] * 100 if off["p50"] else 0.0
         print(f"rate limiter, {rows[servers_on][1]} daphne(s): p50 {overhead:+.0f} % with it on")
-    statuses = Counter(status for *_, result in rows for status in result["statuses"])
+    statuses: Counter[int] = Counter()
+    for *_, result in rows:
+        statuses.update(result["statuses"])
     if set(statuses) - {200}:
-        print(f"answers other than 200: {dict(statuses)}")
+        print(f"answers: {dict(statuses)}; the servers' log: {SERVER_LOG}")
 
 
 @contextmanager
@@ -154,13 +158,14 @@ def server_environment(*, database_url: str, redis_url: str) -> dict[str, str]:
 
 @contextmanager
 def daphnes(ports: list[int], env: dict[str, str]) -> Iterator[list[int]]:
+    log = SERVER_LOG.open("a")
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tradeops.asgi:application"],
             env=env,
             cwd=PROJECT_ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         for port in ports
     ]
@@ -177,6 +182,7 @@ def daphnes(ports: list[int], env: dict[str, str]) -> Iterator[list[int]]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        log.close()
 
 
 def wait_ready(port: int, timeout: float = 60) -> None:

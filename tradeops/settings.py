@@ -173,7 +173,10 @@ TEMPLATES = [
 def _database_config() -> dict:
     url = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'tradeops.sqlite3'}"
     try:
-        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
+        # 0 (a connection per request) by default: under daphne each request's sync code runs in a thread of
+        # its own, so a persistent connection is never reused and stays open until garbage-collected; 16
+        # concurrent API clients held ~75 PostgreSQL connections and got "too many clients" (bench_api.py).
+        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":

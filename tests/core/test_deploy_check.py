@@ -75,3 +75,36 @@ def test_the_deploy_check_catches_a_deployment_without_https(tmp_path, overrides
     assert result.returncode != 0
     for warning in warnings:
         assert warning in result.stderr + result.stdout
+
+
+PROBE = """
+from django.test import Client
+client = Client()
+for path in ("/health/live", "/metrics", "/login/"):
+    print(path, client.get(path, HTTP_HOST="127.0.0.1").status_code)
+"""
+
+
+def test_with_https_on_probes_and_prometheus_are_not_redirected_but_pages_are(tmp_path) -> None:
+    """docker-compose's healthcheck and Prometheus speak plain HTTP inside the network."""
+    env = {
+        **os.environ,
+        **compose_web_environment(),
+        "DJANGO_SETTINGS_MODULE": "tradeops.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "DJANGO_SECRET_KEY": keygen.new_secret_key(),
+        "FIELD_ENCRYPTION_KEY": keygen.new_field_encryption_key(),
+        "HTTPS": "true",
+    }
+    env.pop("REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", PROBE],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    answers = [line for line in result.stdout.splitlines() if line.startswith("/")]
+    assert answers == ["/health/live 200", "/metrics 404", "/login/ 301"]

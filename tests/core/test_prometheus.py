@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.core import prometheus
-from apps.traders.models import Alert, Execution
+from apps.traders.models import Alert, EquitySnapshot, Execution
 from apps.traders.tasks import run_trader_cycle
 from tests.factories import ExchangeAccountFactory, TraderFactory
 from tests.traders.conftest import trade_plan_for
@@ -97,6 +97,40 @@ def test_database_figures_are_read_at_scrape_time(metrics_on, client) -> None:
     assert samples[("tradeops_alerts_open", (("kind", "position_drift"), ("level", "critical")))] == 1
     assert samples[("tradeops_queue_depth", ())] >= 0
     assert samples[("tradeops_scrape_collector_up", (("collector", "TradersCollector"),))] == 1
+
+
+@pytest.mark.django_db
+def test_equity_pnl_and_drawdown_come_from_each_traders_snapshots(metrics_on, client) -> None:
+    trader, other = TraderFactory(), TraderFactory()
+    t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    figures = [  # minutes, equity, realised, unrealised, fees
+        (0, "1000", "0", "0", "0"),
+        (5, "1200", "150", "55", "5"),  # the peak
+        (10, "900", "50", "-120", "30"),
+    ]
+    for minutes, equity, realised, unrealised, fees in figures:
+        EquitySnapshot.objects.create(
+            trader=trader,
+            account=trader.account,
+            time=t0 + timedelta(minutes=minutes),
+            source="schedule",
+            equity=Decimal(equity),
+            balance=Decimal(equity),
+            realised=Decimal(realised),
+            unrealised=Decimal(unrealised),
+            fees=Decimal(fees),
+        )
+    # The account's own snapshot (no trader) is not a trader's.
+    EquitySnapshot.objects.create(
+        account=trader.account, time=t0, source="schedule", equity=5, balance=5, realised=0, unrealised=0, fees=0
+    )
+    samples = scrape(client)
+    label = (("trader", str(trader.pk)),)
+    assert samples[("tradeops_trader_equity", label)] == 900
+    assert samples[("tradeops_trader_pnl", label)] == 50 - 120 - 30
+    assert samples[("tradeops_trader_drawdown", label)] == pytest.approx(900 / 1200 - 1)  # -25 %, by hand
+    assert samples[("tradeops_trader_equity_timestamp_seconds", label)] == (t0 + timedelta(minutes=10)).timestamp()
+    assert ("tradeops_trader_equity", (("trader", str(other.pk)),)) not in samples
 
 
 @pytest.mark.django_db

@@ -53,10 +53,13 @@ def multiproc_dir_reset(path: str) -> None:
         leftover.unlink(missing_ok=True)
 
 
+# Read once: prometheus_client asks for the identifier at every update (to notice a fork).
+_HOST = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())
+
+
 def process_identifier() -> str:
     """Names this process's metric files: unique across the hosts and containers sharing the directory."""
-    host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())
-    return f"{host}-{os.getpid()}"
+    return f"{_HOST}-{os.getpid()}"
 
 
 if multiproc_dir():

@@ -108,6 +108,7 @@ api.add_router("/kill-switch", "apps.traders.api.kill_switch_router")
 api.add_router("/alert-channels", "apps.traders.alert_api.router")
 api.add_router("", "apps.exchanges.api.trading_router")  # /exchanges/{id}/balance, /positions, /orders
 api.add_router("/trade", "apps.traders.trade_api.router")
+api.add_router("/charts", "apps.traders.chart_api.router")
 api.add_router("/decisions", "apps.audit.api.router")
 api.add_router("/news", "apps.news.api.router")
 api.add_router("/sentiment", "apps.news.api.sentiment_router")

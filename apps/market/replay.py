@@ -39,6 +39,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.events import EventType, publish
+from apps.core.numbers import at_increment
 from apps.market.collection import collectors_run
 from apps.market.events import candles_released, feeds_ticked
 from apps.market.models import REASON_MAX_LENGTH, Candle, CandleSeriesStats, Market, MarketFeed
@@ -135,9 +136,10 @@ def feed_advance(*, market: Market, timeframe: str, source: CandleSource) -> Fee
 
 
 def _candles_publish(*, market: Market, timeframe: str, source: str, after: datetime | None, upto: datetime) -> None:
-    """A `candle` event per released candle, oldest first, in the feed's transaction. A catch-up (a feed's
-    warm-up start, a backfill after an outage) publishes only its newest CANDLE_EVENTS_MAX: a chart that
-    missed the older ones reads them from the API when it is drawn again."""
+    """A `candle` event per released candle, oldest first, in the feed's transaction, its prices at the
+    market's tick (its volume at the step). A catch-up (a feed's warm-up start, a backfill after an
+    outage) publishes only its newest CANDLE_EVENTS_MAX: a chart that missed the older ones reads them
+    from the API when it is drawn again."""
     released = Candle.objects.filter(market=market, timeframe=timeframe, open_time__lte=upto)
     if after is not None:
         released = released.filter(open_time__gt=after)
@@ -149,11 +151,11 @@ def _candles_publish(*, market: Market, timeframe: str, source: str, after: date
             "timeframe": timeframe,
             "source": source,
             "time": candle.open_time,
-            "o": candle.open,
-            "h": candle.high,
-            "l": candle.low,
-            "c": candle.close,
-            "v": candle.volume,
+            "o": at_increment(candle.open, market.price_precision),
+            "h": at_increment(candle.high, market.price_precision),
+            "l": at_increment(candle.low, market.price_precision),
+            "c": at_increment(candle.close, market.price_precision),
+            "v": at_increment(candle.volume, market.amount_precision),
         }
         publish(EventType.CANDLE, data)
 

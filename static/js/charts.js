@@ -359,9 +359,11 @@
 
   const KINDS = { candles: CandleChart, equity: EquityChart };
 
-  /** Draw every chart figure inside `root` not drawn yet. */
+  /** Draw every chart figure in `root` (the root itself included: htmx may swap a figure in whole) not drawn yet. */
   function start(root) {
-    for (const figure of root.querySelectorAll("[data-chart]")) {
+    const figures = [...root.querySelectorAll("[data-chart]")];
+    if (root.matches && root.matches("[data-chart]")) figures.push(root);
+    for (const figure of figures) {
       const Kind = KINDS[figure.dataset.chart];
       if (!Kind || figure.tradeopsChart) continue;
       figure.tradeopsChart = new Kind(figure);

@@ -24,7 +24,9 @@ urlpatterns = [
     path("models/", include("apps.ai.urls")),
     path("traders/", include("apps.traders.trader_urls")),
     path("risk/", include("apps.traders.urls")),
+    path("approvals/", include("apps.traders.approval_urls")),
     path("logs/", include("apps.audit.urls")),
+    path("chains/", include("apps.traders.chain_urls")),
     path("", include("apps.core.urls")),
     path("", include("apps.dashboard.urls")),
     # Browsers ask for /favicon.ico whatever the page links; answer it rather than log a 404.

@@ -1,4 +1,5 @@
-"""Performance metrics of a backtest (pure; no Django).
+"""Performance metrics of a backtest (pure; no Django). The formulas are apps.core.metrics', shared
+with the live PnL (apps.traders.pnl_selectors); this module applies them to a BacktestResult.
 
 Notation: E0 is the initial cash, E[i] the equity at the close of bar i (i = 0..n-1), and
 r[i] = E[i] / E[i-1] - 1 the per-bar return with E[-1] = E0, so there are n returns.
@@ -28,6 +29,15 @@ from typing import Any
 import numpy as np
 
 from apps.backtests.engine import END_OPEN, BacktestResult
+from apps.core.metrics import (
+    cagr,
+    drawdown,
+    per_bar_returns,
+    profit_factor,
+    sharpe_ratio,
+    sortino_ratio,
+    win_rate,
+)
 
 YEAR_MS = 365 * 86_400_000
 # What a metric is called in tables, and how to show it; the order is the table's.
@@ -52,46 +62,6 @@ def bars_per_year(timeframe_ms: int) -> float:
     return YEAR_MS / timeframe_ms
 
 
-def per_bar_returns(equity: np.ndarray, initial: float) -> np.ndarray:
-    previous = np.empty_like(equity)
-    if len(equity):
-        previous[0] = initial
-        previous[1:] = equity[:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return equity / previous - 1.0
-
-
-def drawdown(equity: np.ndarray, initial: float) -> np.ndarray:
-    peaks = np.maximum.accumulate(np.maximum(equity, initial))
-    return equity / peaks - 1.0
-
-
-def sharpe_ratio(returns: np.ndarray, periods_per_year: float) -> float | None:
-    if len(returns) < 2:
-        return None
-    deviation = float(np.std(returns, ddof=1))
-    if not deviation > 0:
-        return None
-    return float(np.mean(returns)) / deviation * math.sqrt(periods_per_year)
-
-
-def sortino_ratio(returns: np.ndarray, periods_per_year: float) -> float | None:
-    if len(returns) == 0:
-        return None
-    downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
-    if not downside > 0:
-        return None
-    return float(np.mean(returns)) / downside * math.sqrt(periods_per_year)
-
-
-def cagr(final: float, initial: float, years: float) -> float | None:
-    if years <= 0:
-        return None
-    if final <= 0:
-        return -1.0
-    return (final / initial) ** (1.0 / years) - 1.0
-
-
 def compute_metrics(result: BacktestResult, *, timeframe_ms: int) -> dict[str, Any]:
     initial = result.params.cash
     equity = result.equity
@@ -105,17 +75,14 @@ def compute_metrics(result: BacktestResult, *, timeframe_ms: int) -> dict[str, A
     trades = result.trades
     closed = trades.reason != END_OPEN
     closed_pnl = trades.pnl[closed]
-    wins = closed_pnl[closed_pnl > 0]
-    losses = closed_pnl[closed_pnl < 0]
-    gross_loss = -float(losses.sum())
     return {
         "total_return": final / initial - 1.0,
         "cagr": cagr(final, initial, years),
         "max_drawdown": float(drawdown(equity, initial).min()) if bars else 0.0,
         "sharpe": _finite(sharpe_ratio(returns, per_year)),
         "sortino": _finite(sortino_ratio(returns, per_year)),
-        "win_rate": len(wins) / len(closed_pnl) if len(closed_pnl) else None,
-        "profit_factor": float(wins.sum()) / gross_loss if gross_loss > 0 else None,
+        "win_rate": win_rate(closed_pnl),
+        "profit_factor": profit_factor(closed_pnl),
         "exposure": float(np.count_nonzero(result.in_position)) / bars if bars else 0.0,
         "trade_count": len(trades),
         "closed_trades": int(np.count_nonzero(closed)),

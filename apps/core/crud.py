@@ -22,7 +22,8 @@ from apps.core.auth import ADMIN
 from apps.core.deletion import delete_unless_used
 from apps.core.errors import ServiceValidationError
 from apps.core.paging import Pagination
-from apps.core.schemas import ErrorOut, InUseOut, RowId
+from apps.core.pending import pending_of
+from apps.core.schemas import ErrorOut, InUseOut, PendingChangesOut, RowId
 
 # Reads a payload's write-only fields into what the services take (apps.secrets.schemas.secret_inputs).
 # Core is below every domain app, so the routers whose models own secrets hand it in.
@@ -46,6 +47,9 @@ class CrudSpec:
     delete: Callable[..., None]
     secret_fields: tuple[str, ...] = ()
     read_secrets: SecretReader = _no_secrets
+    # Writes that may wait for a second admin (apps.core.pending): the services get the user, and a row
+    # with a part held back answers 202 with the change requests filed.
+    four_eyes: bool = False
 
     def __post_init__(self) -> None:
         if self.secret_fields and self.read_secrets is _no_secrets:
@@ -70,6 +74,18 @@ def plain_values(
     return values
 
 
+def pending_answer(row: Any, *, row_id: int | None = None) -> Status | None:
+    """202 when the service held part of the write back for a second admin (the rest is saved); None when
+    everything was applied. `row_id`: the id to report when `row` is not the addressed row itself."""
+    requests = pending_of(row)
+    if not requests:
+        return None
+    listed = ", ".join(f"#{request.pk}" for request in requests)
+    detail = f"Saved, except what waits for a second admin: change request {listed} (see /api/v1/approvals)."
+    ids = [request.pk for request in requests]
+    return Status(202, {"detail": detail, "id": row.pk if row_id is None else row_id, "change_requests": ids})
+
+
 def crud_router(spec: CrudSpec, *, tags: list[str]) -> Router:
     router = Router(tags=tags)
     name = spec.model._meta.model_name
@@ -85,14 +101,24 @@ def crud_router(spec: CrudSpec, *, tags: list[str]) -> Router:
     def get_row(request: HttpRequest, row_id: RowId):
         return get_object_or_404(spec.select(), pk=row_id)
 
-    @router.post("", response={201: spec.out}, auth=ADMIN, url_name=f"{name}_create", operation_id=f"{name}_create")
+    def requester(request: HttpRequest) -> dict[str, Any]:
+        return {"user": request.user} if spec.four_eyes else {}
+
+    @router.post(
+        "",
+        response={201: spec.out, 202: PendingChangesOut},
+        auth=ADMIN,
+        url_name=f"{name}_create",
+        operation_id=f"{name}_create",
+    )
     def create_row(request: HttpRequest, payload: spec.create_in):  # type: ignore[valid-type]
         fields = plain_values(payload, model=spec.model, exclude=spec.secret_fields, include_defaults=True)
-        return Status(201, spec.create(**fields, secrets=spec.read_secrets(payload, spec.secret_fields)))
+        row = spec.create(**fields, secrets=spec.read_secrets(payload, spec.secret_fields), **requester(request))
+        return pending_answer(row) or Status(201, row)
 
     @router.patch(
         "/{row_id}",
-        response={200: spec.out, 404: ErrorOut},
+        response={200: spec.out, 202: PendingChangesOut, 404: ErrorOut},
         auth=ADMIN,
         url_name=f"{name}_update",
         operation_id=f"{name}_update",
@@ -100,7 +126,10 @@ def crud_router(spec: CrudSpec, *, tags: list[str]) -> Router:
     def update_row(request: HttpRequest, row_id: RowId, payload: spec.patch_in):  # type: ignore[valid-type]
         row = get_object_or_404(spec.model, pk=row_id)
         changes = plain_values(payload, model=spec.model, exclude=spec.secret_fields, include_defaults=False)
-        return spec.update(row, changes=changes, secrets=spec.read_secrets(payload, spec.secret_fields))
+        row = spec.update(
+            row, changes=changes, secrets=spec.read_secrets(payload, spec.secret_fields), **requester(request)
+        )
+        return pending_answer(row) or row
 
     @router.delete(
         "/{row_id}",

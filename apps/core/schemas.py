@@ -67,6 +67,14 @@ class InputSchema(Schema):
         return data
 
 
+class PendingChangesOut(Schema):
+    """202: saved, except the part that waits for a second admin (four-eyes approval)."""
+
+    detail: str
+    id: int = Field(description="The row written (without the part that waits).")
+    change_requests: list[int] = Field(description="The change requests filed; approve on /api/v1/approvals.")
+
+
 class ErrorOut(Schema):
     detail: str
 

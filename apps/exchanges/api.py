@@ -107,6 +107,7 @@ router = crud_router(
         delete=lambda account: services.exchange_account_delete(account=account),
         secret_fields=ExchangeAccount.SECRET_FIELDS,
         read_secrets=secret_inputs,
+        four_eyes=True,
     ),
     tags=["exchange accounts"],
 )

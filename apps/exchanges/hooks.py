@@ -7,12 +7,16 @@ must ask or tell one something, it calls hooks that app registered in its AppCon
 - `paper_orders_processed`: told, with the paper accounts, after the worker checked resting paper
   orders against newly released candles. Each listener returns a one-line summary for the task's
   result; the traders app moves on the paper plans whose orders may have filled.
+- `change_requesters`: asked to file a change that must wait for a second admin (an account going
+  live) instead of applying it. The requester gets the account (saved without the change), the kind,
+  the fields' values before and after, and the user, and returns the request it filed (the traders
+  app's ChangeRequest, four-eyes approval). With none registered, going live is refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from apps.exchanges.adapters.base import Order
 from apps.exchanges.models import ExchangeAccount
@@ -41,6 +45,8 @@ class Hook(Generic[Callback]):
 
 OrderCancelGuard = Callable[[ExchangeAccount, Order], None]
 PaperOrdersListener = Callable[[Sequence[ExchangeAccount]], str]
+ChangeRequester = Callable[..., Any]
 
 order_cancel_guards: Hook[OrderCancelGuard] = Hook()
 paper_orders_processed: Hook[PaperOrdersListener] = Hook()
+change_requesters: Hook[ChangeRequester] = Hook()

@@ -52,6 +52,7 @@ SCHEDULES: dict[str, dict[str, object]] = {
     "Reconcile trades": {"func": "apps.traders.tasks.reconcile_trades", "minutes": 1},
     "Run trader cycles": {"func": "apps.traders.tasks.dispatch_trader_cycles", "minutes": 1},
     "Check alert conditions": {"func": "apps.traders.tasks.check_alerts", "minutes": 1},
+    "Take equity snapshots": {"func": "apps.traders.tasks.take_equity_snapshots", "minutes": 5},
     "Refresh market rules": {"func": "apps.exchanges.tasks.refresh_markets", "minutes": 60},
     # Every minute; each source is fetched only once its own poll interval has passed.
     "Poll news sources": {"func": "apps.news.tasks.poll_news_sources", "minutes": 1},

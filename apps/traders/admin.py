@@ -15,6 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.admin import ReadOnlyAdmin, number_column
 from apps.core.errors import ServiceValidationError
+from apps.core.pending import pending_of
 from apps.secrets.admin_forms import WriteOnlySecretsAdminMixin
 from apps.traders import services
 from apps.traders.forms import PromptTemplateAdminForm, RiskProfileAdminForm, TraderAdminForm, listed_markets
@@ -23,6 +24,7 @@ from apps.traders.models import (
     AlertChannel,
     AlertDelivery,
     AlertRule,
+    ChangeRequest,
     Execution,
     HaltEvent,
     KillSwitch,
@@ -34,14 +36,15 @@ from apps.traders.models import (
     TraderRiskState,
 )
 from apps.traders.services import prompts
+from apps.traders.services.four_eyes import waiting_message
 from apps.traders.services.notify import alert_channel_clean
 
 
 class _ServiceSavedAdmin(SimpleHistoryAdmin):
-    def _create(self, values: dict[str, Any]) -> Any:
+    def _create(self, values: dict[str, Any], user: Any) -> Any:
         raise NotImplementedError
 
-    def _update(self, obj: Any, values: dict[str, Any]) -> Any:
+    def _update(self, obj: Any, values: dict[str, Any], user: Any) -> Any:
         raise NotImplementedError
 
     def _delete(self, obj: Any) -> None:
@@ -51,9 +54,13 @@ class _ServiceSavedAdmin(SimpleHistoryAdmin):
         values = {field: form.cleaned_data[field] for field in form.editable_fields if field in form.cleaned_data}
         # On change every field goes to the service, not only changed_data: a revert from the history
         # view starts from the old version, so its changed_data is relative to that.
-        saved = self._update(obj, values) if change else self._create(values)
+        saved = self._update(obj, values, request.user) if change else self._create(values, request.user)
         obj.pk = saved.pk
         obj.refresh_from_db()
+        waiting = pending_of(saved)
+        if waiting:
+            # The admin's own "changed successfully" follows; this says what did not change yet.
+            self.message_user(request, waiting_message(waiting), messages.WARNING)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         try:
@@ -83,11 +90,11 @@ class RiskProfileAdmin(_ServiceSavedAdmin):
     search_fields = ("name",)
     ordering = ("name",)
 
-    def _create(self, values: dict[str, Any]) -> RiskProfile:
+    def _create(self, values: dict[str, Any], user: Any) -> RiskProfile:
         return services.risk_profile_create(**values)
 
-    def _update(self, obj: RiskProfile, values: dict[str, Any]) -> RiskProfile:
-        return services.risk_profile_update(profile=obj, changes=values)
+    def _update(self, obj: RiskProfile, values: dict[str, Any], user: Any) -> RiskProfile:
+        return services.risk_profile_update(profile=obj, changes=values, user=user)
 
     def _delete(self, obj: RiskProfile) -> None:
         services.risk_profile_delete(profile=obj)
@@ -119,11 +126,11 @@ class TraderAdmin(_ServiceSavedAdmin):
     def market_symbols(self, obj: Trader) -> str:
         return ", ".join(sorted(market.symbol for market in obj.markets.all())) or "—"
 
-    def _create(self, values: dict[str, Any]) -> Trader:
-        return services.trader_create(**listed_markets(values))
+    def _create(self, values: dict[str, Any], user: Any) -> Trader:
+        return services.trader_create(**listed_markets(values), user=user)
 
-    def _update(self, obj: Trader, values: dict[str, Any]) -> Trader:
-        return services.trader_update(trader=obj, changes=listed_markets(values))
+    def _update(self, obj: Trader, values: dict[str, Any], user: Any) -> Trader:
+        return services.trader_update(trader=obj, changes=listed_markets(values), user=user)
 
     def _delete(self, obj: Trader) -> None:
         services.trader_delete(trader=obj)
@@ -139,11 +146,11 @@ class PromptTemplateAdmin(_ServiceSavedAdmin):
     readonly_fields = ("version",)
     ordering = ("name",)
 
-    def _create(self, values: dict[str, Any]) -> PromptTemplate:
+    def _create(self, values: dict[str, Any], user: Any) -> PromptTemplate:
         return prompts.prompt_template_create(**values)
 
-    def _update(self, obj: PromptTemplate, values: dict[str, Any]) -> PromptTemplate:
-        return prompts.prompt_template_update(template=obj, changes=values)
+    def _update(self, obj: PromptTemplate, values: dict[str, Any], user: Any) -> PromptTemplate:
+        return prompts.prompt_template_update(template=obj, changes=values, user=user)
 
     def _delete(self, obj: PromptTemplate) -> None:
         prompts.prompt_template_delete(template=obj)
@@ -301,3 +308,14 @@ class AlertChannelAdmin(WriteOnlySecretsAdminMixin, SimpleHistoryAdmin):
     list_display = ("name", "enabled", "min_level", "kinds", "credentials", "updated_at")
     list_filter = ("enabled", "min_level")
     search_fields = ("name",)
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    """Decided on /approvals/ (a second admin, never the requester); read-only here, so no admin form can
+    mark a request approved without applying it through the services."""
+
+    list_display = ("id", "created_at", "kind", "target_name", "requested_by", "status", "decided_by", "decided_at")
+    list_filter = ("status", "kind")
+    list_select_related = ("requested_by", "decided_by")
+    search_fields = ("target_name", "note", "reason", "result")

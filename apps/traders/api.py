@@ -16,8 +16,8 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from apps.core.auth import OPERATOR
-from apps.core.crud import CrudSpec, crud_router
-from apps.core.schemas import MAX_DB_INT, ErrorOut, InputSchema, RowId, ValidationErrorOut
+from apps.core.crud import CrudSpec, crud_router, pending_answer
+from apps.core.schemas import MAX_DB_INT, ErrorOut, InputSchema, PendingChangesOut, RowId, ValidationErrorOut
 from apps.core.throttles import API_THROTTLES, TRADE_THROTTLES
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MAX_LEVERAGE
@@ -115,6 +115,7 @@ risk_profile_router = crud_router(
         create=services.risk_profile_create,
         update=lambda profile, **kwargs: services.risk_profile_update(profile=profile, **kwargs),
         delete=lambda profile: services.risk_profile_delete(profile=profile),
+        four_eyes=True,
     ),
     tags=["risk profiles"],
 )
@@ -314,6 +315,7 @@ trader_router = crud_router(
         create=services.trader_create,
         update=lambda trader, **kwargs: services.trader_update(trader=trader, **kwargs),
         delete=lambda trader: services.trader_delete(trader=trader),
+        four_eyes=True,
     ),
     tags=["traders"],
 )
@@ -324,8 +326,9 @@ def _trader(trader_id: int) -> Trader:
 
 
 def _operator_action(action: str) -> Any:
-    """POST /traders/{id}/<action>: operators only, with a reason."""
-    name, answers = f"trader_{action}", {200: TraderOut, 404: ErrorOut}
+    """POST /traders/{id}/<action>: operators only, with a reason. A live trader's reset answers 202: it
+    waits for a second admin (four-eyes)."""
+    name, answers = f"trader_{action}", {200: TraderOut, 202: PendingChangesOut, 404: ErrorOut}
     return trader_router.post(
         f"/{{trader_id}}/{action}", response=answers, auth=OPERATOR, url_name=name, operation_id=name
     )
@@ -341,8 +344,8 @@ def trader_halt(request: HttpRequest, trader_id: RowId, payload: ReasonIn):
 @_operator_action("reset")
 def trader_reset(request: HttpRequest, trader_id: RowId, payload: ReasonIn):
     trader = _trader(trader_id)
-    services.trader_halt_reset(trader=trader, reason=payload.reason, user=request.user)
-    return _trader(trader_id)
+    state = services.trader_halt_reset(trader=trader, reason=payload.reason, user=request.user)
+    return pending_answer(state, row_id=trader.pk) or _trader(trader_id)
 
 
 class StartIn(InputSchema):
@@ -515,11 +518,13 @@ def kill_switch_engage(request: HttpRequest, payload: ReasonIn):
 
 @kill_switch_router.post(
     "/release",
-    response=KillSwitchOut,
+    response={200: KillSwitchOut, 202: PendingChangesOut},
     auth=OPERATOR,
     url_name="kill_switch_release",
     operation_id="kill_switch_release",
 )
 def kill_switch_release(request: HttpRequest, payload: ReasonIn):
-    """Let traders trade again; each trader's own halt still holds."""
-    return _kill_switch_out(services.kill_switch_release(user=request.user, reason=payload.reason))
+    """Let traders trade again; each trader's own halt still holds. Releasing an engaged switch waits for a
+    second admin: 202 with the change request (four-eyes)."""
+    switch = services.kill_switch_release(user=request.user, reason=payload.reason)
+    return pending_answer(switch, row_id=switch.pk) or _kill_switch_out(switch)

@@ -36,6 +36,7 @@ class TradersConfig(AppConfig):
         post_spawn.connect(reconcile_at_worker_start, dispatch_uid="traders.reconcile_at_worker_start")
         hooks.order_cancel_guards.register(exchange_hooks.refuse_cancel_of_plan_order)
         hooks.paper_orders_processed.register(exchange_hooks.advance_paper_plans)
+        hooks.change_requesters.register(exchange_hooks.file_change_request)
         candles_released.connect(trader_cycles_enqueue, dispatch_uid="traders.cycles_on_released_candles")
         feeds_ticked.connect(feed_lag_alerts_update, dispatch_uid="traders.feed_lag_alerts")
         follower_register(trader_followed_series)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from apps.exchanges.adapters.base import Order
 from apps.exchanges.hooks import OrderCancelRefused
 from apps.exchanges.models import ExchangeAccount
-from apps.traders.models import OPEN_PLAN_STATUSES, Execution
+from apps.traders.models import OPEN_PLAN_STATUSES, ChangeRequest, Execution
+from apps.traders.services import four_eyes
+from apps.traders.services.four_eyes import change_request_create
 from apps.traders.services.reconcile import trade_plans_advance
 
 
@@ -28,3 +31,16 @@ def refuse_cancel_of_plan_order(account: ExchangeAccount, order: Order) -> None:
 def advance_paper_plans(accounts: Sequence[ExchangeAccount]) -> str:
     """After paper orders were checked against new candles: a filled stop completes its plan at once."""
     return f"{trade_plans_advance(accounts=list(accounts))} paper plans advanced"
+
+
+def file_change_request(
+    *, target: ExchangeAccount, kind: str, before: dict[str, Any], after: dict[str, Any], user: Any
+) -> ChangeRequest:
+    """An account change that waits for a second admin (going live), filed as a ChangeRequest."""
+    return change_request_create(
+        kind=kind,
+        target=target,
+        target_type=ChangeRequest.Target.ACCOUNT,
+        changes=four_eyes.diff(before, after),
+        user=user,
+    )

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 
 from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from pydantic import ValidationError
@@ -26,6 +25,7 @@ from apps.traders.models import (
     Alert,
     AlertChannel,
     AlertRule,
+    ChangeRequest,
     Execution,
     HaltEvent,
     KillSwitch,
@@ -174,26 +174,6 @@ def trader_open_positions(*, trader: Trader) -> int:
     return trader.plans.filter(status__in=POSITION_PLAN_STATUSES).count()
 
 
-def traders_pnl_today(*, trader_ids: list[int], now: datetime) -> dict[int, Decimal]:
-    """Realised PnL after fees of each trader's plans completed since the UTC day began (by trader id;
-    a trader with none is absent)."""
-    day_start = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
-    plans = (
-        TradePlan.objects.filter(
-            trader_id__in=trader_ids, events__to_status=TradePlan.Status.COMPLETED, events__at__gte=day_start
-        )
-        .select_related("market")
-        .prefetch_related("executions")
-        .distinct()
-    )
-    totals: dict[int, Decimal] = {}
-    for plan in plans:
-        realised = trade_plan_result(plan=plan).realised_pnl
-        if realised is not None:
-            totals[plan.trader_id] = totals.get(plan.trader_id, Decimal(0)) + realised
-    return totals
-
-
 @dataclass(frozen=True)
 class TraderStatus:
     status: str
@@ -328,9 +308,10 @@ def trade_plan_get(*, plan_id: int) -> TradePlan | None:
     )
 
 
-def trade_plan_result(*, plan: TradePlan) -> PlanResult:
-    """Realised PnL and fees of the plan from its executions' fills (prefetched by the plan selectors)."""
-    fills = [
+def trade_plan_fills(*, plan: TradePlan) -> list[Fill]:
+    """The plan's executions as fills (prefetched by the plan selectors). An execution is saved for the
+    last time when its order fills or ends, so its `updated_at` is the fill's time."""
+    return [
         Fill(
             leg=execution.leg,
             quantity=execution.filled,
@@ -338,9 +319,15 @@ def trade_plan_result(*, plan: TradePlan) -> PlanResult:
             price=execution.average_price or execution.price or execution.trigger_price,
             fee=execution.fee,
             fee_currency=execution.fee_currency,
+            time=execution.updated_at,
         )
         for execution in plan.executions.all()
     ]
+
+
+def trade_plan_result(*, plan: TradePlan) -> PlanResult:
+    """Realised PnL and fees of the plan from its executions' fills (prefetched by the plan selectors)."""
+    fills = trade_plan_fills(plan=plan)
     return plan_result(side=plan.side, base=plan.market.base, quote=plan.market.quote, fills=fills)
 
 
@@ -461,3 +448,18 @@ def market_terms(*, market: Market) -> MarketTerms:
         fee_rate=TAKER_FEE_RATE[market.exchange],
         slippage=DEFAULT_SLIPPAGE_BPS / BPS,
     )
+
+
+# --- four-eyes change requests -------------------------------------------------------------------
+
+
+def change_request_list(*, status: str | None = None) -> QuerySet[ChangeRequest]:
+    """Change requests, newest first; `status` narrows them (pending: what waits for a second admin)."""
+    requests = ChangeRequest.objects.select_related("requested_by", "decided_by")
+    if status:
+        requests = requests.filter(status=status)
+    return requests.order_by("-created_at", "-id")
+
+
+def change_request_pending_count() -> int:
+    return ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING).count()

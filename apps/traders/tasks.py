@@ -6,6 +6,7 @@ from apps.traders.services.alerts import alert_conditions_check
 from apps.traders.services.cycles import trader_cycle_run, trader_cycles_dispatch
 from apps.traders.services.execution import trade_plan_process
 from apps.traders.services.notify import alert_delivery_attempt
+from apps.traders.services.pnl import equity_snapshots_take_all
 from apps.traders.services.reconcile import trades_reconcile
 
 
@@ -40,3 +41,8 @@ def deliver_alert(delivery_id: int) -> str:
 def check_alerts() -> str:
     """Scheduled every minute: stale trader heartbeats, overdue schedules, deliveries to retry."""
     return alert_conditions_check()
+
+
+def take_equity_snapshots() -> str:
+    """Scheduled every 5 minutes: an equity snapshot of every account and every trader."""
+    return f"{equity_snapshots_take_all()} equity snapshots"

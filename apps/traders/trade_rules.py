@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -97,13 +98,15 @@ def trade_estimate(
 
 @dataclass(frozen=True)
 class Fill:
-    """What one execution of a plan filled: its leg, quantity, average price and fee."""
+    """What one execution of a plan filled: its leg, quantity, average price and fee, and when it was
+    last recorded (the PnL's time of the fill)."""
 
     leg: str
     quantity: Decimal
     price: Decimal | None
     fee: Decimal
     fee_currency: str
+    time: datetime | None = None
 
 
 @dataclass(frozen=True)

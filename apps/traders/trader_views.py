@@ -19,7 +19,7 @@ from apps.core.errors import ServiceValidationError
 from apps.core.paging import paged
 from apps.core.roles import Role, has_role, role_required
 from apps.exchanges.models import ExchangeAccount
-from apps.traders import selectors, services
+from apps.traders import pnl_selectors, selectors, services
 from apps.traders.forms import TraderForm, listed_markets
 from apps.traders.models import OPEN_PLAN_STATUSES, Trader
 from apps.traders.services.errors import TradeConflict, TradeRefused
@@ -49,13 +49,13 @@ def _digits(value: str) -> int | None:
 
 def _rows(traders: Any, now: datetime) -> list[dict[str, Any]]:
     """Each trader with what the list shows beside its own columns."""
-    pnl = selectors.traders_pnl_today(trader_ids=[trader.pk for trader in traders], now=now)
+    pnl = pnl_selectors.traders_pnl_today(trader_ids=[trader.pk for trader in traders])
     return [
         {
             "trader": trader,
             "stale": selectors.trader_heartbeat_stale(trader=trader, now=now),
             "timeframe": selectors.trader_timeframe(trader=trader),
-            "pnl_today": pnl.get(trader.pk),
+            "pnl_today": pnl[trader.pk],
         }
         for trader in traders
     ]
@@ -90,7 +90,7 @@ def trader_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "trader": trader,
         "stale": selectors.trader_heartbeat_stale(trader=trader, now=now),
         "timeframe": selectors.trader_timeframe(trader=trader),
-        "pnl_today": selectors.traders_pnl_today(trader_ids=[trader.pk], now=now).get(trader.pk),
+        "pnl_today": pnl_selectors.pnl_today(trader_id=trader.pk),
         "risk_state": selectors.trader_risk_state_get(trader=trader),
         "positions": [plan for plan in open_plans if plan.status in selectors.POSITION_PLAN_STATUSES],
         "open_plans": open_plans,
@@ -122,6 +122,8 @@ def _form(request: HttpRequest, *args: Any, **kwargs: Any) -> TraderForm:
     if not has_role(request.user, Role.ADMIN):
         form.fields["live"].disabled = True
         form.fields["live"].help_text = "Only an admin changes the live flag."
+    else:
+        form.fields["live"].help_text += " Turning it on waits for a second admin's approval (/approvals/)."
     return form
 
 
@@ -129,13 +131,14 @@ def _form_page(request: HttpRequest, form: TraderForm, *, trader: Trader | None)
     return render(request, "traders/trader_form.html", {"form": form, "trader": trader})
 
 
-def _save(form: TraderForm, trader: Trader | None) -> Trader | None:
-    """The form's values through the service; None (with the service's error on the form) when refused."""
+def _save(request: HttpRequest, form: TraderForm, trader: Trader | None) -> Trader | None:
+    """The form's values through the service; None (with the service's error on the form) when refused.
+    What waits for a second admin (going live, a live trader's model ...) the detail page says."""
     values = listed_markets({field: form.cleaned_data[field] for field in services.TRADER_FIELDS})
     try:
         if trader is None:
-            return services.trader_create(**values)
-        return services.trader_update(trader=trader, changes=values)
+            return services.trader_create(**values, user=request.user)
+        return services.trader_update(trader=trader, changes=values, user=request.user)
     except ServiceValidationError as exc:
         form.add_error(exc.field if exc.field in FORM_FIELD_NAMES else None, exc.message)
         return None
@@ -146,7 +149,7 @@ def _save(form: TraderForm, trader: Trader | None) -> Trader | None:
 def trader_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = _form(request, request.POST)
-        saved = _save(form, None) if form.is_valid() else None
+        saved = _save(request, form, None) if form.is_valid() else None
         if saved is not None:
             return redirect("trader:detail", pk=saved.pk)
         return _form_page(request, form, trader=None)
@@ -161,7 +164,7 @@ def trader_edit(request: HttpRequest, pk: int) -> HttpResponse:
     trader = _trader(pk)
     form = _form(request, request.POST or None, instance=trader)
     if request.method == "POST":
-        saved = _save(form, trader) if form.is_valid() else None
+        saved = _save(request, form, trader) if form.is_valid() else None
         if saved is not None:
             return redirect("trader:detail", pk=saved.pk)
     return _form_page(request, form, trader=trader)

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.traders.selectors import kill_switch_get
+from tests.traders.approval_helpers import approve_pending
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -40,6 +41,10 @@ def test_kill_switch_from_the_risk_page_halts_every_trader_until_released(
 
     switch.get_by_label("Reason").fill("incident over")
     switch.get_by_role("button", name="Release").click()
+    expect(switch).to_contain_text("Waiting for a second admin")  # four-eyes
+    assert kill_switch_get().engaged
+    approve_pending()
+    page.reload()
     expect(switch).to_contain_text("Released by")
     expect(trader_row).to_contain_text("trading")
     assert not kill_switch_get().engaged

@@ -10,6 +10,7 @@ from apps.traders import services
 from apps.traders.models import RiskProfile, Trader
 from tests.factories import ExchangeAccountFactory, MarketFactory, RiskProfileFactory, TraderFactory
 from tests.strategies.factories import StrategyFactory
+from tests.traders.approval_helpers import approve_pending
 from tests.traders.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -66,13 +67,16 @@ def test_trader_live_on_a_paper_account_is_refused_on_the_form(admin_user, live_
     assert not Trader.objects.exists()
     assert client.post(TRADER_ADD, {**data, "account": live_account.pk}).status_code == 302
     trader = Trader.objects.get()
+    assert not trader.live, "going live waits for a second admin"
+    approve_pending()
+    trader.refresh_from_db()
     assert trader.live
     response = client.post(
         f"/admin/traders/trader/{trader.pk}/change/", {**data, "account": live_account.pk, "name": "T2"}
     )
     assert response.status_code == 302
     trader.refresh_from_db()
-    assert trader.name == "T2" and trader.history.count() == 2
+    assert trader.name == "T2" and trader.history.count() == 3  # created, approved live, renamed
 
 
 def test_minimal_trader_gets_the_model_defaults(admin_user) -> None:

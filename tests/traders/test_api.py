@@ -9,6 +9,7 @@ import pytest
 from apps.traders import services
 from apps.traders.models import HaltEvent, KillSwitch, RiskProfile, Trader
 from tests.factories import ExchangeAccountFactory, RiskProfileFactory
+from tests.traders.approval_helpers import approve_pending
 from tests.traders.conftest import T0, client_for
 
 pytestmark = pytest.mark.django_db
@@ -57,8 +58,11 @@ def test_operator_engages_and_releases_the_kill_switch(operator, trader) -> None
     response = post(client, "/api/v1/kill-switch/release", {"reason": ""})
     assert response.status_code == 422 and error_fields(response) == ["reason"]
     assert KillSwitch.objects.get().engaged
-    body = post(client, "/api/v1/kill-switch/release", {"reason": "over"}).json()
-    assert (body["engaged"], body["reason"]) == (False, "over")
+    response = post(client, "/api/v1/kill-switch/release", {"reason": "over"})
+    assert response.status_code == 202 and KillSwitch.objects.get().engaged  # four-eyes
+    approve_pending()
+    body = client.get("/api/v1/kill-switch").json()
+    assert body["engaged"] is False and body["reason"].startswith("over (change request")
 
 
 def test_operator_halts_and_resets_a_trader(operator, trader) -> None:
@@ -136,7 +140,7 @@ def test_live_trader_needs_a_live_account(admin_user, live_account) -> None:
     response = post(client, "/api/v1/traders", body)
     assert response.status_code == 422 and error_fields(response) == ["live"]
     assert not Trader.objects.exists()
-    assert post(client, "/api/v1/traders", {**body, "account": live_account.pk}).status_code == 201
+    assert post(client, "/api/v1/traders", {**body, "account": live_account.pk}).status_code == 202  # four-eyes
 
 
 def test_null_clears_an_optional_cap_but_not_a_required_limit(admin_user) -> None:
@@ -144,7 +148,9 @@ def test_null_clears_an_optional_cap_but_not_a_required_limit(admin_user) -> Non
     client = client_for(admin_user)
     url = f"/api/v1/risk-profiles/{profile.pk}"
     response = client.patch(url, {"max_symbol_notional": None}, content_type="application/json")
-    assert response.status_code == 200 and response.json()["max_symbol_notional"] is None
+    assert response.status_code == 202  # no cap is looser: four-eyes
+    approve_pending()
+    assert client.get(url).json()["max_symbol_notional"] is None
     response = client.patch(url, {"max_order_notional": None}, content_type="application/json")
     assert response.status_code == 422 and error_fields(response) == ["max_order_notional"]
     profile.refresh_from_db()

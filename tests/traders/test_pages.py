@@ -10,6 +10,7 @@ import pytest
 
 from apps.traders import services
 from apps.traders.models import HaltEvent, KillSwitch, TraderRiskState
+from tests.traders.approval_helpers import approve_pending
 from tests.traders.conftest import T0, client_for
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +73,9 @@ def test_htmx_engage_and_release_swap_the_switch_and_refresh_the_rest(operator) 
     events = client.get("/risk/events/").content.decode()
     assert events.startswith('<div id="halt-events"') and "drill" in events
     response = client.post(RELEASE, {"reason": "drill over"}, **HTMX)
-    assert not engaged() and ENGAGE in response.content.decode()
+    assert engaged() and "Waiting for a second admin" in response.content.decode()  # four-eyes
+    approve_pending()
+    assert not engaged() and ENGAGE in client.get(URL).content.decode()
 
 
 def test_operator_halts_and_resets_a_trader_row(operator, trader) -> None:
@@ -97,6 +100,7 @@ def test_halt_events_are_paged(operator) -> None:
     for n in range(25):
         services.kill_switch_engage(user=operator, reason=f"drill {n}")
         services.kill_switch_release(user=operator, reason=f"done {n}")
+        approve_pending()
     client = client_for(operator)
     page = client.get(URL).content.decode()
     assert "page 1 of 3" in page and "done 24" in page and "drill 0<" not in page

@@ -9,10 +9,12 @@ from decimal import Decimal
 import pytest
 
 from apps.core.errors import ServiceValidationError
+from apps.core.pending import pending_of
 from apps.traders import selectors, services
 from apps.traders.models import Alert, HaltEvent, KillSwitch, RiskProfile, Trader, TraderRiskState
 from apps.traders.risk import HaltKind
 from tests.factories import ExchangeAccountFactory, RiskProfileFactory, TraderFactory
+from tests.traders.approval_helpers import approved
 from tests.traders.conftest import T0, trade_plan_for
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +71,7 @@ def test_risk_profile_update_validates_against_the_other_stored_values() -> None
     with pytest.raises(ServiceValidationError) as excinfo:
         services.risk_profile_update(profile=profile, changes={"created_at": None})
     assert field_of(excinfo) == "created_at"
-    updated = services.risk_profile_update(profile=profile, changes={"max_leverage": 10})
+    updated = approved(services.risk_profile_update(profile=profile, changes={"max_leverage": 10}))
     assert updated.max_leverage == 10
 
 
@@ -91,7 +93,7 @@ def test_only_a_live_accounts_trader_can_be_live(live_account) -> None:
     with pytest.raises(ServiceValidationError) as excinfo:
         services.trader_create(name="P", account=paper, risk_profile=profile, live=True)
     assert field_of(excinfo) == "live" and "only a live account's trader can trade live" in excinfo.value.message
-    trader = services.trader_create(name="L", account=live_account.pk, risk_profile=profile.pk, live=True)
+    trader = approved(services.trader_create(name="L", account=live_account.pk, risk_profile=profile.pk, live=True))
     assert trader.live
     with pytest.raises(ServiceValidationError) as excinfo:
         services.trader_update(trader=trader, changes={"account": paper.pk})
@@ -249,21 +251,28 @@ def test_kill_switch_engage_and_release_record_who_and_why(trader, operator, adm
     # Engaging again is a no-op that answers the state.
     again = services.kill_switch_engage(user=admin_user, reason="me too")
     assert (again.engaged, again.changed_by, again.reason) == (True, operator, "exchange outage")
-    alert = Alert.objects.get()
+    alert = Alert.objects.get(kind="kill_switch")
     assert (alert.level, alert.kind, alert.account) == ("critical", "kill_switch", None)
     assert operator.username in alert.message and "exchange outage" in alert.message
 
-    switch = services.kill_switch_release(user=admin_user, reason="outage over")
-    assert (switch.engaged, switch.changed_by, switch.reason) == (False, admin_user, "outage over")
+    waiting = services.kill_switch_release(user=operator, reason="outage over")
+    assert waiting.engaged  # four-eyes: an admin other than the requester approves
+    from apps.traders.services.approvals import change_request_approve
+
+    [request] = pending_of(waiting)
+    change_request_approve(change_request=request, user=admin_user)
+    switch = KillSwitch.objects.get()
+    reason = f"outage over (change request #{request.pk}, approved by {admin_user.username})"
+    assert (switch.engaged, switch.changed_by, switch.reason) == (False, admin_user, reason)
     assert selectors.trader_halt_kind(trader=trader) is None
     events = list(HaltEvent.objects.order_by("id").values_list("trader", "action", "kind", "actor", "reason"))
     assert events == [
         (None, "halt", "global", operator.pk, "exchange outage"),
-        (None, "reset", "global", admin_user.pk, "outage over"),
+        (None, "reset", "global", admin_user.pk, reason),
     ]
     history = list(KillSwitch.objects.get().history.order_by("history_id"))
     assert [(h.engaged, h.history_user, h.history_change_reason) for h in history] == [
         (False, None, None),
         (True, operator, "exchange outage"),
-        (False, admin_user, "outage over"),
+        (False, admin_user, reason[:100]),
     ]

@@ -13,6 +13,7 @@ from apps.audit.models import DecisionLog
 from apps.market.models import ExchangeId
 from apps.traders.models import Execution, PlanEvent, TradePlan, Trader
 from tests.factories import ExchangeAccountFactory, MarketFactory, RiskProfileFactory, TraderFactory
+from tests.traders.approval_helpers import approve_pending
 from tests.traders.conftest import client_for, trade_plan_for
 
 pytestmark = pytest.mark.django_db
@@ -265,4 +266,6 @@ def test_only_an_admin_sets_the_live_flag(operator, admin_user, live_account) ->
     assert client_for(operator).post(NEW, data).status_code == 302
     assert Trader.objects.get().live is False  # the box is disabled for operators: the flag stays off
     assert client_for(admin_user).post(NEW, {**data, "name": "Live bot"}).status_code == 302
+    assert Trader.objects.get(name="Live bot").live is False  # four-eyes: waits for a second admin
+    approve_pending()
     assert Trader.objects.get(name="Live bot").live is True

@@ -135,6 +135,10 @@ class PaperAdapter(ExchangeAdapter):
 
     # --- account -----------------------------------------------------------------------------
 
+    def mark_price(self, symbol: str) -> Decimal:
+        """The price the account's positions are marked at (see _mark). Raises ExchangeUnavailable."""
+        return self._mark(self._market(symbol))
+
     def fetch_balance(self) -> list[Balance]:
         state = self._state()
         total, free, used = self._balance(state)

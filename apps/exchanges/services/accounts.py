@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from apps.core.errors import ServiceValidationError
+from apps.core.pending import pending_set
 from apps.exchanges import hooks
 from apps.exchanges.adapters.base import MarketRules, Order
 from apps.exchanges.adapters.factory import adapter_for_account
@@ -23,6 +24,8 @@ from apps.secrets.services import (
     secret_will_be_set,
 )
 
+# The change request kind of an account going live (apps.traders' ChangeRequest.Kind.ACCOUNT_LIVE).
+ACCOUNT_LIVE = "account_live"
 EDITABLE_FIELDS = (
     "name",
     "exchange",
@@ -88,7 +91,10 @@ def exchange_account_create(
     default_leverage: int = 1,
     margin_mode: str = ExchangeAccount.MarginMode.ISOLATED,
     secrets: Mapping[str, SecretInput] | None = None,
+    user: Any = None,
 ) -> ExchangeAccount:
+    """A live account is stored as a testnet account (same keys, the exchange's sandbox) with a request
+    to go live that a second admin approves (_hold_going_live)."""
     account = ExchangeAccount(
         name=name,
         exchange=exchange,
@@ -100,21 +106,76 @@ def exchange_account_create(
     )
     secrets = dict(secrets or {})
     exchange_account_clean(account, secrets)
-    return secret_fields_save(instance=account, values=secrets)
+    going_live = account.mode == ExchangeAccount.Mode.LIVE
+    if going_live:
+        account.mode = ExchangeAccount.Mode.TESTNET
+    account = secret_fields_save(instance=account, values=secrets)
+    return _hold_going_live(account, before=ExchangeAccount.Mode.TESTNET, user=user) if going_live else account
 
 
 @transaction.atomic
 def exchange_account_update(
-    *, account: ExchangeAccount, changes: Mapping[str, Any], secrets: Mapping[str, SecretInput] | None = None
+    *,
+    account: ExchangeAccount,
+    changes: Mapping[str, Any],
+    secrets: Mapping[str, SecretInput] | None = None,
+    user: Any = None,
+    approval: Any = None,
 ) -> ExchangeAccount:
+    """Apply `changes`. Going live waits for a second admin: the rest applies at once, the account keeps
+    its mode, and the returned account lists the request (apps.core.pending.pending_of). `approval`: the
+    approved request being applied (apps.traders.services.approvals)."""
     account = ExchangeAccount.objects.select_for_update().get(pk=account.pk)
+    before = account.mode
     for field, value in changes.items():
         if field not in EDITABLE_FIELDS:
             raise ServiceValidationError(field, "is not an editable field")
         setattr(account, field, value)
     secrets = dict(secrets or {})
     exchange_account_clean(account, secrets)
-    return secret_fields_save(instance=account, values=secrets)
+    going_live = account.mode == ExchangeAccount.Mode.LIVE and before != ExchangeAccount.Mode.LIVE
+    if going_live and _approves_going_live(approval, account):
+        account._history_user = approval.decided_by  # type: ignore[attr-defined]
+        account._change_reason = f"change request #{approval.pk}, approved by {approval.decided_by}"  # type: ignore[attr-defined]
+        going_live = False
+    if going_live:
+        account.mode = before
+        exchange_account_clean(account, secrets)
+    account = secret_fields_save(instance=account, values=secrets)
+    return _hold_going_live(account, before=before, user=user) if going_live else account
+
+
+def _approves_going_live(approval: Any, account: ExchangeAccount) -> bool:
+    if approval is None:
+        return False
+    if (approval.kind, approval.target_type, approval.target_id, approval.status) != (
+        ACCOUNT_LIVE,
+        "account",
+        account.pk,
+        "approved",
+    ):
+        raise ValueError(f"change request {approval.pk} does not approve {account.name} going live")
+    return True
+
+
+def _hold_going_live(account: ExchangeAccount, *, before: str, user: Any) -> ExchangeAccount:
+    """File the account's going live with the approving app (hooks.change_requesters)."""
+    requesters = list(hooks.change_requesters)
+    if not requesters:
+        raise ServiceValidationError(
+            "mode", "going live needs a second admin's approval, and no approval app is installed"
+        )
+    requests = [
+        requester(
+            target=account,
+            kind=ACCOUNT_LIVE,
+            before={"mode": before},
+            after={"mode": ExchangeAccount.Mode.LIVE},
+            user=user,
+        )
+        for requester in requesters
+    ]
+    return pending_set(account, requests)
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from apps.traders.models.alerts import (
     AlertDelivery,
     AlertRule,
 )
+from apps.traders.models.approvals import ChangeRequest
 from apps.traders.models.plans import (
     OPEN_PLAN_STATUSES,
     PLAN_TRANSITIONS,
@@ -17,6 +18,7 @@ from apps.traders.models.plans import (
     Side,
     TradePlan,
 )
+from apps.traders.models.pnl import EquitySnapshot
 from apps.traders.models.prompts import DEFAULT_TEMPLATE_NAME, PromptTemplate
 from apps.traders.models.traders import (
     ACTIVE_TRADER_STATUSES,
@@ -42,6 +44,8 @@ __all__ = [
     "PLAN_TRANSITIONS",
     "TERMINAL_PLAN_STATUSES",
     "Alert",
+    "ChangeRequest",
+    "EquitySnapshot",
     "Execution",
     "HaltEvent",
     "KillSwitch",

@@ -45,6 +45,7 @@ class Alert(models.Model):
         DAILY_LOSS = "daily_loss", "Daily loss threshold reached"
         FEED_LAGGING = "feed_lagging", "Market data feed lagging"
         AI_BUDGET = "ai_budget", "AI trader over its daily budget"
+        APPROVAL_REQUESTED = "approval_requested", "A change waits for a second admin"
 
     level = models.CharField(max_length=8, choices=Level.choices)
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -102,6 +103,7 @@ RULE_DEFAULTS: dict[str, RuleDefault] = {
     K.DAILY_LOSS: RuleDefault(L.WARNING, 240, Decimal(2)),
     K.FEED_LAGGING: RuleDefault(L.WARNING, 60),
     K.AI_BUDGET: RuleDefault(L.WARNING, 1440),
+    K.APPROVAL_REQUESTED: RuleDefault(L.WARNING, 0),
 }
 THRESHOLD_MEANING: dict[str, str] = {
     K.HEARTBEAT_STALE: "minutes without a cycle of a running trader",

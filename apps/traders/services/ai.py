@@ -173,7 +173,8 @@ def trader_budget_exhausted(*, trader: Trader) -> str:
     return ""
 
 
-def _answer(decision: AIDecision, built: BuiltPrompt) -> cycle.ModelAnswer:
+def model_answer(decision: AIDecision, built: BuiltPrompt) -> cycle.ModelAnswer:
+    """The router's decision as the cycle reads a model's answer."""
     plan = decision.plan.model_dump(mode="json") if decision.plan is not None else None
     return cycle.ModelAnswer(
         plan=plan,
@@ -233,7 +234,7 @@ def trader_ai_ask(*, trader: Trader, built: BuiltPrompt) -> cycle.ModelAnswer:
             bounds=built.bounds,
             caller=trader_caller(trader),
         )
-        answer = _answer(decision, built)
+        answer = model_answer(decision, built)
     if answer.budget_exhausted:
         budget_alert_raise(trader=trader, reason=answer.no_trade_reason)
     return answer
@@ -279,7 +280,7 @@ def backtest_ai_ask(*, trader: Trader, market: Market, built: BuiltPrompt, candl
         caller=f"backtest:{trader_caller(trader)}",
         use_cache=True,
     )
-    return _answer(decision, built)
+    return model_answer(decision, built)
 
 
 def ai_decision_maker(*, trader: Trader, ask: Asker) -> cycle.AIDecision:

@@ -51,6 +51,7 @@ from apps.traders.models import PLAN_TRANSITIONS, Alert, Execution, PlanEvent, T
 from apps.traders.selectors import trader_halt_kind
 from apps.traders.services.alerts import alert_raise
 from apps.traders.services.decisions import decision_pnl_record
+from apps.traders.services.pnl import equity_snapshots_after_fill
 from apps.traders.trade_rules import client_order_id
 
 log = logging.getLogger(__name__)
@@ -222,11 +223,12 @@ def _save(execution: Execution, **fields: object) -> Execution:
 
 
 def _apply(execution: Execution, order: Order) -> Execution:
-    """Record what the exchange says about the execution's order."""
+    """Record what the exchange says about the execution's order (the one place fills are recorded)."""
     status = ORDER_STATUSES[order.status]
     if status is ExecStatus.FILLED and order.filled < order.amount:
         status = ExecStatus.OPEN  # closed with a remainder never happens for our order types; keep looking
-    return _save(
+    filled_before = execution.filled
+    applied = _save(
         execution,
         status=status,
         exchange_order_id=order.id or execution.exchange_order_id,
@@ -235,6 +237,19 @@ def _apply(execution: Execution, order: Order) -> Execution:
         fee=order.fee or execution.fee,
         fee_currency=order.fee_currency or execution.fee_currency,
     )
+    if applied.filled > filled_before:
+        _snapshot_after_commit(applied.plan_id)
+    return applied
+
+
+def _snapshot_after_commit(plan_id: int) -> None:
+    """Equity snapshots once the fill is committed; robust: a failing snapshot never undoes or stops a fill
+    (the 5-minute schedule takes the next one)."""
+
+    def equity_snapshots_after_fill_of_plan() -> None:
+        equity_snapshots_after_fill(plan_id=plan_id)
+
+    transaction.on_commit(equity_snapshots_after_fill_of_plan, robust=True)
 
 
 def _submit(execution: Execution, adapter: ExchangeAdapter, symbol: str) -> Order:

@@ -8,11 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from apps.core.deletion import delete_unless_used
 from apps.core.errors import ServiceValidationError
-from apps.traders.models import PromptTemplate
+from apps.core.pending import pending_set
+from apps.traders.models import DEFAULT_TEMPLATE_NAME, ChangeRequest, PromptTemplate, Trader
 from apps.traders.prompting import TemplateInvalid, template_check
+from apps.traders.services import four_eyes
 
 PROMPT_TEMPLATE_FIELDS = ("name", "description", "system", "user", "max_prompt_tokens")
 MIN_PROMPT_TOKENS = 100
@@ -55,9 +58,25 @@ def prompt_template_create(
     return template
 
 
+def _live_users(template: PromptTemplate) -> bool:
+    """Whether a live AI trader sends this template (by name, or as the default when it names none)."""
+    uses = Q(prompt_template=template)
+    if template.name == DEFAULT_TEMPLATE_NAME:
+        uses |= Q(prompt_template__isnull=True)
+    return Trader.objects.filter(uses, live=True, decision_mode=Trader.DecisionMode.AI).exists()
+
+
 @transaction.atomic
-def prompt_template_update(*, template: PromptTemplate, changes: Mapping[str, Any]) -> PromptTemplate:
-    """Apply `changes`; a different system or user text is a new version."""
+def prompt_template_update(
+    *,
+    template: PromptTemplate,
+    changes: Mapping[str, Any],
+    user: Any = None,
+    approval: ChangeRequest | None = None,
+) -> PromptTemplate:
+    """Apply `changes`; a different system or user text is a new version. A new text for a template a live
+    AI trader sends waits for a second admin (four-eyes): the other fields apply at once and the returned
+    template lists the request (apps.core.pending.pending_of). `approval`: the approved request applied."""
     template = PromptTemplate.objects.select_for_update().get(pk=template.pk)
     before = {field: getattr(template, field) for field in TEXT_FIELDS}
     for field, value in changes.items():
@@ -66,11 +85,34 @@ def prompt_template_update(*, template: PromptTemplate, changes: Mapping[str, An
         setattr(template, field, value)
     prompt_template_validate(template)
     changed = [field for field in TEXT_FIELDS if getattr(template, field) != before[field]]
+    kind, target = ChangeRequest.Kind.TRADER_AI, ChangeRequest.Target.PROMPT_TEMPLATE
+    held = (
+        changed
+        if changed
+        and not four_eyes.approving(approval, kind=kind, target_type=target, target_id=template.pk)
+        and _live_users(template)
+        else []
+    )
+    after = {field: getattr(template, field) for field in held}
+    for field in held:
+        setattr(template, field, before[field])
+    changed = [field for field in changed if field not in held]
     if changed:
         template.version += 1
         template._change_reason = f"{' and '.join(changed)} changed: v{template.version}"  # type: ignore[attr-defined]
+    if approval is not None:
+        four_eyes.approval_record(template, approval)
     template.save()
-    return template
+    if not held:
+        return template
+    request = four_eyes.change_request_create(
+        kind=kind,
+        target=template,
+        target_type=target,
+        changes=four_eyes.diff({field: before[field] for field in held}, after),
+        user=user,
+    )
+    return pending_set(template, [request])
 
 
 @transaction.atomic

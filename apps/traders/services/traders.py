@@ -7,6 +7,7 @@ from the request through HistoryRequestMiddleware, or from the admin).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -20,6 +21,7 @@ from apps.ai.models import ModelConfig
 from apps.core.deletion import delete_unless_used
 from apps.core.errors import ServiceValidationError
 from apps.core.numbers import plain_number
+from apps.core.pending import pending_set
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MAX_LEVERAGE, Market
 from apps.strategies.models import Strategy
@@ -27,6 +29,7 @@ from apps.traders import risk
 from apps.traders.models import (
     OPEN_PLAN_STATUSES,
     Alert,
+    ChangeRequest,
     HaltEvent,
     KillSwitch,
     PromptTemplate,
@@ -35,6 +38,7 @@ from apps.traders.models import (
     TraderRiskState,
 )
 from apps.traders.risk import EquityState, HaltKind
+from apps.traders.services import four_eyes
 from apps.traders.services.alerts import alert_raise, daily_loss_alert_update
 from apps.traders.services.errors import TradeConflict, TradeRefused
 
@@ -352,9 +356,10 @@ def risk_profile_create(
     max_drawdown: Decimal = Decimal("0.10"),
     reset_daily_halt_next_day: bool = True,
     secrets: Mapping[str, Any] | None = None,
+    user: Any = None,
 ) -> RiskProfile:
-    """The defaults are the model's. `secrets` is ignored: the generic CRUD router passes it, and a
-    risk profile has none."""
+    """The defaults are the model's. `secrets` and `user` are ignored: the generic CRUD router passes them,
+    a risk profile has no secrets, and a new profile loosens nothing (moving a trader onto it may wait)."""
     profile = RiskProfile(
         name=name,
         max_leverage=max_leverage,
@@ -378,15 +383,53 @@ def risk_profile_create(
 
 @transaction.atomic
 def risk_profile_update(
-    *, profile: RiskProfile, changes: Mapping[str, Any], secrets: Mapping[str, Any] | None = None
+    *,
+    profile: RiskProfile,
+    changes: Mapping[str, Any],
+    secrets: Mapping[str, Any] | None = None,
+    user: Any = None,
+    approval: ChangeRequest | None = None,
 ) -> RiskProfile:
+    """Apply `changes`. A loosened limit waits for a second admin (four_eyes): the rest applies at once and
+    the loosened fields are filed as a change request (the whole edit, when the rest cannot stand alone);
+    the returned profile lists it (apps.core.pending.pending_of). `approval`: the approved request being applied."""
     _check_fields(changes, RISK_PROFILE_FIELDS)
     profile = RiskProfile.objects.select_for_update().get(pk=profile.pk)
+    before = copy.copy(profile)
     for field, value in changes.items():
         setattr(profile, field, value)
     risk_profile_validate(profile)
+    kind, target = ChangeRequest.Kind.RISK_RAISE, ChangeRequest.Target.RISK_PROFILE
+    if four_eyes.approving(approval, kind=kind, target_type=target, target_id=profile.pk):
+        assert approval is not None
+        four_eyes.approval_record(profile, approval)
+        _save_unique(profile, noun="risk profile")
+        return profile
+    held = four_eyes.loosened_limits(before, profile)
+    if not held:
+        _save_unique(profile, noun="risk profile")
+        return profile
+    after, profile = profile, copy.copy(before)
+    for field in changes:
+        if field not in held:
+            setattr(profile, field, getattr(after, field))
+    try:
+        risk_profile_validate(profile)
+    except ServiceValidationError:
+        # e.g. a raised minimum order above the old maximum: only valid with the raised maximum.
+        held = [field for field in changes if getattr(before, field) != getattr(after, field)]
+        profile = copy.copy(before)
     _save_unique(profile, noun="risk profile")
-    return profile
+    request = four_eyes.change_request_create(
+        kind=kind,
+        target=profile,
+        target_type=target,
+        changes=four_eyes.diff(
+            {field: getattr(before, field) for field in held}, {field: getattr(after, field) for field in held}
+        ),
+        user=user,
+    )
+    return pending_set(profile, [request])
 
 
 @transaction.atomic
@@ -417,10 +460,12 @@ def trader_create(
     live: bool = False,
     markets: list[Market | int] | None = None,
     secrets: Mapping[str, Any] | None = None,
+    user: Any = None,
     **rules: Any,
 ) -> Trader:
     """`account`, `risk_profile`, `strategy` and `markets` are rows or their ids; `rules` are the
-    other TRADER_FIELDS (the model's defaults otherwise). A trader starts stopped.
+    other TRADER_FIELDS (the model's defaults otherwise). A trader starts stopped. A trader created
+    live is stored with its live flag off and a change request for it (four-eyes).
     `secrets` is ignored (see risk_profile_create)."""
     _check_fields(rules, TRADER_FIELDS)
     for field, model in RELATED_RULES.items():
@@ -435,15 +480,29 @@ def trader_create(
     )
     trader_validate(trader)
     chosen = trader_markets_validate(trader, markets or [])
+    trader.live = False
     _save_unique(trader, noun="trader")
     trader.markets.set(chosen)
-    return trader
+    if live is not True:
+        return trader
+    return pending_set(trader, [_trader_request(ChangeRequest.Kind.TRADER_LIVE, trader, {"live": (False, True)}, user)])
 
 
-@transaction.atomic
-def trader_update(*, trader: Trader, changes: Mapping[str, Any], secrets: Mapping[str, Any] | None = None) -> Trader:
-    _check_fields(changes, TRADER_FIELDS)
-    trader = Trader.objects.select_for_update().get(pk=trader.pk)
+def _trader_request(kind: str, trader: Trader, changes: dict[str, tuple[Any, Any]], user: Any) -> ChangeRequest:
+    return four_eyes.change_request_create(
+        kind=kind,
+        target=trader,
+        target_type=ChangeRequest.Target.TRADER,
+        changes=four_eyes.diff(
+            {field: values[0] for field, values in changes.items()},
+            {field: values[1] for field, values in changes.items()},
+        ),
+        user=user,
+    )
+
+
+def _trader_apply(trader: Trader, changes: Mapping[str, Any]) -> list[Market] | None:
+    """Set `changes` on the (locked) trader and validate it; the markets to set, or None to keep them."""
     for field, value in changes.items():
         if field == "account":
             account = _resolve(ExchangeAccount, value, "account")
@@ -464,10 +523,57 @@ def trader_update(*, trader: Trader, changes: Mapping[str, Any], secrets: Mappin
         markets = trader_markets_validate(trader, list(trader.markets.all()))
     if trader.is_active:
         _check_startable(trader, markets if markets is not None else list(trader.markets.all()))
+    return markets
+
+
+@transaction.atomic
+def trader_update(
+    *,
+    trader: Trader,
+    changes: Mapping[str, Any],
+    secrets: Mapping[str, Any] | None = None,
+    user: Any = None,
+    approval: ChangeRequest | None = None,
+) -> Trader:
+    """Apply `changes`. Going live, a looser risk profile, and a live trader's model, prompt or decision
+    mode wait for a second admin (four_eyes.trader_held): the rest applies at once and each held part is
+    filed as a change request, listed on the returned trader (apps.core.pending.pending_of). `approval`: the
+    approved request being applied."""
+    _check_fields(changes, TRADER_FIELDS)
+    trader = Trader.objects.select_for_update().get(pk=trader.pk)
+    approved: set[str] = set()
+    if approval is not None:
+        four_eyes.approving(approval, kind=approval.kind, target_type=ChangeRequest.Target.TRADER, target_id=trader.pk)
+        approved.add(approval.kind)
+        four_eyes.approval_record(trader, approval)
+    before = copy.copy(trader)
+    markets = _trader_apply(trader, changes)
+    held = four_eyes.trader_held(before, trader, approved=approved)
+    if held:
+        after, trader = trader, copy.copy(before)
+        held_fields = {field for fields in held.values() for field in fields}
+        try:
+            markets = _trader_apply(
+                trader, {field: value for field, value in changes.items() if field not in held_fields}
+            )
+        except ServiceValidationError as exc:
+            waiting = ", ".join(sorted(held_fields))
+            raise ServiceValidationError(
+                exc.field,
+                f"{exc.message} (without {waiting}, which wait for a second admin: send {waiting} alone first)",
+            ) from None
     _save_unique(trader, noun="trader")
     if markets is not None:
         trader.markets.set(markets)
-    return trader
+    if not held:
+        return trader
+    requests = [
+        _trader_request(
+            kind, trader, {field: (getattr(before, field), getattr(after, field)) for field in fields}, user
+        )
+        for kind, fields in held.items()
+    ]
+    return pending_set(trader, requests)
 
 
 # --- start and stop ------------------------------------------------------------------------------
@@ -667,20 +773,39 @@ def trader_halt(*, trader: Trader, reason: str, user: Any, now: datetime | None 
 
 
 @transaction.atomic
-def trader_halt_reset(*, trader: Trader, user: Any, reason: str, now: datetime | None = None) -> TraderRiskState:
+def trader_halt_reset(
+    *, trader: Trader, user: Any, reason: str, now: datetime | None = None, approval: ChangeRequest | None = None
+) -> TraderRiskState:
     """An operator's reset: the halt ends and both loss references restart from the last known
-    equity (risk.halt_reset), so the same drawdown does not halt the trader again at once."""
+    equity (risk.halt_reset), so the same drawdown does not halt the trader again at once.
+
+    A live trader's reset lets real money trade again, like releasing the kill switch: it waits for a
+    second admin (the returned state lists the request, apps.core.pending.pending_of). A paper trader's is at once."""
     reason = _clean_reason(reason)
     now = now or timezone.now()
     row = _lock_state(trader)
     if row is None or not row.halt:
         raise ServiceValidationError("trader", "is not halted")
-    kind = row.halt
+    kind = ChangeRequest.Kind.HALT_RESET
+    approved = four_eyes.approving(approval, kind=kind, target_type=ChangeRequest.Target.TRADER, target_id=trader.pk)
+    if not approved and Trader.objects.filter(pk=trader.pk, live=True).exists():
+        request = four_eyes.change_request_create(
+            kind=kind,
+            target=row.trader,
+            target_type=ChangeRequest.Target.TRADER,
+            changes=four_eyes.diff({"halt": row.halt, "halted_at": row.halted_at}, {"halt": "", "halted_at": None}),
+            user=user,
+            note=reason,
+        )
+        return pending_set(row, [request])
+    halt_kind = row.halt
     state = risk.halt_reset(_equity_state(row, equity=row.last_equity), equity=row.last_equity, now=now)
     _store(row, state)
     row.halted_at = None
     row.save()
-    HaltEvent.objects.create(trader_id=trader.pk, action=HaltEvent.Action.RESET, kind=kind, reason=reason, actor=user)
+    HaltEvent.objects.create(
+        trader_id=trader.pk, action=HaltEvent.Action.RESET, kind=halt_kind, reason=reason, actor=user
+    )
     return row
 
 
@@ -726,6 +851,25 @@ def kill_switch_engage(*, user: Any, reason: str) -> KillSwitch:
 
 
 @transaction.atomic
-def kill_switch_release(*, user: Any, reason: str) -> KillSwitch:
-    """Let traders trade again (each trader's own halt still holds). Releasing a released switch changes nothing."""
-    return _switch_set(engaged=False, user=user, reason=reason)
+def kill_switch_release(*, user: Any, reason: str, approval: ChangeRequest | None = None) -> KillSwitch:
+    """Let traders trade again (each trader's own halt still holds). Releasing a released switch changes
+    nothing. Releasing an engaged one waits for a second admin: the request is filed and listed on the
+    returned switch (apps.core.pending.pending_of); `approval` is the approved request being applied."""
+    reason = _clean_reason(reason)
+    kind, target = ChangeRequest.Kind.KILL_SWITCH_RELEASE, ChangeRequest.Target.KILL_SWITCH
+    if four_eyes.approving(approval, kind=kind, target_type=target, target_id=KillSwitch.SINGLETON_PK):
+        return _switch_set(engaged=False, user=user, reason=reason)
+    switch = _lock_switch()
+    if not switch.engaged:
+        return switch
+    request = four_eyes.change_request_create(
+        kind=kind,
+        target=switch,
+        target_type=target,
+        changes=four_eyes.diff(
+            {"engaged": True, "changed_at": switch.changed_at}, {"engaged": False, "changed_at": None}
+        ),
+        user=user,
+        note=reason,
+    )
+    return pending_set(switch, [request])

@@ -13,6 +13,7 @@ from apps.exchanges.services import exchange_account_create
 from apps.market.candles_io import ms_to_datetime
 from apps.market.models import Candle, Market
 from tests.exchanges.adapters.conftest import FAST_RETRY, SYMBOL
+from tests.traders.approval_helpers import approved
 
 pytestmark = pytest.mark.django_db
 MINUTE = 60_000
@@ -20,7 +21,8 @@ MINUTE = 60_000
 
 def account_for(emu: ExchangeEmulator, *, name: str = "emu", mode: str = "testnet") -> ExchangeAccount:
     secrets = {"api_key": emu.api_key, "api_secret": emu.api_secret} if mode != "paper" else {}
-    return exchange_account_create(name=name, exchange=emu.exchange, mode=mode, secrets=secrets)
+    # A live account goes live once a second admin approves (four-eyes).
+    return approved(exchange_account_create(name=name, exchange=emu.exchange, mode=mode, secrets=secrets))
 
 
 def emulated(emu: ExchangeEmulator):

@@ -20,6 +20,7 @@ from django.conf import settings as django_settings
 from apps.exchanges.adapters import factory
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import exchange_account_create
+from tests.traders.approval_helpers import approved
 from tests.traders.cli.test_cli_readme import SECTION
 
 EMULATOR_COMMAND = ".venv/bin/python -m apps.exchanges.emulator "
@@ -113,8 +114,10 @@ def test_a_manage_py_process_trades_a_testnet_account_on_the_emulator(readme_emu
 def test_only_testnet_accounts_are_aimed_at_the_emulator(settings, url: str, aimed: bool) -> None:
     settings.EXCHANGE_EMULATOR_URL = url
     accounts = {
-        mode: exchange_account_create(
-            name=f"Binance {mode}", exchange="binanceusdm", mode=mode, secrets={"api_key": "k", "api_secret": "s"}
+        mode: approved(  # four-eyes: the live one goes live once a second admin approves
+            exchange_account_create(
+                name=f"Binance {mode}", exchange="binanceusdm", mode=mode, secrets={"api_key": "k", "api_secret": "s"}
+            )
         )
         for mode in (ExchangeAccount.Mode.TESTNET, ExchangeAccount.Mode.LIVE)
     }

@@ -278,6 +278,11 @@
     }
   }
 
+  /** Equity (top pane) and drawdown in percent (bottom pane). Its first points come from the JSON script
+      named by data-points, else from data-url (a backtest's equity, or GET /api/v1/pnl/timeseries). With
+      data-live="equity" it follows the equity events: a trader's chart (data-trader-id) puts each of its
+      trader's snapshots in the point of its interval (data-interval seconds); the desk's chart reads
+      data-url again after an account's snapshot (the desk's equity sums the accounts'). */
   class EquityChart {
     constructor(figure) {
       this.figure = figure;
@@ -287,43 +292,44 @@
       this.drawdown = null;
       this.lastTime = null;
       this.points = 0;
+      this.reloading = null;
     }
 
     async load() {
       const source = this.figure.dataset.points && document.getElementById(this.figure.dataset.points);
-      if (source) {
+      if (source && !this.chart) {
         this.draw(JSON.parse(source.textContent));
         return;
       }
       this.figure.setAttribute("aria-busy", "true");
       try {
-        this.draw((await getJson(this.figure.dataset.url)).points);
+        const body = await getJson(this.figure.dataset.url);
+        this.draw(Array.isArray(body) ? body : body.points);
       } catch (error) {
         note(this.figure, `The equity could not be read: ${error.message}`);
       }
       this.figure.removeAttribute("aria-busy");
     }
 
-    draw(rows) {
+    build() {
       this.chart = create(this.box, { rightPriceScale: { scaleMargins: { top: 0.1, bottom: 0.1 } } });
       this.equity = addSeries(this.chart, "Line", [], { color: COLORS.equity, lineWidth: 2, title: "equity" });
-      this.drawdown = addSeries(
-        this.chart,
-        "Area",
-        [],
-        {
-          lineColor: COLORS.down,
-          topColor: "rgba(198, 40, 40, 0.05)",
-          bottomColor: "rgba(198, 40, 40, 0.4)",
-          invertFilledArea: true,
-          lineWidth: 1,
-          title: "drawdown %",
-          priceFormat: { type: "price", precision: 2, minMove: 0.01 },
-        },
-        1,
-      );
+      const drawdown = {
+        lineColor: COLORS.down,
+        topColor: "rgba(198, 40, 40, 0.05)",
+        bottomColor: "rgba(198, 40, 40, 0.4)",
+        invertFilledArea: true,
+        lineWidth: 1,
+        title: "drawdown %",
+        priceFormat: { type: "price", precision: 2, minMove: 0.01 },
+      };
+      this.drawdown = addSeries(this.chart, "Area", [], drawdown, 1);
       const panes = this.chart.panes();
       if (panes.length > 1) panes[1].setHeight(Math.round(this.box.clientHeight * 0.3));
+    }
+
+    draw(rows) {
+      if (!this.chart) this.build();
       const sorted = rows.map((row) => ({ ...row, t: seconds(row.time) })).sort((a, b) => a.t - b.t);
       const unique = sorted.filter((row, index) => index === sorted.length - 1 || sorted[index + 1].t !== row.t);
       this.equity.setData(unique.map((row) => ({ time: row.t, value: Number(row.equity) })));
@@ -335,18 +341,20 @@
       mirror(this.figure, { points: this.points, state: "ready" });
     }
 
-    /** The figure's trader (data-trader-id), or the whole desk when it has none. */
-    mine(data) {
-      const trader = this.figure.dataset.traderId;
-      if (trader) return data.trader_id === Number(trader);
-      return (data.trader_id ?? null) === null && (data.account_id ?? null) === null;
-    }
-
     onEvent(event) {
-      if (event.type !== "equity" || !this.equity || this.figure.dataset.live !== "equity") return;
+      if (event.type !== "equity" || !this.chart || this.figure.dataset.live !== "equity") return;
       const data = event.data || {};
-      if (!this.mine(data)) return;
-      const time = seconds(data.time);
+      const trader = this.figure.dataset.traderId;
+      if (!trader) {
+        if ((data.trader_id ?? null) !== null) return; // a trader's book; the desk sums the accounts'
+        clearTimeout(this.reloading);
+        this.reloading = setTimeout(() => this.load(), 250);
+        return;
+      }
+      if (data.trader_id !== Number(trader)) return;
+      const interval = Number(this.figure.dataset.interval) || 1;
+      const raw = seconds(data.time);
+      const time = raw - (raw % interval);
       if (this.lastTime !== null && time < this.lastTime) return;
       if (this.lastTime === null || time > this.lastTime) this.points += 1;
       this.equity.update({ time, value: Number(data.equity) });

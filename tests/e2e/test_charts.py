@@ -8,6 +8,7 @@ closed by its 21,000 take-profit at bar 2 (fill 20,995.8), with a 19,500 stop-lo
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,7 +23,9 @@ from apps.market.models import MarketFeed
 from apps.market.replay import ReplaySource, feed_advance
 from apps.market.services import candle_series_import
 from apps.traders.models import TradePlan
+from apps.traders.pnl_selectors import equity_series
 from apps.traders.services.plans import trade_plan_execute
+from apps.traders.services.pnl import equity_snapshot_take
 from tests.backtests.conftest import SYMBOL, stored_series
 from tests.backtests.test_start import queued_run
 from tests.exchanges.paper.helpers import flat, release
@@ -121,6 +124,38 @@ def test_the_market_page_follows_live_candles_and_the_trader_page_draws_its_mark
     figure = chart_ready(page, f"#candle-chart-trader-{plan.trader_id}-market-{plan.market_id}")
     expect(figure).to_have_attribute("data-bars", "4")
     expect(figure).to_have_attribute("data-markers", "2")
+
+
+def test_the_trader_page_draws_today_equity_and_appends_its_snapshots(
+    page: Any, log_in: Any, operator_user: Any
+) -> None:
+    plan = completed_plan(operator_user)
+    points = len(equity_series(trader_id=plan.trader_id))
+    assert points >= 1  # snapshots after the fills
+    log_in(operator_user)
+    page.goto(f"/traders/{plan.trader_id}/")
+    figure = chart_ready(page, f"#equity-chart-{plan.trader_id}")
+    expect(figure).to_have_attribute("data-points", str(points))
+
+    # A snapshot in a later 5-minute interval adds a point; the event carries what the page shows.
+    snapshot = equity_snapshot_take(account=plan.account, trader=plan.trader, source="schedule")
+    event = Event.objects.filter(type="equity", data__trader_id=plan.trader_id).order_by("pk").last()
+    later = json.loads(json.dumps(event_message(event)))
+    later["data"]["time"] = "2099-01-01T00:02:00Z"
+    page.evaluate(DISPATCH, later)
+    expect(figure).to_have_attribute("data-points", str(points + 1))
+    expect(figure).to_have_attribute("data-last-equity", later["data"]["equity"])
+    assert Decimal(later["data"]["equity"]) == snapshot.equity
+    # Another snapshot in the same interval replaces that point; another trader's is not this chart's.
+    same = json.loads(json.dumps(later))
+    same["data"]["time"], same["data"]["equity"] = "2099-01-01T00:04:59Z", "1.00"
+    page.evaluate(DISPATCH, same)
+    other = json.loads(json.dumps(later))
+    other["data"]["trader_id"], other["data"]["time"] = plan.trader_id + 1, "2099-01-02T00:00:00Z"
+    page.evaluate(DISPATCH, other)
+    expect(figure).to_have_attribute("data-last-equity", "1.00")
+    assert figure.evaluate("(f) => f.tradeopsChart.equity.data().length") == points + 1
+    figure.screenshot(path="var/e2e-artifacts/chart-trader-equity.png")
 
 
 def test_a_plan_event_redraws_the_levels_of_a_new_plan(page: Any, log_in: Any, operator_user: Any) -> None:

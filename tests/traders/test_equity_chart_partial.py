@@ -33,8 +33,8 @@ def script_json(html: str, script_id: str) -> list[dict]:
 
 def test_a_trader_chart_carries_its_points_to_the_cent_and_follows_that_trader() -> None:
     html = render_to_string("traders/_equity_chart.html", {"equity_points": POINTS, "trader_id": 7})
-    assert 'id="equity-chart-7" data-chart="equity" data-live="equity" data-points="equity-points-7"' in html
-    assert 'data-trader-id="7"' in html
+    assert 'id="equity-chart-7" data-chart="equity" data-live="equity" data-interval="300"' in html
+    assert 'data-url="/api/v1/pnl/timeseries?trader_id=7" data-trader-id="7"' in html
     # 9,899.994999 to the cent is 9,899.99 (half up); the drawdown keeps its precision (a fraction).
     assert script_json(html, "equity-points-7") == [
         {"time": "2024-03-01T10:00:00Z", "equity": "10000.00", "drawdown": "0"},
@@ -45,4 +45,5 @@ def test_a_trader_chart_carries_its_points_to_the_cent_and_follows_that_trader()
 def test_the_desk_chart_has_no_trader_and_an_empty_series_is_valid() -> None:
     html = render_to_string("traders/_equity_chart.html", {"equity_points": [], "trader_id": None})
     assert 'id="equity-chart-desk"' in html and "data-trader-id" not in html
+    assert 'data-url="/api/v1/pnl/timeseries"' in html
     assert script_json(html, "equity-points-desk") == []

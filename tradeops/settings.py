@@ -187,14 +187,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # the worker writes it and the web processes read it, so it is shared between processes (a file cache
 # under var/ on the embedded default).
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
-        "market": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "market",
-        },
+    # Redis down must not take the site down: a failed cache read is a miss, a write is skipped (apps.core.cache);
+    # the timeouts keep an unreachable host from holding a request.
+    REDIS_CACHE = {
+        "BACKEND": "apps.core.cache.ResilientRedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
+    CACHES = {"default": REDIS_CACHE, "market": {**REDIS_CACHE, "KEY_PREFIX": "market"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     CACHES = {

@@ -52,6 +52,9 @@ def role_required(role: Role) -> Callable:
                 raise PermissionDenied(f"This needs the {role} role.")
             return view(request, *args, **kwargs)
 
+        # Read by the permission test over every route (tests/core/test_route_permissions.py); functools.wraps
+        # copies it onto the decorators applied above this one.
+        wrapped.required_role = role  # type: ignore[attr-defined]
         return wrapped
 
     return decorator

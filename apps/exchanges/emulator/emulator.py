@@ -223,6 +223,22 @@ class ExchangeEmulator:
             self._thread.join(timeout=5)
             self._thread = None
 
+    def wait_idle(self, *, settle: float = 0.02, timeout: float = 5.0) -> bool:
+        """Wait until no request has been in processing for `settle` seconds: after a test kills a client
+        mid-request, what the exchange did with it is then final. False if still busy after `timeout`."""
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if self._server is None or self._server.in_flight == 0:
+                quiet_since = quiet_since if quiet_since is not None else now
+                if now - quiet_since >= settle:
+                    return True
+            else:
+                quiet_since = None
+            time.sleep(0.002)
+        return False
+
     def __enter__(self) -> ExchangeEmulator:
         return self.start()
 

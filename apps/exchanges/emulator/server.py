@@ -29,6 +29,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.emulator = emulator
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
+        self.in_flight = 0  # requests being read or processed now (ExchangeEmulator.wait_idle)
         super().__init__(address, EmulatorRequestHandler)
 
     def close_connections(self) -> None:
@@ -59,7 +60,13 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             super().finish()
 
     def do_GET(self) -> None:
-        self._dispatch()
+        with self.server.connections_lock:
+            self.server.in_flight += 1
+        try:
+            self._dispatch()
+        finally:
+            with self.server.connections_lock:
+                self.server.in_flight -= 1
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
 

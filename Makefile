@@ -21,9 +21,11 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(VENV)/bin/python
 
 # llama-cpp-python compiles llama.cpp once per machine; pip caches the wheel (~/.cache/pip) and reuses it,
 # whatever CMAKE_ARGS say. LLAVA_BUILD=OFF skips its multimodal library (mtmd, 51 of 178 objects), which
-# TradeOps never loads; GGML_NATIVE stays on (the default): -march=native for this machine's CPU.
+# TradeOps never loads. GGML_NATIVE=OFF builds the portable x86-64 kernels (AVX2/FMA/F16C) instead of
+# -march=native: a native build on a CPU with AMX tiles (seen on a Sapphire Rapids class machine) crashed
+# with a segmentation fault in the first decode of any prompt.
 $(VENV)/.llm: requirements-llm.txt | $(VENV)/bin/python
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF $(CMAKE_ARGS)" $(PIP) -r requirements-llm.txt
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF $(CMAKE_ARGS)" $(PIP) -r requirements-llm.txt
 	touch $@
 
 .env: | $(VENV)/.runtime

@@ -42,6 +42,11 @@ ALERT_DELIVERY_TIMEOUT_SECONDS = env_int("ALERT_DELIVERY_TIMEOUT_SECONDS", 10, m
 REDIS_URL = env_str("REDIS_URL") or None
 # Live events (apps.core.events): how long they are kept for browsers that reconnect to replay.
 EVENT_RETENTION_HOURS = env_int("EVENT_RETENTION_HOURS", 24, minimum=1)
+# A browser reconnecting with ?after=<id> gets at most this many missed events; more (or an id older than
+# the oldest kept event) and it is told to reload the page instead.
+EVENT_REPLAY_LIMIT = env_int("EVENT_REPLAY_LIMIT", 500, minimum=1)
+# Embedded mode (no REDIS_URL): how often the web process's relay (apps.dashboard.relay) reads new events.
+EVENT_RELAY_INTERVAL_MS = env_int("EVENT_RELAY_INTERVAL_MS", 250, minimum=10)
 # News feeds: how long one fetch may take, and the largest body read (a feed is tens of kilobytes).
 NEWS_FETCH_TIMEOUT_SECONDS = env_int("NEWS_FETCH_TIMEOUT_SECONDS", 15, minimum=1)
 NEWS_FEED_MAX_BYTES = env_int("NEWS_FEED_MAX_BYTES", 5_000_000, minimum=10_000)
@@ -135,6 +140,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "apps.core.middleware.LoginRequiredMiddleware",
+    "apps.dashboard.middleware.live_events_middleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -154,6 +160,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.roles",
                 "apps.dashboard.context_processors.open_alerts",
+                "apps.dashboard.context_processors.live_events",
             ],
         },
     },
@@ -195,7 +202,21 @@ if REDIS_URL:
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
     CACHES = {"default": REDIS_CACHE, "market": {**REDIS_CACHE, "KEY_PREFIX": "market"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    # capacity: messages waiting per channel (one channel per browser socket); a burst of events to a
+    # slow socket is dropped past it, and the browser catches up from the Event table on reconnect.
+    # max_connections bounds the Redis connections one process opens for the layer.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {"address": REDIS_URL, "max_connections": env_int("CHANNEL_REDIS_MAX_CONNECTIONS", 100, minimum=2)}
+                ],
+                "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=100),
+                "expiry": 30,
+            },
+        }
+    }
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -204,7 +225,13 @@ else:
             "LOCATION": str(BASE_DIR / "var" / "cache" / "market"),
         },
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # The embedded relay sends up to 500 events per poll; a socket holds more than that before any is dropped.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=100)},
+        }
+    }
 
 Q_CLUSTER = {
     "name": "tradeops",

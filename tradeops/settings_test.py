@@ -23,3 +23,9 @@ WHITENOISE_AUTOREFRESH = True
 # The suite sends many API requests as one user (the schemathesis test, hundreds); tests of the limits
 # set low rates themselves (tests/core/test_throttles.py).
 API_RATE_LIMITS = {scope: "100000/min" for scope in ("api_key", "user", "trade")}
+# On SQLite the test database is a file, not memory: browser tests run a real daphne (tests/e2e/conftest.py,
+# daphne_server) and other processes (a worker, `manage.py shell`) against the same database.
+from tradeops.settings import BASE_DIR, DATABASES  # noqa: E402
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-tradeops.sqlite3")}

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from apps.core.models import Event
 
@@ -76,10 +80,28 @@ def _send_to_channel_layer(event: Event) -> None:
         logger.warning("Could not send event %s to the channel layer; browsers will replay it on reconnect.", event.pk)
 
 
-def events_after(last_id: int, *, limit: int) -> list[Event]:
-    """Events after `last_id`, oldest first, at most `limit`."""
-    return list(Event.objects.filter(pk__gt=last_id).order_by("pk")[:limit])
+def events_after(last_id: int, *, limit: int, also_ids: Iterable[int] = ()) -> list[Event]:
+    """Events after `last_id` (and those of `also_ids` below it), oldest first, at most `limit`."""
+    return list(Event.objects.filter(Q(pk__gt=last_id) | Q(pk__in=list(also_ids))).order_by("pk")[:limit])
 
 
-def oldest_event_id() -> int | None:
-    return Event.objects.order_by("pk").values_list("pk", flat=True).first()
+def event_kept(event_id: int) -> bool:
+    """Whether every event after `event_id` is still in the table. Events are pruned oldest first, so
+    while the browser's last event is kept, all later ones are too; 0 (a page rendered before any
+    event) always is. Ids alone cannot tell: PostgreSQL skips sequence values on rollback."""
+    return event_id == 0 or Event.objects.filter(pk=event_id).exists()
+
+
+def latest_event_id() -> int:
+    """The newest event's id (0 when there is none): a page rendered now has seen everything up to it."""
+    return Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+@transaction.atomic
+def events_prune(*, now: datetime | None = None) -> int:
+    """Delete events older than EVENT_RETENTION_HOURS and return how many. The newest event is always
+    kept: it tells a reconnecting browser that nothing between its last id and that one was pruned."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.EVENT_RETENTION_HOURS)
+    newest = latest_event_id()
+    deleted, _ = Event.objects.filter(ts__lt=cutoff).exclude(pk=newest).delete()
+    return deleted

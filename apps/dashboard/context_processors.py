@@ -18,3 +18,12 @@ def open_alerts(request: HttpRequest) -> dict[str, object]:
         return alert_banner() if user_role(getattr(request, "user", None)) is not None else None
 
     return {"alert_banner": SimpleLazyObject(banner)}
+
+
+def live_events(request: HttpRequest) -> dict[str, object]:
+    """`live_after`: the event id the page's live socket starts after (static/js/live.js), or None when
+    the page opens no socket (not served through daphne, or a user without a role)."""
+    after = getattr(request, "live_after", None)
+    if after is None or user_role(getattr(request, "user", None)) is None:
+        return {"live_after": None}
+    return {"live_after": after}

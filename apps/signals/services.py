@@ -23,11 +23,12 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from apps.core.events import EventType, publish
 from apps.market.arrays import CandleArrays
 from apps.market.candles_io import datetime_to_ms, ms_to_datetime
 from apps.market.models import Candle, Market, MarketFeed
@@ -56,6 +57,7 @@ SCHEDULES: dict[str, dict[str, object]] = {
     "Refresh market rules": {"func": "apps.exchanges.tasks.refresh_markets", "minutes": 60},
     # Every minute; each source is fetched only once its own poll interval has passed.
     "Poll news sources": {"func": "apps.news.tasks.poll_news_sources", "minutes": 1},
+    "Prune live events": {"func": "apps.core.tasks.prune_events", "minutes": 60},
 }
 # Candles evaluated per commit: bounds one transaction (and the memory of one read) when a new
 # strategy catches up over a long history.
@@ -265,8 +267,31 @@ def _evaluation_commit(
     # "already recorded": the unique constraint skips it instead of failing the batch.
     Signal.objects.bulk_create(signals, batch_size=SIGNAL_BATCH_ROWS, ignore_conflicts=True)
     created = series.count() - before if signals else 0
+    if created:
+        _signals_publish(series, created=created)
     cursor.cursor, cursor.bars = new_cursor, bars
     return cursor, created
+
+
+def _signals_publish(series: QuerySet[Signal], *, created: int) -> None:
+    """One event per commit, about its newest signal: a strategy catching up over a long history records
+    thousands at once, and a page only needs to know that the list changed."""
+    newest = series.select_related("market").order_by("-candle_open_time").first()
+    assert newest is not None
+    publish(
+        EventType.SIGNAL,
+        {
+            "signal_id": newest.pk,
+            "strategy_id": newest.strategy_id,
+            "market_id": newest.market_id,
+            "symbol": newest.market.symbol,
+            "timeframe": newest.timeframe,
+            "side": newest.direction,
+            "status": newest.status,
+            "candle_open_time": newest.candle_open_time,
+            "count": created,
+        },
+    )
 
 
 def signal_evaluations_enqueue(*, market: Market, timeframe: str, **_signal: object) -> list[int]:

@@ -10,14 +10,23 @@ a browser. Without /usr/bin/chromium the tests skip, except in CI (CI=true), whe
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
@@ -95,7 +104,11 @@ def browser(_orm_beside_playwright: None) -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    yield from _watched_page(browser, live_server.url, request)
+
+
+def _watched_page(browser: Any, base_url: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     log = PageLog(tab)
@@ -136,13 +149,14 @@ def save_artifacts(item: pytest.Item, tab: Any, log: PageLog) -> Path:
 def log_in(page: Any, live_server: Any) -> Callable[[Any], None]:
     """Start the page's session the way a login does, without the form (the login test covers it)."""
 
-    def start_session(user: Any) -> None:
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-        page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    return lambda user: _start_session(page, live_server.url, user)
 
-    return start_session
+
+def _start_session(page: Any, url: str, user: Any) -> None:
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": url}])
 
 
 @pytest.fixture
@@ -156,3 +170,85 @@ def paper_trader(transactional_db: None) -> Any:
     store_bars([flat(float(PRICE)), flat(20100)])
     account = paper_account(name="Paper demo")
     return TraderFactory(name="Paper desk", account=account, risk_profile=RiskProfileFactory(name="Standard"))
+
+
+# --- a real daphne (websockets) beside the test database -----------------------------------------------
+
+
+@dataclass
+class Daphne:
+    url: str
+    env: dict[str, str]  # what another process (a worker, `manage.py shell`) needs to share its database
+
+    def manage(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run `manage.py <args>` in another process on the test database (as the worker would)."""
+        command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args]
+        return subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=timeout, check=True)
+
+
+def shared_database_url() -> str:
+    """The test database (pytest-django's) as a DATABASE_URL other processes can open."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    return f"postgres://{quote(db['USER'])}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen, *, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited with code {process.returncode} before serving {url}")
+        try:
+            with urllib.request.urlopen(f"{url}/login/", timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"daphne did not serve {url} within {seconds:.0f} s")
+
+
+@pytest.fixture(scope="package")
+def daphne_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[Daphne]:
+    """A real daphne (the ASGI app with its websocket) in its own process on a free port, on the test
+    database: tests that watch live events open pages on it (`daphne_page`). With REDIS_URL the events
+    travel through channels-redis, without it through the embedded relay. Tests using it need
+    `transactional_db`: daphne only sees committed rows."""
+    with django_db_blocker.unblock():
+        database_url = shared_database_url()
+    port = _free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tradeops.settings_test", "DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tradeops.asgi:application"]
+    process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(url, process)
+        yield Daphne(url=url, env=env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def daphne_page(
+    browser: Any, daphne_server: Daphne, transactional_db: None, request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """A page on daphne (live events work there), checked for console errors like `page`."""
+    yield from _watched_page(browser, daphne_server.url, request)
+
+
+@pytest.fixture
+def daphne_log_in(daphne_page: Any, daphne_server: Daphne) -> Callable[[Any], None]:
+    return lambda user: _start_session(daphne_page, daphne_server.url, user)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from apps.core.errors import ServiceValidationError
+from apps.core.events import EventType, publish
 from apps.exchanges.collect import collected_series
 from apps.exchanges.models import ExchangeAccount
 from apps.market.models import MarketFeed
@@ -36,6 +37,7 @@ FEED_LAG_ALERT_CANDLES = 3
 MAX_COOLDOWN_MINUTES = 7 * 24 * 60
 
 
+@transaction.atomic
 def alert_raise(
     *,
     kind: str,
@@ -64,7 +66,13 @@ def alert_raise(
     )
     if notified:
         alert_deliveries_schedule(alert=alert)
+    _alert_publish(alert)
     return alert
+
+
+def _alert_publish(alert: Alert) -> None:
+    data = {"alert_id": alert.pk, "level": alert.level, "kind": alert.kind, "subject": alert.subject}
+    publish(EventType.ALERT, {**data, "message": alert.message, "acknowledged": alert.acknowledged_at is not None})
 
 
 def _cooling_down(rule: AlertRule, subject: str) -> bool:
@@ -85,13 +93,16 @@ def alert_condition_update(
     return None
 
 
+@transaction.atomic
 def alert_acknowledge(*, alert: Alert, user: AbstractBaseUser) -> Alert:
     """Mark the alert seen. A conditional update: of two operators acknowledging at once, the
     first one's name and time are kept."""
-    Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+    acknowledged = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
         acknowledged_at=timezone.now(), acknowledged_by=user
     )
     alert.refresh_from_db()
+    if acknowledged:
+        _alert_publish(alert)
     return alert
 
 
@@ -223,3 +234,4 @@ def _alerts_close(alerts: Iterable[Alert], *, note: str) -> None:
         alert.acknowledged_at = timezone.now()
         alert.save(update_fields=["message", "acknowledged_at"])
         logger.info("alert %s closed: %s", alert.pk, alert.message)
+        _alert_publish(alert)

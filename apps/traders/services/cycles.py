@@ -27,6 +27,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from apps.audit.models import DecisionLog
+from apps.core.events import EventType, publish
 from apps.exchanges.adapters.factory import adapter_for_account
 from apps.exchanges.adapters.paper import PaperAdapter
 from apps.exchanges.models import ExchangeAccount
@@ -54,6 +55,7 @@ from apps.traders.services.alerts import alert_raise
 from apps.traders.services.errors import TradeRefused
 from apps.traders.services.plans import PlanInput, trade_plan_close, trade_plan_execute, trade_plan_preview
 from apps.traders.services.reconcile import trade_plans_advance
+from apps.traders.services.traders import trader_status_publish
 
 logger = logging.getLogger(__name__)
 CYCLE_TASK = "apps.traders.tasks.run_trader_cycle"
@@ -273,7 +275,7 @@ def _market_cycle(
         logger.exception("Trader %s cycle on %s failed", trader.name, market.symbol)
         record.outcome, record.plan, record.error = Outcome.ERROR, None, (str(exc) or type(exc).__name__)[:1000]
         record.reason = record.reason or "the cycle failed"
-    DecisionLog.objects.create(
+    decision = DecisionLog.objects.create(
         trader=trader,
         market=market,
         timeframe=timeframe,
@@ -291,6 +293,18 @@ def _market_cycle(
         error=record.error,
         latency_ms=round((time.perf_counter() - started) * 1000),
         **ai.decision_ai_fields(record.answer),
+    )
+    publish(
+        EventType.DECISION,
+        {
+            "decision_id": decision.pk,
+            "trader_id": trader.pk,
+            "market_id": market.pk,
+            "symbol": market.symbol,
+            "action": decision.action,
+            "outcome": decision.outcome,
+            "plan_id": decision.plan_id,
+        },
     )
     return MarketOutcome(market.symbol, record.outcome, record.error or record.reason), record
 
@@ -471,6 +485,7 @@ def _finish(
     if status != trader.status:
         changes.update(status=status, status_reason="a halt blocks new entries" if halted else "")
     Trader.objects.filter(pk=trader.pk).update(**changes)
+    trader_status_publish(trader_id=trader.pk, status=status, heartbeat_at=moment)
     return CycleReport(trader.pk, True, "ran", outcomes)
 
 
@@ -488,6 +503,7 @@ def _fail(trader: Trader, moment: datetime, error: str, outcomes: tuple[MarketOu
             account=trader.account,
             message=f"Trader {trader.name} stopped after {failures} failed cycles: {error}"[:1000],
         )
+    trader_status_publish(trader_id=trader.pk, status=trader.status, heartbeat_at=moment)
     return CycleReport(trader.pk, True, f"failed ({failures} in a row): {error}", outcomes)
 
 

@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.events import EventType, publish
 from apps.core.numbers import at_increment
 from apps.exchanges.adapters import errors
 from apps.exchanges.adapters.base import (
@@ -147,6 +148,18 @@ def plan_transition(
         market_time=plan_market_time(current),
     )
     log.info("plan %s: %s -> %s: %s", plan.pk, from_status, to_status, reason)
+    publish(
+        EventType.PLAN,
+        {
+            "plan_id": current.pk,
+            "trader_id": current.trader_id,
+            "account_id": current.account_id,
+            "market_id": current.market_id,
+            "symbol": current.market.symbol,
+            "from": from_status,
+            "to": to_status,
+        },
+    )
     if to_status == PlanStatus.FAILED:
         what = f"Plan {current.pk} ({current.market.symbol} {current.side}, trader {current.trader.name})"
         alert_raise(kind=Alert.Kind.EXECUTION_FAILED, plan=current, message=f"{what} failed: {reason}")
@@ -222,13 +235,14 @@ def _save(execution: Execution, **fields: object) -> Execution:
     return execution
 
 
+@transaction.atomic
 def _apply(execution: Execution, order: Order) -> Execution:
     """Record what the exchange says about the execution's order (the one place fills are recorded)."""
     status = ORDER_STATUSES[order.status]
     if status is ExecStatus.FILLED and order.filled < order.amount:
         status = ExecStatus.OPEN  # closed with a remainder never happens for our order types; keep looking
     filled_before = execution.filled
-    applied = _save(
+    execution = _save(
         execution,
         status=status,
         exchange_order_id=order.id or execution.exchange_order_id,
@@ -237,9 +251,22 @@ def _apply(execution: Execution, order: Order) -> Execution:
         fee=order.fee or execution.fee,
         fee_currency=order.fee_currency or execution.fee_currency,
     )
-    if applied.filled > filled_before:
-        _snapshot_after_commit(applied.plan_id)
-    return applied
+    if execution.filled > filled_before:
+        publish(
+            EventType.FILL,
+            {
+                "plan_id": execution.plan_id,
+                "execution_id": execution.pk,
+                "leg": execution.leg,
+                "side": execution.side,
+                "filled": execution.filled,
+                "price": execution.average_price,
+                "fee": execution.fee,
+                "status": execution.status,
+            },
+        )
+        _snapshot_after_commit(execution.plan_id)
+    return execution
 
 
 def _snapshot_after_commit(plan_id: int) -> None:

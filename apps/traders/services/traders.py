@@ -20,6 +20,7 @@ from django.utils import timezone
 from apps.ai.models import ModelConfig
 from apps.core.deletion import delete_unless_used
 from apps.core.errors import ServiceValidationError
+from apps.core.events import EventType, publish
 from apps.core.numbers import plain_number
 from apps.core.pending import pending_set
 from apps.exchanges.models import ExchangeAccount
@@ -639,7 +640,19 @@ def _status_set(trader: Trader, status: str, reason: str, user: Any, **extra: An
     if user is not None:
         trader._history_user = user  # type: ignore[attr-defined]
     trader.save()
+    trader_status_publish(trader_id=trader.pk, status=trader.status, heartbeat_at=trader.heartbeat_at)
     return trader
+
+
+def trader_status_publish(*, trader_id: int, status: str, heartbeat_at: datetime | None) -> None:
+    """Tell open pages the trader's status and heartbeat (in the caller's transaction)."""
+    publish(EventType.TRADER, {"trader_id": trader_id, "status": status, "heartbeat_at": heartbeat_at})
+
+
+def _halt_record(*, trader_id: int | None, action: str, kind: str, reason: str, actor: Any = None) -> None:
+    """A halt or reset in the trader's (None: the global switch's) history, and the event for open pages."""
+    HaltEvent.objects.create(trader_id=trader_id, action=action, kind=kind, reason=reason, actor=actor)
+    publish(EventType.HALT, {"trader_id": trader_id, "action": action, "kind": kind, "reason": reason})
 
 
 @transaction.atomic
@@ -733,15 +746,13 @@ def trader_risk_update(*, trader: Trader, equity: Decimal, now: datetime | None 
     daily_loss_alert_update(trader=trader, day=row.day, day_start_equity=row.day_start_equity, equity=equity)
     if lifted:
         row.halted_at = None
-        HaltEvent.objects.create(
-            trader=trader, action=HaltEvent.Action.RESET, kind=HaltKind.DAILY_LOSS, reason=DAILY_RESET_REASON
+        _halt_record(
+            trader_id=trader.pk, action=HaltEvent.Action.RESET, kind=HaltKind.DAILY_LOSS, reason=DAILY_RESET_REASON
         )
     if newly_halted:
         assert state.halt is not None
         row.halted_at = now
-        HaltEvent.objects.create(
-            trader=trader, action=HaltEvent.Action.HALT, kind=state.halt, reason=row.halt_reason, actor=None
-        )
+        _halt_record(trader_id=trader.pk, action=HaltEvent.Action.HALT, kind=state.halt, reason=row.halt_reason)
         _alert_halt(trader, row.halt_reason)
     row.save()
     return row
@@ -766,9 +777,7 @@ def trader_halt(*, trader: Trader, reason: str, user: Any, now: datetime | None 
     row.halt_reason = reason
     row.halted_at = now
     row.save()
-    HaltEvent.objects.create(
-        trader_id=trader.pk, action=HaltEvent.Action.HALT, kind=HaltKind.OPERATOR, reason=reason, actor=user
-    )
+    _halt_record(trader_id=trader.pk, action=HaltEvent.Action.HALT, kind=HaltKind.OPERATOR, reason=reason, actor=user)
     return row
 
 
@@ -803,9 +812,7 @@ def trader_halt_reset(
     _store(row, state)
     row.halted_at = None
     row.save()
-    HaltEvent.objects.create(
-        trader_id=trader.pk, action=HaltEvent.Action.RESET, kind=halt_kind, reason=reason, actor=user
-    )
+    _halt_record(trader_id=trader.pk, action=HaltEvent.Action.RESET, kind=halt_kind, reason=reason, actor=user)
     return row
 
 
@@ -833,7 +840,8 @@ def _switch_set(*, engaged: bool, user: Any, reason: str) -> KillSwitch:
         switch._history_user = user  # type: ignore[attr-defined]
     switch.save()
     action = HaltEvent.Action.HALT if engaged else HaltEvent.Action.RESET
-    HaltEvent.objects.create(trader=None, action=action, kind=HaltKind.GLOBAL, reason=reason, actor=user)
+    _halt_record(trader_id=None, action=action, kind=HaltKind.GLOBAL, reason=reason, actor=user)
+    publish(EventType.KILL_SWITCH, {"engaged": engaged, "reason": reason})
     if engaged:
         who = user.get_username() if user is not None else "the system"
         alert_raise(

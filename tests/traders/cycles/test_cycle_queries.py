@@ -15,9 +15,9 @@ pytestmark = pytest.mark.django_db
 # the trader's row (locked) and its markets; the market's horizon and whether it was decided; the
 # paper settlement (open orders, plans to advance); the new candles; the open plan; the paper
 # equity (state, positions, open orders, positions); the halt (kill switch, risk state), read once;
-# the news sentiment at the new candles' closes; the decision; the trader's heartbeat; and the two
-# savepoints (begin, release) of cycle and market.
-HELD_CYCLE_QUERIES = 22
+# the news sentiment at the new candles' closes; the decision and its live event; the trader's heartbeat
+# and its live event; and the two savepoints (begin, release) of cycle and market.
+HELD_CYCLE_QUERIES = 24
 
 
 def test_a_held_cycle_stays_within_its_queries(operator, django_assert_max_num_queries) -> None:

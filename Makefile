@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format env llm bench clean-venv
+.PHONY: run test lint format env llm bench audit clean-venv
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ format: $(VENV)/.dev
 
 llm: $(VENV)/.llm
 
+# Known vulnerabilities in the installed packages (pip-audit); fails on one that has a fix. Needs the network.
+audit: $(VENV)/.dev
+	$(PY) .ci/dependency_audit.py
+
 # Benchmarks print tables. BENCH_DATABASE_URL=postgres://... adds PostgreSQL to the database ones.
 BENCH_DB_ARGS := $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL),)
 bench: $(VENV)/.dev
@@ -69,3 +73,4 @@ bench: $(VENV)/.dev
 	$(PY) bench/bench_market_data.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_news.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_ai.py
+	$(PY) bench/bench_api.py $(BENCH_DB_ARGS)

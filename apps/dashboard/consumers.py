@@ -25,6 +25,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from apps.core.events import EVENTS_GROUP, event_kept, event_message, events_after
+from apps.core.prometheus import WEBSOCKET_CLIENTS
 from apps.core.roles import user_role
 from apps.dashboard import relay
 from apps.dashboard.live import event_html
@@ -111,6 +112,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.sent_ids: set[int] = set()
         await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
         self.joined = True
+        WEBSOCKET_CLIENTS.inc()
         relay.ensure_started()
         after = _after(self.scope)
         if after is not None:
@@ -118,6 +120,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.joined:
+            WEBSOCKET_CLIENTS.dec()
             await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

@@ -33,6 +33,8 @@ TINY_RUNS = {
         "first answers valid" if llama_installed() else "not installed (make llm)",
     ),
     "bench_news.py": (["--repeats", "1", "--llama-headlines", "2", "--polls", "1"], " x 1 passes"),
+    # Two daphnes over HTTP (ports 8161-8162), limiter on and off; startup dominates.
+    "bench_api.py": (["--smoke"], "rate limiter, 2 daphne(s): p50"),
     "bench_trade.py": (
         ["--plans", "4", "--emulator-plans", "2", "--evaluations", "50", "--warmup", "1"],
         "emulator binanceusdm: execute -> protection_placed",

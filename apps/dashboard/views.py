@@ -6,8 +6,6 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.paging import paged
@@ -20,8 +18,6 @@ from apps.traders.selectors import alert_get
 from apps.traders.services.alerts import alert_acknowledge as alert_acknowledge_service
 
 ALERTS_PER_PAGE = 50
-# The charts' equity partial (#14): the page shows it once it exists; the equity panel has the numbers.
-EQUITY_CHART = "traders/_equity_chart.html"
 
 
 @require_GET
@@ -29,18 +25,8 @@ def home(request: HttpRequest) -> HttpResponse:
     role, token = user_role(request.user), get_token(request)
     data = panel_data(tuple(PANELS))
     panels = {name: panel_html(name, context, role=role, csrf_token=token) for name, context in data.items()}
-    context = {"panels": panels, "equity_chart": _template_exists(EQUITY_CHART)}
-    if context["equity_chart"]:
-        context["equity_points"] = selectors.dashboard_equity_points()
+    context = {"panels": panels, "equity_points": selectors.dashboard_equity_points()}
     return render(request, "dashboard/home.html", context)
-
-
-def _template_exists(name: str) -> bool:
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return False
-    return True
 
 
 @require_GET

@@ -140,6 +140,7 @@ def test_the_dashboard_shows_every_panel_with_links_to_each_rows_detail(viewer, 
     assert f'href="{reverse("signals:detail", args=[Signal.objects.get().pk])}"' in page
     assert f'href="{reverse("audit:decision_detail", args=[DecisionLog.objects.get().pk])}"' in page
     assert f'id="dashboard-alert-{raised.pk}"' in page and "stop-loss refused" in page
+    assert 'id="equity-chart-desk"' in page  # the charts' equity partial, for the whole desk
     assert 'Follow the running paper trader "Paper desk"' in page  # the newcomer's way in stays
 
 

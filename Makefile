@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format env llm bench clean-venv
+.PHONY: run test lint format env llm bench audit clean-venv
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,11 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(VENV)/bin/python
 
 # llama-cpp-python compiles llama.cpp once per machine; pip caches the wheel (~/.cache/pip) and reuses it,
 # whatever CMAKE_ARGS say. LLAVA_BUILD=OFF skips its multimodal library (mtmd, 51 of 178 objects), which
-# TradeOps never loads; GGML_NATIVE stays on (the default): -march=native for this machine's CPU.
+# TradeOps never loads. GGML_NATIVE=OFF builds the portable x86-64 kernels (AVX2/FMA/F16C) instead of
+# -march=native: a native build on a CPU with AMX tiles (seen on a Sapphire Rapids class machine) crashed
+# with a segmentation fault in the first decode of any prompt.
 $(VENV)/.llm: requirements-llm.txt | $(VENV)/bin/python
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF $(CMAKE_ARGS)" $(PIP) -r requirements-llm.txt
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF $(CMAKE_ARGS)" $(PIP) -r requirements-llm.txt
 	touch $@
 
 .env: | $(VENV)/.runtime
@@ -54,6 +56,10 @@ format: $(VENV)/.dev
 
 llm: $(VENV)/.llm
 
+# Known vulnerabilities in the installed packages (pip-audit); fails on one that has a fix. Needs the network.
+audit: $(VENV)/.dev
+	$(PY) .ci/dependency_audit.py
+
 # Benchmarks print tables. BENCH_DATABASE_URL=postgres://... adds PostgreSQL to the database ones.
 BENCH_DB_ARGS := $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL),)
 BENCH_REDIS_ARGS := $(if $(BENCH_REDIS_URL),--redis-url $(BENCH_REDIS_URL),)
@@ -68,4 +74,5 @@ bench: $(VENV)/.dev
 	$(PY) bench/bench_market_data.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_news.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_ai.py
+	$(PY) bench/bench_api.py $(BENCH_DB_ARGS)
 	$(PY) bench/bench_events.py $(BENCH_DB_ARGS) $(BENCH_REDIS_ARGS)

@@ -109,6 +109,7 @@ api.add_router("/approvals", "apps.traders.approval_api.router")
 api.add_router("/alert-channels", "apps.traders.alert_api.router")
 api.add_router("", "apps.exchanges.api.trading_router")  # /exchanges/{id}/balance, /positions, /orders
 api.add_router("/trade", "apps.traders.trade_api.router")
+api.add_router("/charts", "apps.traders.chart_api.router")
 api.add_router("/pnl", "apps.traders.pnl_api.router")
 api.add_router("/decisions", "apps.audit.api.router")
 api.add_router("/chains", "apps.traders.chain_api.router")

@@ -71,8 +71,18 @@ SENTIMENT_LLAMA_THREADS = env_int("SENTIMENT_LLAMA_THREADS", 2, minimum=1)
 NEWS_SENTIMENT_WINDOW = env_int("NEWS_SENTIMENT_WINDOW", 10, minimum=1)
 NEWS_SENTIMENT_MAX_AGE_HOURS = env_int("NEWS_SENTIMENT_MAX_AGE_HOURS", 24, minimum=1)
 HTTPS = env_bool("HTTPS", False)
+# /metrics (README "Metrics and health"): off (404) unless set; Prometheus sends it as a bearer token.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""
+if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 24 characters (e.g. `openssl rand -hex 32`).")
+# Log lines as JSON objects (one per line, for a log shipper) instead of plain text: LOG_FORMAT=json.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain") or "plain"
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not a log format; use plain or json.")
 # API rate limits (apps.core.throttles, README "API keys and rate limits"): per API key, per user, and
 # per user on the endpoints that trade. Counted in the default cache (Redis when REDIS_URL is set).
+# API_RATE_LIMITS_ENABLED=false turns them off: only behind a gateway that limits the callers itself.
+API_RATE_LIMITS_ENABLED = env_bool("API_RATE_LIMITS_ENABLED", True)
 API_RATE_LIMITS = {
     "api_key": env_rate("API_RATE_LIMIT_KEY", "120/min"),
     "user": env_rate("API_RATE_LIMIT_USER", "300/min"),
@@ -170,7 +180,10 @@ TEMPLATES = [
 def _database_config() -> dict:
     url = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'tradeops.sqlite3'}"
     try:
-        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
+        # 0 (a connection per request) by default: under daphne each request's sync code runs in a thread of
+        # its own, so a persistent connection is never reused and stays open until garbage-collected; 16
+        # concurrent API clients held ~75 PostgreSQL connections and got "too many clients" (bench_api.py).
+        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
@@ -247,6 +260,13 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+    # The clusters' heartbeats (`manage.py worker_health`, the queue metrics) go to this cache: a file
+    # cache, so that a process other than the worker can read them.
+    Q_CLUSTER["cache"] = "qcluster"
+    CACHES["qcluster"] = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(BASE_DIR / "var" / "cache" / "qcluster"),
+    }
 # The replay feed (apps.market.replay) plays the stored candles of every active market forward
 # (whatever accounts exist): REPLAY_SPEED candles per one-minute tick (0 pauses it), starting with
 # REPLAY_START_BARS candles already in the past.
@@ -320,6 +340,8 @@ if HTTPS:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    # Probes and Prometheus reach the processes over plain HTTP inside the deployment's network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # Secret values are redacted when each log record is created (apps.secrets.redaction), so
@@ -327,8 +349,15 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "apps.secrets.json_logs.RedactingJsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},

@@ -17,6 +17,7 @@ from typing import Any
 from apps.ai import selectors, services
 from apps.ai.models import ModelCall, ModelConfig
 from apps.ai.providers import ChatClient, Completion, LocalClient, Messages, ProviderError, RemoteClient
+from apps.core.prometheus import ERRORS, LLM_COST, LLM_TOKENS
 from apps.secrets.redaction import redact_text
 from apps.secrets.services import secret_reveal
 
@@ -204,6 +205,7 @@ class ModelRouter:
             message = f"{config.name}: {error.message}" + (f" (after {attempts} attempts)" if attempts > 1 else "")
             answer.failures.append(message)
             answer.failure_kind = error.kind
+            ERRORS.labels(source="llm").inc()
             services.model_call_record(
                 config=config,
                 caller=caller,
@@ -218,6 +220,9 @@ class ModelRouter:
         answer.tokens_in += completion.tokens_in
         answer.tokens_out += completion.tokens_out
         answer.cost += cost
+        LLM_TOKENS.labels(model=config.name, direction="input").inc(completion.tokens_in)
+        LLM_TOKENS.labels(model=config.name, direction="output").inc(completion.tokens_out)
+        LLM_COST.labels(model=config.name).inc(float(cost))
         answer.call = services.model_call_record(
             config=config,
             caller=caller,

@@ -23,6 +23,7 @@ from apps.backtests.models import BacktestRun
 from apps.core.auth import OPERATOR
 from apps.core.paging import Pagination
 from apps.core.schemas import ErrorOut, RowId, utc_time_in
+from apps.market.candles_io import ms_to_datetime
 from apps.market.models import Market
 from apps.market.timeframes import TIMEFRAME_MS
 from apps.strategies.models import Strategy
@@ -141,3 +142,40 @@ def backtest_detail(request: HttpRequest, run_id: RowId):
     if run is None:
         raise HttpError(404, "No such backtest run.")
     return run
+
+
+class EquityPointOut(Schema):
+    time: datetime = Field(description="Open time (UTC) of the bar at whose close the equity was measured.")
+    equity: float
+    drawdown: float = Field(description="Fraction below the running peak (0 at a new high, -0.1 is 10 % down).")
+
+
+class EquityOut(Schema):
+    run_id: int
+    initial_cash: Decimal
+    total_points: int = Field(description="Points in the run's equity file; `points` keeps each bucket's extremes.")
+    points: list[EquityPointOut]
+
+
+class EquityQuery(Schema):
+    max_points: int = Field(2000, ge=10, le=10_000, description="Buckets to downsample into (about 2 per bucket).")
+
+
+@router.get("/{run_id}/equity", response={200: EquityOut, 404: ErrorOut, 409: ErrorOut}, url_name="backtest_equity")
+def backtest_equity(request: HttpRequest, run_id: RowId, query: Query[EquityQuery]):
+    """The equity and drawdown curve of a finished run, for its chart (downsampled, troughs kept)."""
+    run = selectors.backtest_run_get(pk=run_id)
+    if run is None:
+        raise HttpError(404, "No such backtest run.")
+    if run.status != BacktestRun.Status.DONE:
+        raise HttpError(409, f"Backtest #{run.pk} is {run.get_status_display().lower()}: no equity yet.")
+    series = selectors.backtest_equity(run=run, max_points=query.max_points)
+    if series is None:
+        raise HttpError(404, f"Backtest #{run.pk}'s equity file is no longer on disk.")
+    points = [
+        {"time": ms_to_datetime(int(ms)), "equity": float(equity), "drawdown": float(drawdown)}
+        for ms, equity, drawdown in zip(
+            series.time_ms.tolist(), series.equity.tolist(), series.drawdown.tolist(), strict=True
+        )
+    ]
+    return {"run_id": run.pk, "initial_cash": run.initial_cash, "total_points": series.total_points, "points": points}

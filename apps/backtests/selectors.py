@@ -4,8 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 from django.db.models import F, Q, QuerySet
 
+from apps.backtests.charts import minmax_indexes
 from apps.backtests.models import BacktestRun
 from apps.market.models import Candle, Market
 from apps.strategies.models import Strategy
@@ -96,3 +98,29 @@ def candle_count(*, market: Market, timeframe: str, start: datetime | None, end:
 def spec_markets(*, spec: StrategySpec) -> list[Market]:
     """The stored markets a backtest of a strategy may use: those its spec names."""
     return list(Market.objects.filter(symbol__in=spec.markets).order_by("symbol", "exchange"))
+
+
+@dataclass(frozen=True)
+class EquitySeries:
+    """A run's equity curve as a chart draws it: at most about 2 x `max_points` points."""
+
+    time_ms: np.ndarray  # open time of the bar at whose close the equity was measured
+    equity: np.ndarray
+    drawdown: np.ndarray  # fraction below the running peak, <= 0
+    total_points: int  # rows in the file, before downsampling
+
+
+def backtest_equity(*, run: BacktestRun, max_points: int) -> EquitySeries | None:
+    """The run's equity curve from its equity CSV, downsampled like the report's charts (each bucket's
+    lowest and highest equity and drawdown, so troughs survive); None when the file is gone."""
+    path = Path(run.output_path("equity")) if run.equity_path else None
+    if path is None or not path.is_file():
+        return None
+    # Imported here: only this read needs pandas (its C parser reads a year of 1m rows in a blink).
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype={"equity": "float64", "drawdown": "float64"})
+    times = pd.to_datetime(frame["time"], utc=True).to_numpy(dtype="datetime64[ms]").astype(np.int64)
+    equity, drawdown = frame["equity"].to_numpy(), frame["drawdown"].to_numpy()
+    keep = np.union1d(minmax_indexes(equity, max_points), minmax_indexes(drawdown, max_points))
+    return EquitySeries(time_ms=times[keep], equity=equity[keep], drawdown=drawdown[keep], total_points=len(equity))

@@ -3,7 +3,8 @@ and the worker's task), and recording its progress and result on the BacktestRun
 
 Reading candles, simulating and writing the files happen outside any transaction: on SQLite a
 transaction holds the write lock (IMMEDIATE mode), which must not wait on a simulation. Each
-progress step is its own small autocommitted UPDATE, so the run's page sees it at once.
+progress step is its own small transaction (the UPDATE and its `backtest` event), so the run's page
+sees it at once.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from apps.backtests.metrics import compute_metrics
 from apps.backtests.models import BacktestRun
 from apps.backtests.reports import OutputPaths, RunContext, write_outputs
 from apps.core.errors import ServiceValidationError
+from apps.core.events import EventType, publish
 from apps.market import selectors as market_selectors
 from apps.market.candles_io import ms_to_datetime
 from apps.market.models import Market
@@ -216,12 +218,20 @@ def _warm_up(spec: StrategySpec) -> None:
         logger.debug("backtest warm-up failed", exc_info=True)
 
 
+def _backtest_publish(*, run_id: int, status: str, phase: str, progress: int) -> None:
+    """The live `backtest` event of a progress step or status change, in the transaction that stores it."""
+    publish(EventType.BACKTEST, {"run_id": run_id, "status": status, "phase": phase, "progress": progress})
+
+
+@transaction.atomic
 def _advance(run: BacktestRun, phase: str, percent: int, progress: ProgressCallback | None) -> None:
     BacktestRun.objects.filter(pk=run.pk).update(phase=phase, progress=percent)
+    _backtest_publish(run_id=run.pk, status=BacktestRun.Status.RUNNING, phase=phase, progress=percent)
     if progress is not None:
         progress(phase, percent)
 
 
+@transaction.atomic
 def _claim(run: BacktestRun) -> bool:
     """Queued -> running, once: a task delivered twice finds the run taken and does nothing."""
     now = timezone.now()
@@ -229,6 +239,8 @@ def _claim(run: BacktestRun) -> bool:
         status=BacktestRun.Status.RUNNING, started_at=now, phase=Phase.LOADING, progress=0
     )
     run.refresh_from_db()
+    if claimed == 1:
+        _backtest_publish(run_id=run.pk, status=run.status, phase=run.phase, progress=run.progress)
     return claimed == 1
 
 
@@ -241,17 +253,20 @@ def _failure_text(exc: Exception) -> str:
     return f"the backtest stopped on an unexpected error ({type(exc).__name__}: {exc}); the worker log has details"
 
 
+@transaction.atomic
 def backtest_run_fail(*, run: BacktestRun, error: str) -> None:
     BacktestRun.objects.filter(pk=run.pk).update(
         status=BacktestRun.Status.FAILED, error=error, finished_at=timezone.now()
     )
     run.refresh_from_db()
+    _backtest_publish(run_id=run.pk, status=run.status, phase=run.phase, progress=run.progress)
 
 
 def backtest_run_execute(*, run: BacktestRun, progress: ProgressCallback | None = None) -> BacktestOutcome | None:
     """Run a queued run: read the candles, simulate, write the files, record the result.
 
-    Progress goes to the row (the run's page polls it) and to `progress` (the command's bar).
+    Progress goes to the row, with a live `backtest` event (the run's page follows it), and to
+    `progress` (the command's bar).
     A failure is recorded on the run in plain words and raised again; None means the run was
     not queued any more (another worker has it, or it already ran).
     """
@@ -376,3 +391,4 @@ def _record_result(*, run: BacktestRun, outcome: BacktestOutcome, duration_secon
     run.metrics_path = str(paths.metrics)
     run.report_path = str(paths.report)
     run.save()
+    _backtest_publish(run_id=run.pk, status=run.status, phase=run.phase, progress=run.progress)

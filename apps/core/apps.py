@@ -10,6 +10,10 @@ class CoreConfig(AppConfig):
     verbose_name = "TradeOps core"
 
     def ready(self) -> None:
-        from apps.core.permissions import sync_role_permissions
+        from django_q.signals import post_execute
 
+        from apps.core.permissions import sync_role_permissions
+        from apps.core.prometheus import task_finished
+
+        post_execute.connect(task_finished, dispatch_uid="core.task_metrics")
         post_migrate.connect(sync_role_permissions, sender=self, dispatch_uid="core.sync_role_permissions")

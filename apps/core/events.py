@@ -85,8 +85,11 @@ def events_after(last_id: int, *, limit: int, also_ids: Iterable[int] = ()) -> l
     return list(Event.objects.filter(Q(pk__gt=last_id) | Q(pk__in=list(also_ids))).order_by("pk")[:limit])
 
 
-def oldest_event_id() -> int | None:
-    return Event.objects.order_by("pk").values_list("pk", flat=True).first()
+def event_kept(event_id: int) -> bool:
+    """Whether every event after `event_id` is still in the table. Events are pruned oldest first, so
+    while the browser's last event is kept, all later ones are too; 0 (a page rendered before any
+    event) always is. Ids alone cannot tell: PostgreSQL skips sequence values on rollback."""
+    return event_id == 0 or Event.objects.filter(pk=event_id).exists()
 
 
 def latest_event_id() -> int:

@@ -11,7 +11,8 @@ from apps.core.roles import NO_ROLE_MESSAGE, user_role
 
 API_PREFIX = "/api/"
 ADMIN_PREFIX = "/admin/"
-ROLELESS_ALLOWED = frozenset({"login", "logout", "favicon"})
+# Probes and Prometheus answer whoever asks (a logged-in user without a role too): /metrics checks its token.
+ROLELESS_ALLOWED = frozenset({"login", "logout", "favicon", "metrics", "health_live", "health_ready"})
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):

@@ -5,7 +5,7 @@ marker element carrying the event's JSON (static/js/live.js reads it and dispatc
 followed by apps.dashboard.live.event_html's out-of-band fragments for the user's role.
 
 `?after=<id>` replays the events the browser missed from the Event table, or asks it to reload the page
-when they are no longer all there (older than the oldest kept event, or more than EVENT_REPLAY_LIMIT).
+when they are no longer all there (its last event was pruned, or more than EVENT_REPLAY_LIMIT are missing).
 The socket joins the group before it reads the table, so an event committed meanwhile arrives both
 ways; ids already sent are skipped, so nothing is sent twice and nothing falls between the two.
 """
@@ -24,7 +24,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from apps.core.events import CHANNEL_MESSAGE_TYPE, EVENTS_GROUP, event_message, events_after, oldest_event_id
+from apps.core.events import CHANNEL_MESSAGE_TYPE, EVENTS_GROUP, event_kept, event_message, events_after
+from apps.core.prometheus import WEBSOCKET_CLIENTS
 from apps.core.roles import user_role
 from apps.dashboard import relay
 from apps.dashboard.live import event_html
@@ -88,8 +89,8 @@ def _after(scope: dict[str, Any]) -> int | None:
         return None
 
 
-def _missed(after: int, limit: int) -> tuple[int | None, list[dict[str, Any]]]:
-    return oldest_event_id(), [event_message(event) for event in events_after(after, limit=limit + 1)]
+def _missed(after: int, limit: int) -> tuple[bool, list[dict[str, Any]]]:
+    return event_kept(after), [event_message(event) for event in events_after(after, limit=limit + 1)]
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -111,6 +112,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.sent_ids: set[int] = set()
         await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
         self.joined = True
+        WEBSOCKET_CLIENTS.inc()
         relay.ensure_started()
         after = _after(self.scope)
         if after is not None:
@@ -118,6 +120,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.joined:
+            WEBSOCKET_CLIENTS.dec()
             await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -137,9 +140,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def _replay(self, after: int) -> None:
         limit = settings.EVENT_REPLAY_LIMIT
-        oldest, missed = await relay.run_orm(_missed, after, limit)
-        # Ids below the oldest kept one were pruned; after + 1 == oldest means none were.
-        if (oldest is not None and after + 1 < oldest) or len(missed) > limit:
+        kept, missed = await relay.run_orm(_missed, after, limit)
+        if not kept or len(missed) > limit:
             await self.send(text_data=REFRESH_FRAME)
             return
         for event in missed:

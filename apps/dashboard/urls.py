@@ -7,6 +7,7 @@ from apps.dashboard import alert_views, views
 # No namespace: `home` is the site's root, which LOGIN_REDIRECT_URL and every page link to.
 urlpatterns = [
     path("", views.home, name="home"),
+    path("panels/<slug:name>/", views.panel, name="dashboard_panel"),
     path("alerts/", views.alert_list, name="alert_list"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/history/", alert_views.alert_history, name="alert_history"),

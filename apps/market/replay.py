@@ -22,7 +22,8 @@ REPLAY_SPEED is 0, no more stored candles (the feed stays on its last candle and
 more are imported), no candles stored, or the error that stopped the tick.
 
 When a feed releases candles, `apps.market.events.candles_released` is sent: the apps that react
-(apps.signals evaluates its strategies) are above market and connect to it themselves.
+(apps.signals evaluates its strategies) are above market and connect to it themselves. Each released
+candle is also published as a live `candle` event (apps.core.events), for the charts in the browser.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core.events import EventType, publish
+from apps.core.numbers import at_increment
 from apps.market.collection import collectors_run
 from apps.market.events import candles_released, feeds_ticked
 from apps.market.models import REASON_MAX_LENGTH, Candle, CandleSeriesStats, Market, MarketFeed
@@ -46,6 +49,7 @@ State = MarketFeed.State
 NO_MORE_CANDLES = "no more stored candles"
 NO_CANDLES = "no candles stored"
 SPEED_ZERO = "REPLAY_SPEED is 0"
+CANDLE_EVENTS_MAX = 20
 
 
 @dataclass(frozen=True)
@@ -126,8 +130,34 @@ def feed_advance(*, market: Market, timeframe: str, source: CandleSource) -> Fee
     _feed_state_set(feed, state=release.state, reason=release.reason)
     feed.save()
     if feed.horizon is not None and feed.horizon != before:
+        _candles_publish(market=market, timeframe=timeframe, source=source.kind, after=before, upto=feed.horizon)
         _announce(market=market, timeframe=timeframe, source=source.kind, horizon=feed.horizon)
     return _tick(feed, before=before)
+
+
+def _candles_publish(*, market: Market, timeframe: str, source: str, after: datetime | None, upto: datetime) -> None:
+    """A `candle` event per released candle, oldest first, in the feed's transaction, its prices at the
+    market's tick (its volume at the step). A catch-up (a feed's warm-up start, a backfill after an
+    outage) publishes only its newest CANDLE_EVENTS_MAX: a chart that missed the older ones reads them
+    from the API when it is drawn again."""
+    released = Candle.objects.filter(market=market, timeframe=timeframe, open_time__lte=upto)
+    if after is not None:
+        released = released.filter(open_time__gt=after)
+    newest = list(released.order_by("-open_time")[:CANDLE_EVENTS_MAX])
+    for candle in reversed(newest):
+        data = {
+            "market_id": market.pk,
+            "symbol": market.symbol,
+            "timeframe": timeframe,
+            "source": source,
+            "time": candle.open_time,
+            "o": at_increment(candle.open, market.price_precision),
+            "h": at_increment(candle.high, market.price_precision),
+            "l": at_increment(candle.low, market.price_precision),
+            "c": at_increment(candle.close, market.price_precision),
+            "v": at_increment(candle.volume, market.amount_precision),
+        }
+        publish(EventType.CANDLE, data)
 
 
 def _announce(*, market: Market, timeframe: str, source: str, horizon: datetime) -> None:

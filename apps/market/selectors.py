@@ -169,10 +169,14 @@ def market_exchanges() -> list[str]:
     return sorted(set(Market.objects.values_list("exchange", flat=True)))
 
 
-def market_feed_list(*, exchange: str | None = None, source: str | None = None) -> QuerySet[MarketFeed]:
-    """The feeds (of one exchange's markets, of one MarketFeed.Source, when given), by symbol, exchange
-    and timeframe."""
+def market_feed_list(
+    *, exchange: str | None = None, source: str | None = None, market: Market | None = None
+) -> QuerySet[MarketFeed]:
+    """The feeds (of one exchange's markets, of one MarketFeed.Source, of one market, when given), by
+    symbol, exchange and timeframe."""
     feeds = MarketFeed.objects.select_related("market")
+    if market is not None:
+        feeds = feeds.filter(market=market)
     if exchange:
         feeds = feeds.filter(market__exchange=exchange)
     if source:
@@ -198,12 +202,12 @@ class FeedRow:
         return self.health.text if self.health is not None else self.feed.state_text
 
 
-def feed_rows(*, exchange: str | None = None, source: str | None = None) -> list[FeedRow]:
-    """Every feed (of one exchange, of one source, when given) with its health at one moment."""
+def feed_rows(*, exchange: str | None = None, source: str | None = None, market: Market | None = None) -> list[FeedRow]:
+    """Every feed (of one exchange, of one source, of one market, when given) with its health at one moment."""
     now = timezone.now()
     return [
         FeedRow(feed, None if feed.source == MarketFeed.Source.REPLAY else feed_health(feed=feed, now=now))
-        for feed in market_feed_list(exchange=exchange, source=source)
+        for feed in market_feed_list(exchange=exchange, source=source, market=market)
     ]
 
 
@@ -283,3 +287,19 @@ def _copy_arrays(sql: str, params: list[object]) -> CandleArrays:
 
     open_time, prices = decode_rows(np.frombuffer(data, dtype=np.uint8), len(COLUMNS))
     return CandleArrays(open_time, *(np.ascontiguousarray(prices[:, i]) for i in range(len(COLUMNS) - 1)))
+
+
+def candle_window(*, market: Market, timeframe: str, limit: int, end: datetime | None = None) -> list[Candle]:
+    """The newest `limit` stored candles opening at or before `end` (all stored when None), oldest first:
+    what a chart draws. Bounded by `limit`, so a year of 1m bars is never read for a page."""
+    candles = Candle.objects.filter(market=market, timeframe=timeframe)
+    if end is not None:
+        candles = candles.filter(open_time__lte=end)
+    newest = candles.order_by("-open_time").only("open_time", "open", "high", "low", "close", "volume")[:limit]
+    return list(reversed(newest))
+
+
+def stored_timeframes(*, market: Market) -> list[str]:
+    """The timeframes the market has candles of, shortest first."""
+    stored = set(CandleSeriesStats.objects.filter(market=market).values_list("timeframe", flat=True))
+    return [timeframe for timeframe in TIMEFRAME_MS if timeframe in stored]

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from apps.core.paging import paged
+from apps.core.roles import Role, role_required
 from apps.market import selectors
-from apps.market.models import ExchangeId
+from apps.market.models import ExchangeId, Market
 
 PAGE_SIZE = 25
 
@@ -28,3 +29,16 @@ def coverage(request: HttpRequest) -> HttpResponse:
     }
     template = "market/_market_tables.html" if request.htmx else "market/coverage.html"
     return render(request, template, context)
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def market_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A market's candles with the trade plans' fills and levels (the chart reads /api/v1/charts/candles)."""
+    market = get_object_or_404(Market, pk=pk)
+    context = {
+        "market": market,
+        "coverage": selectors.market_coverage(market_ids=[market.pk]).get(market.pk, []),
+        "feed_rows": selectors.feed_rows(market=market),
+    }
+    return render(request, "market/market_detail.html", context)

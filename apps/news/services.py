@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.errors import ServiceValidationError
+from apps.core.events import EventType, publish
 from apps.market.models import Market
 from apps.news.assets import assets_mentioned, known_tickers
 from apps.news.credentials import x_bearer_token
@@ -382,10 +383,25 @@ def news_item_store(
             )
             mentioned = assets_mentioned(f"{entry.title}\n{entry.summary}", tickers=tickers)
             NewsMention.objects.bulk_create([NewsMention(item=item, asset=asset) for asset in sorted(mentioned)])
+            _news_publish(item=item, source=source, assets=sorted(mentioned))
     except IntegrityError:
         # Another poll stored the same entry meanwhile (the unique dedup key).
         return None
     return item
+
+
+def _news_publish(*, item: NewsItem, source: NewsSource, assets: list[str]) -> None:
+    """The live event of a stored item, in its transaction; it is scored later (sentiment null)."""
+    data = {
+        "item_id": item.pk,
+        "title": item.title,
+        "source": source.name,
+        "source_id": source.pk,
+        "assets": assets,
+        "published_at": item.published_at,
+        "sentiment": None,
+    }
+    publish(EventType.NEWS, data)
 
 
 # Sentiment ------------------------------------------------------------------------------------------------------

@@ -25,10 +25,12 @@ class TradersConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
+        from apps.core.prometheus import scrape_collector_register
         from apps.exchanges import hooks
         from apps.market.collection import follower_register
         from apps.market.events import candles_released, feeds_ticked
         from apps.traders import exchange_hooks
+        from apps.traders.scrape_metrics import TradersCollector
         from apps.traders.selectors import trader_followed_series
         from apps.traders.services.alerts import feed_lag_alerts_update
         from apps.traders.services.cycles import trader_cycles_enqueue
@@ -40,3 +42,4 @@ class TradersConfig(AppConfig):
         candles_released.connect(trader_cycles_enqueue, dispatch_uid="traders.cycles_on_released_candles")
         feeds_ticked.connect(feed_lag_alerts_update, dispatch_uid="traders.feed_lag_alerts")
         follower_register(trader_followed_series)
+        scrape_collector_register(TradersCollector())

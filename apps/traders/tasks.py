@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apps.core.prometheus import cycle_observed
 from apps.traders.services.alerts import alert_conditions_check
 from apps.traders.services.cycles import trader_cycle_run, trader_cycles_dispatch
 from apps.traders.services.execution import trade_plan_process
@@ -23,7 +24,10 @@ def reconcile_trades() -> str:
 def run_trader_cycle(trader_id: int) -> str:
     """Enqueued for each active trader when new candles of its markets are released, and by the
     minute's dispatch (the heartbeat, and a lost task's catch-up). Safe to run twice at once."""
-    return str(trader_cycle_run(trader_id=trader_id))
+    with cycle_observed(trader_id=trader_id) as observation:
+        report = trader_cycle_run(trader_id=trader_id)
+        observation.outcome = report.outcome
+    return str(report)
 
 
 def dispatch_trader_cycles() -> str:

@@ -291,7 +291,7 @@ def _plan_context(request: HttpRequest, plan: TradePlan) -> dict[str, Any]:
         "can_execute": can_trade and plan.status == PlanStatus.PREVIEWED,
         "can_cancel": can_trade and plan.status in CANCELLABLE,
         "can_close": can_trade and plan.status in CLOSABLE,
-        "polling": plan.is_open,
+        "follows_live": plan.is_open,
         "result": _result_figures(plan),
         **report_context(plan),
     }

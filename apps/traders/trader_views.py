@@ -91,6 +91,8 @@ def trader_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "stale": selectors.trader_heartbeat_stale(trader=trader, now=now),
         "timeframe": selectors.trader_timeframe(trader=trader),
         "pnl_today": pnl_selectors.pnl_today(trader_id=trader.pk),
+        "equity_points": pnl_selectors.equity_series(trader_id=trader.pk),
+        "trader_id": trader.pk,
         "risk_state": selectors.trader_risk_state_get(trader=trader),
         "positions": [plan for plan in open_plans if plan.status in selectors.POSITION_PLAN_STATUSES],
         "open_plans": open_plans,

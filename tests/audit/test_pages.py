@@ -128,8 +128,8 @@ def test_a_filter_change_from_htmx_swaps_only_the_results(viewer) -> None:
     response = client_for(viewer).get(URL, {"outcome": "error"}, headers={"HX-Request": "true"})
     page = response.content.decode()
     assert page.startswith('<div id="decision-results"') and "<form" not in page
-    # The first page refreshes itself with the same filters.
-    assert 'hx-get="/logs/?outcome=error" hx-trigger="every 30s"' in page
+    # The first page refreshes itself with the same filters when a decision is recorded.
+    assert 'hx-get="/logs/?outcome=error" hx-trigger="live-refresh" data-live-on="decision"' in page
     assert "exchange unreachable" in page
 
 

@@ -65,6 +65,9 @@ DENIED = (403, 405)  # refused for the role, or for the method before the role w
 PUBLIC_PAGES = {
     "login": "the login form",
     "favicon": "a redirect to the static icon",
+    "metrics": "Prometheus' scrape: its own bearer token (METRICS_TOKEN), 404 while unset",
+    "health_live": "the liveness probe: says only ok",
+    "health_ready": "the readiness probe: says only which dependency failed",
 }
 # Pages that take a POST from any role: each writes nothing, or only what is the user's own.
 POST_WITHOUT_ROLE = {
@@ -94,6 +97,7 @@ PATH_VALUES = {
     ("detail", "kind"): "plan",  # chains
     ("what_if", "kind"): "decision",
     ("decide", "action"): "approve",  # approvals (a GET asks for confirmation)
+    ("dashboard_panel", "name"): "traders",
 }
 
 

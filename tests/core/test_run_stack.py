@@ -17,6 +17,7 @@ import yaml
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from prometheus_client.parser import text_string_to_metric_families
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -38,11 +39,28 @@ def wait_for_http(url: str, timeout: float) -> int:
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
+def scraped_task_count(url: str, token: str) -> float:
+    """The worker's finished-task count, as the web process's /metrics reports it (0 until there is one)."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "tradeops_tasks_total"
+    )
+
+
 def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path) -> None:
+    """...and they report their metrics together, and worker_health sees the worker while it runs."""
+    token = "serve-test-metrics-token-0123456789"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tradeops.settings",
         "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "METRICS_TOKEN": token,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
     env.pop("REDIS_URL", None)
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
@@ -61,6 +79,14 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path) -> None
         time.sleep(2)  # let the worker finish booting so the stop below exercises a live cluster
         children = subprocess.run(["pgrep", "-P", str(serve.pid)], capture_output=True, text=True).stdout.split()
         assert len(children) == 2, "serve should run exactly a web server and a worker"
+        assert wait_for_http(f"http://127.0.0.1:{port}/health/ready", timeout=10) == 200
+        health = subprocess.run([*manage, "worker_health"], env=env, capture_output=True, text=True, timeout=60)
+        assert health.returncode == 0, health.stderr
+        # The worker reconciles at start (a task): its count, written by the worker, is scraped from the web.
+        deadline = time.monotonic() + 60
+        while scraped_task_count(f"http://127.0.0.1:{port}/metrics", token) < 1:
+            assert time.monotonic() < deadline, "the worker's task never showed in the web's /metrics"
+            time.sleep(1)
         serve.send_signal(signal.SIGINT)
         output, _ = serve.communicate(timeout=40)
     finally:
@@ -72,6 +98,10 @@ def test_serve_runs_web_and_worker_and_ctrl_c_stops_both(tmp_path: Path) -> None
     assert "did not stop in time" not in output
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    time.sleep(3.5)  # the cluster's last heartbeat expires
+    health = subprocess.run([*manage, "worker_health"], env=env, capture_output=True, text=True, timeout=60)
+    assert health.returncode == 1
+    assert "no worker cluster on host" in health.stderr
 
 
 @pytest.mark.django_db

@@ -128,3 +128,9 @@ def test_with_redis_another_process_sees_the_counts(redis_url, viewer, settings)
     request.auth = ApiKey.objects.get()
     assert not throttle.allow_request(request)
     cache.clear()
+
+
+def test_the_limits_can_be_turned_off_for_a_gateway_that_limits_itself(viewer, settings) -> None:
+    settings.API_RATE_LIMITS_ENABLED = False
+    key = new_key(viewer)
+    assert statuses(api_client(), 10, headers=bearer(key)) == [200] * 10

@@ -57,7 +57,7 @@ def test_viewer_sees_balance_positions_and_orders_without_cancel_buttons(viewer,
     assert 'id="account-orders"' in body and "rest" in body and "entry" in body
     created = PaperOrder.objects.get(pk=resting.id).created_at
     assert f"{created:%Y-%m-%d %H:%M}" in body  # order times as UTC dates, not epoch milliseconds
-    assert 'hx-trigger="every 10s"' in body
+    assert body.count('hx-trigger="live-refresh" data-live-on="plan fill') == 3  # balance, positions, orders
     assert "Cancel" not in body
     assert logged_in(viewer).post(f"/exchanges/{account.pk}/orders/{resting.id}/cancel/").status_code == 403
     assert logged_in(viewer).get(f"/exchanges/{account.pk}/orders/{resting.id}/cancel/confirm/").status_code == 403

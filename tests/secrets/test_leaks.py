@@ -202,10 +202,23 @@ def test_page_discovery_finds_the_pages() -> None:
     assert {"/", "/exchanges/", "/markets/"} <= set(page_paths())
 
 
+# /metrics answers its bearer token (pages ignore it), so the scrape is checked like every page.
+METRICS_TOKEN = "leak-test-metrics-token-0123456789"
+PAGE_HEADERS = (
+    {"Authorization": f"Bearer {METRICS_TOKEN}"},
+    {"Authorization": f"Bearer {METRICS_TOKEN}", "HX-Request": "true"},
+)
+
+
+@pytest.fixture(autouse=True)
+def _metrics_on(settings) -> None:
+    settings.METRICS_TOKEN = METRICS_TOKEN
+
+
 @pytest.mark.django_db
 def test_pages(owned: Owned, superuser_client: Client) -> None:
     for path in page_paths():
-        for headers in ({}, {"HX-Request": "true"}):
+        for headers in PAGE_HEADERS:
             response = superuser_client.get(path, headers=headers)
             if response.status_code == 405:
                 continue  # a POST-only action has no page to leak from
@@ -330,7 +343,7 @@ def test_an_api_key_is_shown_on_no_page_after_its_creation(superuser_client: Cli
 
     paths = [*page_paths(), admin_url(ApiKey, "changelist"), admin_url(ApiKey, "change", row.pk)]
     for path in paths:
-        for headers in ({}, {"HX-Request": "true"}):
+        for headers in PAGE_HEADERS:
             response = superuser_client.get(path, headers=headers)
             if response.status_code == 405:
                 continue

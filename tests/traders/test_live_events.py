@@ -22,6 +22,7 @@ from apps.traders.services.cycles import trader_cycle_run
 from apps.traders.services.traders import trader_halt, trader_halt_reset
 from tests.exchanges.paper.helpers import release
 from tests.factories import RiskProfileFactory, TraderFactory
+from tests.traders.approval_helpers import approve_pending
 from tests.traders.cycles.test_cycle_flow import running_trader
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +69,8 @@ def test_halts_resets_and_the_kill_switch_are_published(operator: Any) -> None:
     trader_halt_reset(trader=trader, reason="calm again", user=operator)
     kill_switch_engage(user=operator, reason="exchange outage")
     kill_switch_engage(user=operator, reason="double click")  # no change: no event
-    kill_switch_release(user=operator, reason="back")
+    kill_switch_release(user=operator, reason="back")  # after a halt it waits for a second admin
+    approve_pending()
 
     assert [
         (event["type"], event.get("trader_id"), event.get("action"), event.get("engaged"))

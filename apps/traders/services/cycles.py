@@ -82,6 +82,14 @@ class CycleReport:
     ran: bool
     note: str
     markets: tuple[MarketOutcome, ...] = ()
+    failed: bool = False
+
+    @property
+    def outcome(self) -> str:
+        """ran, failed or skipped: the cycle metrics' label (apps.core.prometheus)."""
+        if not self.ran:
+            return "skipped"
+        return "failed" if self.failed else "ran"
 
     def __str__(self) -> str:
         if not self.ran:
@@ -504,7 +512,7 @@ def _fail(trader: Trader, moment: datetime, error: str, outcomes: tuple[MarketOu
             message=f"Trader {trader.name} stopped after {failures} failed cycles: {error}"[:1000],
         )
     trader_status_publish(trader_id=trader.pk, status=trader.status, heartbeat_at=moment)
-    return CycleReport(trader.pk, True, f"failed ({failures} in a row): {error}", outcomes)
+    return CycleReport(trader.pk, True, f"failed ({failures} in a row): {error}", outcomes, failed=True)
 
 
 # --- dispatch ------------------------------------------------------------------------------------------

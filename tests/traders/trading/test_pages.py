@@ -148,7 +148,7 @@ def test_execute_lands_on_the_plan_detail_which_shows_the_timeline(
     assert plan.status == "protection_placed"
 
     page = client.get(url("plan_detail", plan)).content.decode()
-    assert 'id="plan-timeline"' in page and 'hx-trigger="every 5s"' in page
+    assert 'id="plan-timeline"' in page and f'data-live-on="plan fill" data-live-where="plan_id={plan.pk}"' in page
     assert f'hx-get="{url("plan_timeline", plan)}"' in page
     assert "Previewed → Pending" in page and "Protection placed" in page
     for execution in Execution.objects.filter(plan=plan):
@@ -161,7 +161,7 @@ def test_execute_lands_on_the_plan_detail_which_shows_the_timeline(
     partial = client.get(url("plan_timeline", plan), headers=HTMX).content.decode()
     assert partial.lstrip().startswith('<section id="plan-timeline"')
     assert "Completed" in partial and "Take-profit hit" in partial
-    assert "every 5s" not in partial  # a finished plan stops polling
+    assert "data-live-on" not in partial  # a finished plan stops following events
     assert "Close position" not in partial
 
 
@@ -182,7 +182,7 @@ def test_cancel_a_previewed_plan(operator, paper_trader) -> None:
     client = client_for(operator)
     plan = preview(trader, operator)
     page = client.get(url("plan_detail", plan)).content.decode()
-    assert "Cancel plan" in page and "every 5s" not in page  # a preview does not poll
+    assert "Cancel plan" in page and "data-live-on" not in page  # a preview does not follow events
     response = client.post(url("plan_cancel", plan), headers=HTMX)
     assert response.headers["HX-Redirect"] == url("plan_detail", plan)
     plan.refresh_from_db()

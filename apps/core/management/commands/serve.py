@@ -1,8 +1,12 @@
 """Run the web server (daphne) and the worker (django-q2 qcluster) together, and the market data streamer
-(stream_market_data) when STREAM_MARKET_DATA is on; Ctrl-C stops them all."""
+(stream_market_data) when STREAM_MARKET_DATA is on; Ctrl-C stops them all.
+
+They share one Prometheus metrics directory (PROMETHEUS_MULTIPROC_DIR, var/prometheus unless set), emptied
+at start, so /metrics reports the worker's counters beside the web's."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -11,6 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from apps.core.prometheus import MULTIPROC_ENV, multiproc_dir_reset
 
 POLL_SECONDS = 0.5
 STOP_GRACE_SECONDS = 15
@@ -29,9 +35,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
         commands = child_commands(host=host, port=port)
+        env = child_environment()
         # Own sessions: a terminal's Ctrl-C reaches only this supervisor, which then stops the
         # children with SIGTERM (daphne takes ~10 s to act on SIGINT, ~2 s on SIGTERM).
-        processes = {name: subprocess.Popen(argv, start_new_session=True) for name, argv in commands.items()}
+        processes = {name: subprocess.Popen(argv, start_new_session=True, env=env) for name, argv in commands.items()}
         stopping = False
 
         def request_stop(signum: int, _frame: object) -> None:
@@ -76,6 +83,13 @@ def child_commands(*, host: str, port: int) -> dict[str, list[str]]:
     if settings.STREAM_MARKET_DATA:
         commands["streamer"] = [sys.executable, manage, "stream_market_data"]
     return commands
+
+
+def child_environment() -> dict[str, str]:
+    """This process's environment plus the metrics directory the children share, emptied now."""
+    metrics_dir = os.environ.get(MULTIPROC_ENV) or str(settings.BASE_DIR / "var" / "prometheus")
+    multiproc_dir_reset(metrics_dir)
+    return {**os.environ, MULTIPROC_ENV: metrics_dir}
 
 
 def _listing(names: list[str]) -> str:

@@ -35,8 +35,8 @@ TINY_RUNS = {
     "bench_news.py": (["--repeats", "1", "--llama-headlines", "2", "--polls", "1"], " x 1 passes"),
     # Two daphnes over HTTP (ports 8161-8162), limiter on and off; startup dominates.
     "bench_api.py": (["--smoke"], "rate limiter, 2 daphne(s): p50"),
-    # Embedded mode only (no BENCH_REDIS_URL / BENCH_DATABASE_URL reach it): 2 clients, 5 events.
-    "bench_events.py": (["--smoke", "--port", "0"], "SQLite    embedded        2"),
+    # Embedded mode only (no BENCH_REDIS_URL / BENCH_DATABASE_URL reach it): 2 clients, 5 events, 10 frames.
+    "bench_events.py": (["--smoke", "--port", "0"], "SQLite    embedded          2      10"),
     "bench_trade.py": (
         ["--plans", "4", "--emulator-plans", "2", "--evaluations", "50", "--warmup", "1"],
         "emulator binanceusdm: execute -> protection_placed",

@@ -9,10 +9,27 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.traders.models import TradePlan
-from tests.factories import ExchangeAccountFactory, MarketFactory, TraderFactory
+from tests.factories import ExchangeAccountFactory, MarketFactory, TraderFactory, UserFactory
 from tests.strategies.factories import StrategyFactory
 
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def alice(db: Any) -> Any:
+    """An admin who asks for a four-eyes change; `bob` is the second admin."""
+    return UserFactory(username="alice", role="admin")
+
+
+@pytest.fixture
+def bob(db: Any) -> Any:
+    return UserFactory(username="bob", role="admin")
+
+
+@pytest.fixture
+def live_trader(db: Any) -> Any:
+    account = ExchangeAccountFactory(name="Live desk", mode="live")
+    return TraderFactory(name="Live one", account=account, live=True)
 
 
 def client_for(user: Any) -> Client:

@@ -20,21 +20,6 @@ API = "/api/v1"
 KEYS = {"api_key": "k" * 16, "api_secret": "s" * 16}
 
 
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", role="admin")
-
-
-@pytest.fixture
-def bob(db):
-    return UserFactory(username="bob", role="admin")
-
-
-@pytest.fixture
-def live_trader(db):
-    return TraderFactory(name="Live one", account=ExchangeAccountFactory(name="Live desk", mode="live"), live=True)
-
-
 def send(client, method: str, url: str, body: dict | None = None):
     return getattr(client, method)(url, body or {}, content_type="application/json")
 

@@ -26,22 +26,6 @@ pytestmark = pytest.mark.django_db
 Status, Kind = ChangeRequest.Status, ChangeRequest.Kind
 
 
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", role="admin")
-
-
-@pytest.fixture
-def bob(db):
-    return UserFactory(username="bob", role="admin")
-
-
-@pytest.fixture
-def live_trader(db):
-    account = ExchangeAccountFactory(name="Live desk", mode="live")
-    return TraderFactory(name="Live one", account=account, live=True)
-
-
 def only_pending(row) -> ChangeRequest:
     [request] = pending_of(row)
     assert request.status == Status.PENDING

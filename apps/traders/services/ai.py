@@ -23,6 +23,7 @@ from apps.ai.contract import PlanBounds, trade_plan_json_schema
 from apps.ai.decide import AIDecision, Prompt, ai_decide
 from apps.ai.selectors import ai_usage_today
 from apps.audit.models import DecisionLog
+from apps.core.errors import ServiceValidationError
 from apps.market.arrays import CandleArrays
 from apps.market.candles_io import ms_to_datetime
 from apps.market.models import MAX_LEVERAGE, Market
@@ -48,8 +49,10 @@ def prompt_template_get(*, trader: Trader) -> PromptTemplate:
         return trader.prompt_template  # type: ignore[return-value]
     template = PromptTemplate.objects.filter(name=DEFAULT_TEMPLATE_NAME).first()
     if template is None:
-        raise PromptTemplate.DoesNotExist(
-            f"trader {trader.name} has no prompt template and the default {DEFAULT_TEMPLATE_NAME!r} is missing"
+        raise ServiceValidationError(
+            "prompt_template",
+            f"trader {trader.name} has no prompt template and the default {DEFAULT_TEMPLATE_NAME!r} is missing: "
+            "pick a template on the trader's form, or create one with that name",
         )
     return template
 

@@ -14,7 +14,8 @@ from apps.ai.services import model_config_create
 from apps.exchanges.models import ExchangeAccount
 from apps.exchanges.services import exchange_account_create
 from apps.strategies.models import Strategy
-from apps.traders.models import Trader
+from apps.traders.models import DEFAULT_TEMPLATE_NAME, PromptTemplate, Trader
+from apps.traders.prompting import DEFAULT_SYSTEM, DEFAULT_USER
 from apps.traders.services import trader_create, trader_start
 from tests.ai.scripted_server import _scripted_server, answer, scripted  # noqa: F401 (fixtures)
 from tests.exchanges.paper.helpers import flat, store_bars
@@ -79,8 +80,19 @@ def account(db) -> ExchangeAccount:
     )
 
 
+def default_prompt_template() -> PromptTemplate:
+    """The default template as the traders app's migration 0007 creates it. A transactional test that ran
+    earlier without serialized_rollback flushed it (and its flush re-ran post_migrate, whose rows then
+    clash with a serialized restore), so tests that need it make sure it is there."""
+    template, _ = PromptTemplate.objects.get_or_create(
+        name=DEFAULT_TEMPLATE_NAME, defaults={"system": DEFAULT_SYSTEM, "user": DEFAULT_USER}
+    )
+    return template
+
+
 def ai_trader(operator, account, model_config, *, bars=BARS, start: bool = True, **fields: Any) -> tuple[Trader, Any]:
     market, feed = store_bars(bars)
+    default_prompt_template()
     strategy = Strategy.objects.create(name="never fires", spec=SPEC)
     values = {
         "risk_profile": RiskProfileFactory(symbol_cooldown_seconds=0, max_leverage=5),

@@ -56,6 +56,20 @@ def test_the_preview_page_shows_system_user_schema_and_tokens_without_a_secret(
     assert all(secret not in html for secret in SECRETS)
 
 
+def test_a_missing_default_template_is_named_on_the_page_and_in_the_api(
+    operator, viewer, account, model_config
+) -> None:
+    trader, feed = ai_trader(operator, account, model_config)
+    release(feed, 2)
+    PromptTemplate.objects.filter(name="Default trade plan").delete()
+
+    page = client_for(viewer).get(f"/traders/{trader.pk}/prompt/")
+    api = client_for(viewer).get(f"/api/v1/traders/{trader.pk}/prompt-preview")
+
+    assert page.status_code == 422 and "the default &#x27;Default trade plan&#x27; is missing" in page.content.decode()
+    assert api.status_code == 422 and "'Default trade plan' is missing" in api.content.decode()
+
+
 def test_a_trader_template_is_used_and_its_version_shown(operator, viewer, account, model_config) -> None:
     template = prompt_template_create(name="terse", system="Trade $symbol.", user="Price $price, equity $equity.")
     trader, feed = ai_trader(operator, account, model_config, prompt_template=template)

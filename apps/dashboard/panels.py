@@ -14,7 +14,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from apps.core.roles import RANK, Role
+from apps.core.context_processors import role_context
 from apps.dashboard import selectors
 from apps.traders.selectors import kill_switch_get
 
@@ -51,13 +51,6 @@ PANELS: dict[str, Panel] = {
         Panel("decisions", lambda: {"decisions": selectors.dashboard_decisions()}),
     )
 }
-
-
-def role_context(role: str | None) -> dict[str, Any]:
-    """What the panels' templates ask of the user (the roles context processor's names), from a role
-    alone: the live events render once per role, with no request."""
-    rank = RANK[Role(role)] if role in {held.value for held in Role} else 0
-    return {"user_role": role, "is_operator": rank >= RANK[Role.OPERATOR], "is_admin": rank >= RANK[Role.ADMIN]}
 
 
 def panel_data(names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
